@@ -1,0 +1,77 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "kling-render",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kling-render", targets: ["kling-render"]),
+        .library(name: "KlingRenderCore", targets: ["KlingRenderCore"]),
+        .library(name: "KlingSimulator", targets: ["KlingSimulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(
+            name: "KlingRenderCore",
+            dependencies: [
+                "CYAML",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "KlingAPI",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
+            name: "KlingRenderExecution",
+            dependencies: [
+                "KlingRenderCore",
+                "KlingAPI",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "KlingSimulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            resources: [.copy("Resources")]
+        ),
+        .target(
+            name: "KlingRenderCLI",
+            dependencies: [
+                "KlingRenderCore",
+                "KlingAPI",
+                "KlingRenderExecution",
+                "KlingSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "kling-render", dependencies: ["KlingRenderCLI"]),
+        .executableTarget(name: "kling-bench", dependencies: ["KlingRenderCore", "CYAML"]),
+        .testTarget(
+            name: "KlingRenderCoreTests",
+            dependencies: ["KlingRenderCore"]
+        ),
+        .testTarget(
+            name: "KlingSimulatorTests",
+            dependencies: ["KlingSimulator", "KlingAPI"]
+        ),
+        .testTarget(
+            name: "KlingRenderEndToEndTests",
+            dependencies: ["KlingRenderCore", "KlingSimulator", "KlingAPI"]
+        ),
+    ]
+)

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+
+/// `kling-render`: the storyboard, planned and rendered through the Kling API.
+package struct KlingRenderCommand: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
+        commandName: "kling-render",
+        abstract: "Render a storyboard of Kling video shots, as Terraform applies infrastructure.",
+        version: "0.1.0",
+        subcommands: [
+            ValidateCommand.self
+        ]
+    )
+
+    package init() {}
+
+    /// Runs the command line; usage errors exit 2, as the README documents.
+    package static func runMain() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                printError(fullMessage(for: error))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}

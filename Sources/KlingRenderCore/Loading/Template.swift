@@ -1,0 +1,80 @@
+/// A text with `${vars.NAME}` and `${shots.ID.video}` references; `$${` is a literal `${`.
+package struct Template: Sendable {
+    package enum Segment: Sendable, Equatable {
+        case literal(String)
+        case variable(String, offset: Int)
+        case shotVideo(String, offset: Int)
+    }
+
+    package var segments: [Segment]
+
+    /// The single shot output this template is, when it is nothing else.
+    package var wholeShotVideo: String? {
+        if segments.count == 1, case .shotVideo(let id, _) = segments[0] { return id }
+        return nil
+    }
+
+    /// Parses `scalar`, reporting malformed references to `sink`; nil if any was malformed.
+    package static func parse(_ scalar: YAMLScalar, field: String, into sink: inout DiagnosticSink) -> Template? {
+        let text = scalar.text
+        guard text.contains("$") else { return Template(segments: [.literal(text)]) }
+        var segments: [Segment] = []
+        var literal = ""
+        var ok = true
+        let chars = Array(text)
+        var i = 0
+        while i < chars.count {
+            if chars[i] == "$", i + 2 < chars.count, chars[i + 1] == "$", chars[i + 2] == "{" {
+                literal += "${"
+                i += 3
+                continue
+            }
+            guard chars[i] == "$", i + 1 < chars.count, chars[i + 1] == "{" else {
+                literal.append(chars[i])
+                i += 1
+                continue
+            }
+            let start = i
+            guard let close = chars[(i + 2)...].firstIndex(of: "}") else {
+                sink.error(
+                    scalar.location(ofOffset: start), "unterminated `${` in `\(field)`",
+                    note: "close it with `}`, or write `$${` for a literal `${`")
+                return nil
+            }
+            let expression = String(chars[(i + 2)..<close]).trimmingSpaces()
+            let parts = expression.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            if !literal.isEmpty {
+                segments.append(.literal(literal))
+                literal = ""
+            }
+            if parts.count == 2, parts[0] == "vars", !parts[1].isEmpty {
+                segments.append(.variable(parts[1], offset: start))
+            } else if parts.count == 3, parts[0] == "shots", !parts[1].isEmpty, parts[2] == "video" {
+                segments.append(.shotVideo(parts[1], offset: start))
+            } else if parts.count == 3, parts[0] == "shots" {
+                sink.error(
+                    scalar.location(ofOffset: start),
+                    "`${\(expression)}`: a shot exposes only its `.video`",
+                    note: "write `${shots.\(parts[1]).video}`")
+                ok = false
+            } else {
+                sink.error(
+                    scalar.location(ofOffset: start), "unknown reference `${\(expression)}` in `\(field)`",
+                    note: "use `${vars.NAME}` or `${shots.ID.video}`; write `$${` for a literal `${`")
+                ok = false
+            }
+            i = close + 1
+        }
+        if !literal.isEmpty { segments.append(.literal(literal)) }
+        return ok ? Template(segments: segments) : nil
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,82 @@
+/// A project file, loaded and checked: the storyboard.
+package struct Project: Sendable {
+    /// The path as the user named it, for messages.
+    package var file: String
+    package var version: Int
+    package var name: String
+    /// The download folder, relative to the project file.
+    package var output: String
+    package var budget: Int?
+    package var parallelism: Int?
+    /// In file order: storyboard order, and the tie-break of the plan.
+    package var shots: [Shot]
+
+    package func shot(_ id: String) -> Shot? {
+        shots.first { $0.id == id }
+    }
+}
+
+/// The value of one request field of a shot, after defaults and interpolation.
+package enum ShotValue: Sendable, Hashable {
+    case text(String)
+    case integer(Int)
+    case number(Double)
+    case boolean(Bool)
+    case urls([String])
+    /// `${shots.ID.video}`: another shot's output, known only once it has rendered.
+    case shotVideo(String)
+}
+
+/// Why one shot waits for another.
+package struct Dependency: Sendable, Hashable {
+    package enum Kind: String, Sendable, Hashable, Codable {
+        /// The upstream shot's video feeds this field.
+        case video
+        /// `after:`, ordering without data flow.
+        case after
+    }
+
+    package var id: String
+    package var kind: Kind
+    package var field: ShotField?
+    package var location: SourceLocation
+}
+
+/// One shot: one task of the API.
+package struct Shot: Sendable {
+    package var id: String
+    /// Where the shot's id is written.
+    package var location: SourceLocation
+    package var type: TaskType
+    /// Every request field the shot sends, defaults applied.
+    package var values: [ShotField: ShotValue]
+    /// Where each value was written (on the shot, or in `defaults`).
+    package var locations: [ShotField: SourceLocation]
+    /// Wire fields the tool does not know yet, sent verbatim.
+    package var extra: [String: JSONValue]
+    package var dependencies: [Dependency]
+    package var notes: String?
+
+    /// The video length in seconds, as the API will render it (edits: unknown, priced as fixed).
+    package var seconds: Int? {
+        guard type.takesDuration else { return nil }
+        if case .integer(let d) = values[.duration] { return d }
+        return APILimits.defaultDuration
+    }
+
+    package var sound: Bool {
+        if case .boolean(let b) = values[.sound] { return b }
+        return true
+    }
+
+    /// Credits the API will charge for this shot, from the price table.
+    package var estimatedCredits: Int {
+        type.credits(seconds: seconds ?? 0, sound: sound)
+    }
+
+    /// The shots whose output or completion this shot waits for, without repeats, in written order.
+    package var upstreamIDs: [String] {
+        var seen = Set<String>()
+        return dependencies.compactMap { seen.insert($0.id).inserted ? $0.id : nil }
+    }
+}

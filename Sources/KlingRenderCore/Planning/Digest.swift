@@ -1,0 +1,21 @@
+import Crypto
+import Foundation
+
+/// SHA-256 in lowercase hex, the form used in fingerprints and the manifest.
+package enum Digest {
+    package static func sha256Hex(_ data: some DataProtocol) -> String {
+        hex(SHA256.hash(data: data))
+    }
+
+    package static func hex(_ digest: SHA256.Digest) -> String {
+        var out = ""
+        out.reserveCapacity(64)
+        for byte in digest {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0xF)])
+        }
+        return out
+    }
+
+    private static let hexDigits = Array("0123456789abcdef")
+}

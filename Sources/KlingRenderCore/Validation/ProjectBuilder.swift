@@ -1,0 +1,598 @@
+import Foundation
+
+/// Reads composed YAML into a `Project`, checking every offline rule of SPEC §1–§2.
+///
+/// It never stops at the first problem: every one is collected in `sink`, so the user fixes
+/// their file in one pass.
+struct ProjectBuilder {
+    static let topLevelKeys = ["version", "name", "output", "budget", "parallelism", "defaults", "vars", "shots"]
+    static let shotKeys = ["type", "after", "notes", "extra"] + ShotField.allCases.map(\.fileName)
+    static let defaultKeys = ["type", "extra"] + ShotField.allCases.map(\.fileName)
+
+    let file: String
+    var sink: DiagnosticSink
+    var vars: [String: String] = [:]
+    var varLocations: [String: SourceLocation] = [:]
+    var usedVars = Set<String>()
+
+    init(file: String, sink: DiagnosticSink) {
+        self.file = file
+        self.sink = sink
+    }
+
+    /// A value given in `defaults`, converted once.
+    struct DefaultValue {
+        var value: ShotValue
+        var location: SourceLocation
+    }
+
+    mutating func build(_ root: YAMLNode) -> Project? {
+        guard case .mapping(let top) = root else {
+            sink.error(root.location, "a project file is a mapping of keys (version, shots, …), not \(root.kindName)")
+            return nil
+        }
+        for entry in top.entries where !entry.key.text.hasPrefix("x-") {
+            if !Self.topLevelKeys.contains(entry.key.text) {
+                sink.error(
+                    entry.key.location, "unknown top-level key `\(entry.key.text)`",
+                    note: Suggestion.note(for: entry.key.text, in: Self.topLevelKeys)
+                        ?? "top-level keys are \(Self.topLevelKeys.joined(separator: ", ")); prefix extensions with `x-`")
+            }
+        }
+
+        var version = 1
+        if let node = top["version"] {
+            if let v = integer(node, field: "version") {
+                if v != 1 { sink.error(node.location, "unsupported version \(v); this kling-render reads version 1") }
+                version = v
+            }
+        } else {
+            sink.error(top.location, "missing `version: 1` at the top of the file")
+        }
+
+        let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        var name = stem
+        if let node = top["name"], let text = plainText(node, field: "name") {
+            if text.trimmingCharacters(in: .whitespaces).isEmpty {
+                sink.error(node.location, "`name` is empty")
+            } else {
+                name = text
+            }
+        }
+
+        var output = "renders"
+        if let node = top["output"], let text = plainText(node, field: "output") {
+            let parts = text.split(separator: "/")
+            if text.isEmpty || text.hasPrefix("/") || text.hasPrefix("~") || parts.contains("..") {
+                sink.error(
+                    node.location, "`output` must be a folder inside the project's folder, not `\(text)`",
+                    note: "write a relative path such as `renders`")
+            } else {
+                output = text
+            }
+        }
+
+        var budget: Int?
+        if let node = top["budget"], let b = integer(node, field: "budget") {
+            if b < 0 { sink.error(node.location, "`budget` must be zero or more credits, not \(b)") } else { budget = b }
+        }
+        var parallelism: Int?
+        if let node = top["parallelism"], let p = integer(node, field: "parallelism") {
+            if !(1...256).contains(p) {
+                sink.error(node.location, "`parallelism` must be from 1 to 256, not \(p)")
+            } else {
+                parallelism = p
+            }
+        }
+
+        if let node = top["vars"] { readVars(node) }
+
+        var defaults: [String: DefaultValue] = [:]
+        var defaultType: (TaskType, SourceLocation)?
+        var defaultExtra: [String: JSONValue] = [:]
+        if let node = top["defaults"] {
+            readDefaults(node, into: &defaults, type: &defaultType, extra: &defaultExtra)
+        }
+
+        var shots: [Shot] = []
+        var shotNodes: [(id: YAMLScalar, node: YAMLNode)] = []
+        if let node = top["shots"] {
+            if case .mapping(let m) = node {
+                shotNodes = m.entries.map { ($0.key, $0.value) }
+                if m.entries.isEmpty { sink.warning(node.location, "`shots` is empty: nothing to render") }
+            } else if !node.isNullScalar {
+                sink.error(node.location, "`shots` must be a mapping of shot ids to shots, not \(node.kindName)")
+            } else {
+                sink.warning(node.location, "`shots` is empty: nothing to render")
+            }
+        } else {
+            sink.error(top.location, "missing `shots:`, the mapping of shots to render")
+        }
+
+        let ids = Set(shotNodes.map(\.id.text))
+        for (key, node) in shotNodes {
+            if let shot = readShot(
+                key, node, ids: ids, defaults: defaults, defaultType: defaultType, defaultExtra: defaultExtra)
+            {
+                shots.append(shot)
+            }
+        }
+
+        for (name, location) in varLocations where !usedVars.contains(name) {
+            sink.warning(location, "variable `\(name)` is never used")
+        }
+
+        checkDependencies(shots)
+
+        return Project(
+            file: file, version: version, name: name, output: output, budget: budget, parallelism: parallelism,
+            shots: shots)
+    }
+
+    // MARK: - vars and defaults
+
+    mutating func readVars(_ node: YAMLNode) {
+        guard case .mapping(let m) = node else {
+            if !node.isNullScalar {
+                sink.error(node.location, "`vars` must be a mapping of names to text, not \(node.kindName)")
+            }
+            return
+        }
+        for entry in m.entries {
+            let name = entry.key.text
+            if name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+                sink.error(
+                    entry.key.location, "invalid variable name `\(name)`",
+                    note: "use letters, digits, `_` and `-`")
+                continue
+            }
+            guard let text = plainText(entry.value, field: "vars.\(name)") else { continue }
+            vars[name] = text
+            varLocations[name] = entry.key.location
+        }
+    }
+
+    mutating func readDefaults(
+        _ node: YAMLNode, into defaults: inout [String: DefaultValue], type: inout (TaskType, SourceLocation)?,
+        extra: inout [String: JSONValue]
+    ) {
+        guard case .mapping(let m) = node else {
+            if !node.isNullScalar {
+                sink.error(node.location, "`defaults` must be a mapping of shot fields, not \(node.kindName)")
+            }
+            return
+        }
+        for entry in m.entries {
+            let key = entry.key.text
+            switch key {
+            case "type":
+                if let t = taskType(entry.value) { type = (t, entry.value.location) }
+            case "extra":
+                extra = readExtra(entry.value)
+            case "after", "notes":
+                sink.error(entry.key.location, "`\(key)` belongs to a shot; it cannot be a default")
+            default:
+                guard let field = ShotField.named(key) else {
+                    sink.error(
+                        entry.key.location, "unknown field `\(key)` in `defaults`",
+                        note: Suggestion.note(for: key, in: Self.defaultKeys))
+                    continue
+                }
+                if let value = convert(entry.value, field: field, shotIDs: [], allowShotOutput: false) {
+                    defaults[key] = DefaultValue(value: value, location: entry.value.location)
+                }
+            }
+        }
+    }
+
+    // MARK: - shots
+
+    mutating func readShot(
+        _ key: YAMLScalar, _ node: YAMLNode, ids: Set<String>, defaults: [String: DefaultValue],
+        defaultType: (TaskType, SourceLocation)?, defaultExtra: [String: JSONValue]
+    ) -> Shot? {
+        let id = key.text
+        var ok = true
+        if !Self.isValidShotID(id) {
+            sink.error(
+                key.location, "invalid shot id `\(id)`",
+                note: "ids are lowercase letters, digits, `-` and `_`, starting with a letter or digit")
+            ok = false
+        }
+        guard case .mapping(let m) = node else {
+            sink.error(node.location, "shot `\(id)` must be a mapping of fields, not \(node.kindName)")
+            return nil
+        }
+
+        var type = defaultType?.0
+        if let typeNode = m["type"] {
+            type = taskType(typeNode)
+            if type == nil { ok = false }
+        } else if type == nil {
+            sink.error(key.location, "shot `\(id)` has no `type`", note: "add e.g. `type: pro-text-to-video`")
+            ok = false
+        }
+
+        var values: [ShotField: ShotValue] = [:]
+        var locations: [ShotField: SourceLocation] = [:]
+        var dependencies: [Dependency] = []
+        var extra = defaultExtra
+        var notes: String?
+        /// Fields written on the shot, valid or not: a bad value is not also reported missing.
+        var written = Set<ShotField>()
+
+        for entry in m.entries {
+            let name = entry.key.text
+            switch name {
+            case "type":
+                continue
+            case "notes":
+                notes = plainText(entry.value, field: "notes")
+            case "extra":
+                for (k, v) in readExtra(entry.value) { extra[k] = v }
+            case "after":
+                dependencies += readAfter(entry.value, shot: id, ids: ids)
+            default:
+                guard let field = ShotField.named(name) else {
+                    let suggestion = Suggestion.closest(to: name, in: Self.shotKeys)
+                    // A misspelled field is not also reported missing.
+                    if let suggestion, let meant = ShotField.named(suggestion) { written.insert(meant) }
+                    sink.error(
+                        entry.key.location, "unknown field `\(name)` in shot `\(id)`",
+                        note: suggestion.map { "did you mean `\($0)`?" })
+                    ok = false
+                    continue
+                }
+                written.insert(field)
+                if let type, !type.takes(field) {
+                    sink.error(entry.key.location, Self.forbiddenMessage(field, type))
+                    ok = false
+                    continue
+                }
+                guard let value = convert(entry.value, field: field, shotIDs: ids, allowShotOutput: field == .video) else {
+                    ok = false
+                    continue
+                }
+                values[field] = value
+                locations[field] = entry.value.location
+                if case .shotVideo(let upstream) = value {
+                    if upstream == id {
+                        sink.error(entry.value.location, "shot `\(id)` uses its own output")
+                        ok = false
+                    } else {
+                        dependencies.append(
+                            Dependency(id: upstream, kind: .video, field: field, location: entry.value.location))
+                    }
+                }
+            }
+        }
+
+        guard let type else { return nil }
+
+        for (name, value) in defaults {
+            guard let field = ShotField.named(name), !written.contains(field), type.takes(field) else { continue }
+            values[field] = value.value
+            locations[field] = value.location
+        }
+
+        for field in type.required.sorted() where values[field] == nil && !written.contains(field) {
+            sink.error(key.location, "shot `\(id)` (\(type.name)) needs `\(field.fileName)`")
+            ok = false
+        }
+        if type.family == .reference, written.isDisjoint(with: [.images, .video]), values[.images] == nil, values[.video] == nil {
+            sink.error(key.location, "shot `\(id)` (\(type.name)) needs `images` or `video` to refer to")
+            ok = false
+        }
+        for k in extra.keys.sorted() where k == "type" || ShotField.allCases.contains(where: { $0.wireName == k }) {
+            let location = m["extra"]?.location ?? key.location
+            sink.error(location, "`extra.\(k)` collides with a known field", note: "set `\(k):` on the shot instead")
+            ok = false
+        }
+
+        guard ok else { return nil }
+        return Shot(
+            id: id, location: key.location, type: type, values: values, locations: locations, extra: extra,
+            dependencies: dependencies, notes: notes)
+    }
+
+    static func isValidShotID(_ id: String) -> Bool {
+        guard let first = id.unicodeScalars.first, isLowerAlnum(first) else { return false }
+        return id.unicodeScalars.allSatisfy { isLowerAlnum($0) || $0 == "-" || $0 == "_" }
+    }
+
+    private static func isLowerAlnum(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("0"..."9").contains(c)
+    }
+
+    static func forbiddenMessage(_ field: ShotField, _ type: TaskType) -> String {
+        switch field {
+        case .duration where type.family == .edit:
+            "`duration` is not taken by \(type.name): an edit's length follows its source video"
+        case .cfgScale: "`cfg_scale` applies to Kling 3.0 types only, not \(type.name)"
+        case .keepOriginalSound: "`keep_original_sound` applies to video edits only, not \(type.name)"
+        case .endImage: "`end_image` applies to image-to-video types only, not \(type.name)"
+        case .image: "`image` applies to image-to-video types only, not \(type.name)"
+        case .images: "`images` applies to O3 reference-to-video types only, not \(type.name)"
+        case .video: "`video` applies to reference-to-video and video-edit types only, not \(type.name)"
+        default: "`\(field.fileName)` is not taken by \(type.name)"
+        }
+    }
+
+    mutating func readAfter(_ node: YAMLNode, shot: String, ids: Set<String>) -> [Dependency] {
+        let items: [YAMLNode]
+        switch node {
+        case .sequence(let s): items = s.items
+        case .scalar(let s) where !s.isNull: items = [node]
+        default:
+            sink.error(node.location, "`after` must be a list of shot ids, not \(node.kindName)")
+            return []
+        }
+        var result: [Dependency] = []
+        for item in items {
+            guard case .scalar(let s) = item, !s.isNull else {
+                sink.error(item.location, "`after` lists shot ids, not \(item.kindName)")
+                continue
+            }
+            if s.text == shot {
+                sink.error(s.location, "shot `\(shot)` is listed in its own `after`")
+            } else if !ids.contains(s.text) {
+                sink.error(
+                    s.location, "`after` names unknown shot `\(s.text)`",
+                    note: Suggestion.note(for: s.text, in: ids))
+            } else {
+                result.append(Dependency(id: s.text, kind: .after, field: nil, location: s.location))
+            }
+        }
+        return result
+    }
+
+    mutating func readExtra(_ node: YAMLNode) -> [String: JSONValue] {
+        guard case .mapping(let m) = node else {
+            if !node.isNullScalar {
+                sink.error(node.location, "`extra` must be a mapping of wire fields, not \(node.kindName)")
+            }
+            return [:]
+        }
+        var result: [String: JSONValue] = [:]
+        for entry in m.entries { result[entry.key.text] = Self.json(entry.value) }
+        return result
+    }
+
+    /// YAML 1.2 core-schema typing, for `extra` values that the tool sends verbatim.
+    static func json(_ node: YAMLNode) -> JSONValue {
+        switch node {
+        case .mapping(let m):
+            return .object(Dictionary(m.entries.map { ($0.key.text, json($0.value)) }, uniquingKeysWith: { a, _ in a }))
+        case .sequence(let s):
+            return .array(s.items.map(json))
+        case .scalar(let s):
+            guard s.isPlain else { return .string(s.text) }
+            if s.isNull { return .null }
+            if s.text == "true" || s.text == "True" || s.text == "TRUE" { return .bool(true) }
+            if s.text == "false" || s.text == "False" || s.text == "FALSE" { return .bool(false) }
+            if let i = Int(s.text) { return .int(i) }
+            if let d = Double(s.text), d.isFinite, s.text.contains(where: { $0.isNumber }) { return .double(d) }
+            return .string(s.text)
+        }
+    }
+
+    // MARK: - typed values
+
+    mutating func taskType(_ node: YAMLNode) -> TaskType? {
+        guard case .scalar(let s) = node, !s.isNull else {
+            sink.error(node.location, "`type` must be one of the 12 task types, not \(node.kindName)")
+            return nil
+        }
+        if let t = TaskType.named(s.text) { return t }
+        sink.error(
+            s.location, "unknown type `\(s.text)`",
+            note: Suggestion.note(for: s.text, in: TaskType.all.map(\.name))
+                ?? "types are \(TaskType.all.map(\.name).joined(separator: ", "))")
+        return nil
+    }
+
+    /// A scalar's text, or an error naming `field` when it is a list or mapping.
+    mutating func plainText(_ node: YAMLNode, field: String) -> String? {
+        guard case .scalar(let s) = node else {
+            sink.error(node.location, "`\(field)` must be text, not \(node.kindName)")
+            return nil
+        }
+        return s.isNull ? "" : s.text
+    }
+
+    mutating func integer(_ node: YAMLNode, field: String) -> Int? {
+        guard case .scalar(let s) = node, s.isPlain, !s.isNull, let value = Int(s.text) else {
+            sink.error(node.location, "`\(field)` must be a whole number, not \(Self.describe(node))")
+            return nil
+        }
+        return value
+    }
+
+    static func describe(_ node: YAMLNode) -> String {
+        guard case .scalar(let s) = node else { return node.kindName }
+        if s.isNull { return "empty" }
+        return s.isPlain ? "`\(s.text)`" : "the string \"\(s.text)\""
+    }
+
+    /// Converts one request field, typed by the schema: never by YAML 1.1's guessing.
+    mutating func convert(_ node: YAMLNode, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool)
+        -> ShotValue?
+    {
+        let name = field.fileName
+        switch field.kind {
+        case .integer:
+            guard let d = integer(node, field: name) else { return nil }
+            if field == .duration, !APILimits.durations.contains(d) {
+                sink.error(
+                    node.location,
+                    "`duration` must be from \(APILimits.durations.lowerBound) to \(APILimits.durations.upperBound) seconds, not \(d)"
+                )
+                return nil
+            }
+            return .integer(d)
+        case .number:
+            guard case .scalar(let s) = node, s.isPlain, let v = Double(s.text), v.isFinite else {
+                sink.error(node.location, "`\(name)` must be a number from 0 to 1, not \(Self.describe(node))")
+                return nil
+            }
+            if !APILimits.cfgScale.contains(v) {
+                sink.error(node.location, "`\(name)` must be from 0 to 1, not \(s.text)")
+                return nil
+            }
+            return .number(v)
+        case .boolean:
+            guard case .scalar(let s) = node, s.isPlain, ["true", "false", "True", "False", "TRUE", "FALSE"].contains(s.text)
+            else {
+                sink.error(
+                    node.location, "`\(name)` takes true or false, not \(Self.describe(node))",
+                    note: "YAML 1.1's yes/no/on/off are not booleans here; write `\(name): true` or `\(name): false`")
+                return nil
+            }
+            return .boolean(s.text.lowercased() == "true")
+        case .text:
+            guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: false) else { return nil }
+            if field == .prompt {
+                if text.allSatisfy(\.isWhitespace) {
+                    sink.error(node.location, "`prompt` is empty", note: "describe the shot in at most 2000 characters")
+                    return nil
+                }
+                let length = text.unicodeScalars.count
+                if length > APILimits.promptLength {
+                    sink.error(
+                        node.location,
+                        "`prompt` is \(length.formatted) characters after interpolation; the API takes at most \(APILimits.promptLength)"
+                    )
+                    return nil
+                }
+            }
+            return .text(text)
+        case .aspectRatio:
+            guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: false) else { return nil }
+            guard APILimits.aspectRatios.contains(text) else {
+                sink.error(
+                    node.location, "`aspect_ratio` must be 16:9, 9:16 or 1:1, not `\(text)`",
+                    note: Suggestion.note(for: text, in: APILimits.aspectRatios))
+                return nil
+            }
+            return .text(text)
+        case .url:
+            guard case .scalar(let s) = node, !s.isNull else {
+                sink.error(node.location, "`\(name)` must be a URL, not \(Self.describe(node))")
+                return nil
+            }
+            var local = sink
+            if allowShotOutput, let template = Template.parse(s, field: name, into: &local),
+                let upstream = template.wholeShotVideo
+            {
+                sink = local
+                guard shotIDs.contains(upstream) else {
+                    sink.error(
+                        s.location, "`${shots.\(upstream).video}` names unknown shot `\(upstream)`",
+                        note: Suggestion.note(for: upstream, in: shotIDs))
+                    return nil
+                }
+                return .shotVideo(upstream)
+            }
+            guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
+            else { return nil }
+            return checkURL(text, field: name, at: node.location) ? .text(text) : nil
+        case .urlList:
+            guard case .sequence(let list) = node else {
+                sink.error(node.location, "`\(name)` must be a list of image URLs, not \(Self.describe(node))")
+                return nil
+            }
+            if list.items.isEmpty {
+                sink.error(node.location, "`\(name)` is empty; list at least one image or remove it")
+                return nil
+            }
+            if list.items.count > APILimits.maxReferenceImages {
+                sink.error(
+                    node.location,
+                    "`\(name)` lists \(list.items.count) images; the API takes at most \(APILimits.maxReferenceImages)")
+                return nil
+            }
+            var urls: [String] = []
+            var ok = true
+            for item in list.items {
+                guard case .scalar(let s) = item, !s.isNull else {
+                    sink.error(item.location, "`\(name)` lists image URLs, not \(item.kindName)")
+                    ok = false
+                    continue
+                }
+                if let text = interpolated(item, field: name, shotIDs: shotIDs, allowShotOutput: false),
+                    checkURL(text, field: name, at: item.location)
+                {
+                    urls.append(text)
+                } else {
+                    ok = false
+                }
+            }
+            return ok ? .urls(urls) : nil
+        }
+    }
+
+    mutating func checkURL(_ text: String, field: String, at location: SourceLocation) -> Bool {
+        let lower = text.lowercased()
+        if (lower.hasPrefix("http://") || lower.hasPrefix("https://")), !text.contains(where: \.isWhitespace),
+            let url = URL(string: text), let host = url.host, !host.isEmpty
+        {
+            return true
+        }
+        sink.error(location, "`\(field)` must be an absolute http(s) URL, not `\(text)`")
+        return false
+    }
+
+    /// The text of a scalar with `${vars.…}` substituted. `${shots.…}` is rejected here:
+    /// an output is a video URL, allowed only as the whole value of `video`.
+    mutating func interpolated(_ node: YAMLNode, field: String, shotIDs: Set<String>, allowShotOutput: Bool) -> String? {
+        guard case .scalar(let s) = node else {
+            sink.error(node.location, "`\(field)` must be text, not \(node.kindName)")
+            return nil
+        }
+        if s.isNull { return "" }
+        guard let template = Template.parse(s, field: field, into: &sink) else { return nil }
+        var text = ""
+        var ok = true
+        for segment in template.segments {
+            switch segment {
+            case .literal(let l):
+                text += l
+            case .variable(let name, let offset):
+                if let value = vars[name] {
+                    usedVars.insert(name)
+                    text += value
+                } else {
+                    sink.error(
+                        s.location(ofOffset: offset), "unknown variable `${vars.\(name)}` in `\(field)`",
+                        note: Suggestion.note(for: name, in: vars.keys) ?? "define it under `vars:`")
+                    ok = false
+                }
+            case .shotVideo(let id, let offset):
+                let message =
+                    allowShotOutput
+                    ? "`${shots.\(id).video}` must be the whole value of `\(field)`"
+                    : field == "image" || field == "end_image" || field == "images"
+                        ? "`${shots.\(id).video}` is a video; `\(field)` takes an image URL"
+                        : "`${shots.\(id).video}` is allowed only where a video URL is expected, not in `\(field)`"
+                sink.error(s.location(ofOffset: offset), message)
+                ok = false
+            }
+        }
+        return ok ? text : nil
+    }
+
+    // MARK: - the graph
+
+    /// Reports cycles, each once, named in order from the shot that comes first in the file.
+    mutating func checkDependencies(_ shots: [Shot]) {
+        let index = Dictionary(shots.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let edges = shots.map { shot in shot.upstreamIDs.compactMap { index[$0] } }
+        for component in StronglyConnected.components(count: shots.count, edges: edges) where component.count > 1 {
+            guard let start = component.min() else { continue }
+            let members = Set(component)
+            let path = StronglyConnected.cycle(from: start, within: members, edges: edges)
+            let names = (path + [start]).map { shots[$0].id }.joined(separator: " → ")
+            sink.error(shots[start].location, "dependency cycle: \(names)", note: "remove one of these references")
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import KlingRenderCLI
+
+await KlingRenderCommand.runMain()

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+@Suite("kling-render validate")
+struct ValidateCommandTests {
+    @Test("the examples are valid: exit 0")
+    func examplesValid() throws {
+        let examples = try FileManager.default.contentsOfDirectory(atPath: CLI.repository.appendingPathComponent("examples").path)
+            .filter { $0.hasSuffix(".yaml") }.map { "examples/" + $0 }
+        #expect(examples.count >= 3)
+        let result = try CLI.run(["validate"] + examples, in: CLI.repository)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("examples/eagle.yaml: valid, 6 shots"))
+    }
+
+    @Test("an invalid file: exit 1, compiler-style diagnostics with the source line and a caret")
+    func invalidFile() throws {
+        let scratch = try Scratch()
+        try scratch.write("film.yaml", "version: 1\nshots:\n  a:\n    type: pro-text-to-video\n    prompt: hi\n    duration: 20\n")
+        let result = try CLI.run(["validate", "film.yaml"], in: scratch.url)
+        #expect(result.status == 1)
+        #expect(
+            result.stderr
+                == """
+                film.yaml:6:15: error: `duration` must be from 3 to 15 seconds, not 20
+                        duration: 20
+                                  ^
+
+                """)
+        #expect(!result.stderr.contains("\u{1B}["), "no colour without a terminal")
+    }
+
+    @Test("--json gives the diagnostics as data")
+    func json() throws {
+        let scratch = try Scratch()
+        try scratch.write("film.yaml", "version: 1\nshots:\n  a:\n    type: pro-text-to-video\n    promt: hi\n")
+        let result = try CLI.run(["validate", "--json", "film.yaml"], in: scratch.url)
+        #expect(result.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["valid"] as? Bool == false)
+        let files = try #require(object["files"] as? [[String: Any]])
+        let diagnostic = try #require((files.first?["diagnostics"] as? [[String: Any]])?.first)
+        #expect(diagnostic["line"] as? Int == 5)
+        #expect(diagnostic["column"] as? Int == 5)
+        #expect(diagnostic["note"] as? String == "did you mean `prompt`?")
+    }
+
+    @Test("a usage error exits 2")
+    func usageError() throws {
+        let result = try CLI.run(["validate"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("Missing expected argument"))
+    }
+
+    @Test("a missing file gets one clear line and exit 1")
+    func missingFile() throws {
+        let result = try CLI.run(["validate", "/nonexistent/film.yaml"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "/nonexistent/film.yaml: error: no such file\n")
+    }
+}
