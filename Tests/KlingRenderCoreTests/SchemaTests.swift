@@ -16,11 +16,11 @@ struct SchemaTests {
         "unknown-reference-kind", "unknown-shot-reference", "unknown-var", "unterminated-interpolation",
     ]
 
-    func schemaVerdicts(_ files: [URL]) throws -> [String: Bool] {
+    func schemaVerdicts(_ files: [URL], schema: URL = SchemaTests.schema) throws -> [String: Bool] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments =
-            ["python3", Paths.repository.appendingPathComponent("scripts/check-schema.py").path, Self.schema.path]
+            ["python3", Paths.repository.appendingPathComponent("scripts/check-schema.py").path, schema.path]
             + files.map(\.path)
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -63,5 +63,17 @@ struct SchemaTests {
         let top = try #require(json["properties"] as? [String: [String: Any]])
         #expect(Set(top.keys) == Set(ProjectBuilder.topLevelKeys))
         for (name, property) in top { #expect(property["description"] is String, "\(name)") }
+    }
+
+    @Test("manifests written by the tool, and the hand-written fixture, follow schema/manifest.schema.json")
+    func manifestSchema() throws {
+        let fixture = try PlanFixture(PlannerTests.film)
+        try fixture.markAllRendered(status: ["snow": .running, "roll": .uncertain])
+        let written = fixture.folder.appendingPathComponent("film.manifest.json")
+        let handWritten = Paths.fixtures.appendingPathComponent("plan/classified/film.manifest.json")
+        let schema = Paths.repository.appendingPathComponent("schema/manifest.schema.json")
+        let verdicts = try schemaVerdicts([written, handWritten], schema: schema)
+        #expect(verdicts[written.path] == true)
+        #expect(verdicts[handWritten.path] == true)
     }
 }

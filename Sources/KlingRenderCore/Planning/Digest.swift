@@ -19,3 +19,14 @@ package enum Digest {
 
     private static let hexDigits = Array("0123456789abcdef")
 }
+
+/// SHA-256 fed in pieces, for files and downloads that never sit whole in memory.
+package struct StreamingSHA256: Sendable {
+    private var hasher = SHA256()
+
+    package init() {}
+
+    package mutating func update(_ data: some DataProtocol) { hasher.update(data: data) }
+
+    package func finalize() -> String { Digest.hex(hasher.finalize()) }
+}

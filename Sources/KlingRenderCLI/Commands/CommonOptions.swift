@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import KlingRenderCore
+
+/// Options shared by the commands that plan: mapped to `PlanOptions` in one place.
+struct PlanningOptions: ParsableArguments {
+    @Option(name: .customLong("target"), help: ArgumentHelp("Limit to this shot and what it needs (repeatable).", valueName: "id"))
+    var targets: [String] = []
+
+    @Option(name: .customLong("replace"), help: ArgumentHelp("Render this shot again whatever the manifest says (repeatable).", valueName: "id"))
+    var replace: [String] = []
+
+    @Option(help: ArgumentHelp("Fail when the plan costs more credits than this (overrides `budget:`).", valueName: "n"))
+    var maxCredits: Int?
+
+    @Flag(help: "Plan against the simulator's manifest and folder (FILE.sim.manifest.json, OUTPUT-sim/).")
+    var simulate = false
+
+    @Flag(help: "Hash every downloaded file instead of checking its size.")
+    var verify = false
+
+    var planOptions: PlanOptions {
+        PlanOptions(targets: targets, replace: replace, maxCredits: maxCredits, simulated: simulate, verify: verify)
+    }
+
+    func validate() throws {
+        if let maxCredits, maxCredits < 0 { throw ValidationError("--max-credits must be zero or more") }
+    }
+}
+
+/// Opens a project for a command: prints its diagnostics (warnings too) and fails on errors.
+func openWorkspace(_ file: String, simulated: Bool) throws -> Workspace {
+    let view = DiagnosticView(terminal: .standardError)
+    do {
+        let workspace = try Workspace.open(file, simulated: simulated)
+        let text = try? String(contentsOfFile: file, encoding: .utf8)
+        for d in workspace.diagnostics { printError(view.render(d, source: text)) }
+        return workspace
+    } catch {
+        switch error {
+        case .invalid(let result):
+            for d in result.diagnostics { printError(view.render(d, source: result.source)) }
+            let errors = result.diagnostics.filter { $0.severity == .error }.count
+            printError("\(file): \(errors) error\(errors == 1 ? "" : "s"); nothing was planned or sent")
+        case .manifest(let problem):
+            printError("error: \(problem)")
+        }
+        throw ExitCode.failure
+    }
+}
+
+func fail(_ message: String) -> ExitCode {
+    let terminal = Terminal.standardError
+    printError("\(terminal.paint("error:", .bold, .red)) \(message)")
+    return ExitCode.failure
+}

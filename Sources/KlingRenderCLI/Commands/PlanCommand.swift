@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import KlingRenderCore
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what apply would render, re-render or leave alone, and what it costs.",
+        discussion: """
+            Exit status: 0 on success (with --detailed-exitcode: 0 nothing to do, 2 changes), \
+            1 on any error, including a plan over the budget.
+            """
+    )
+
+    @Argument(help: "The project file.", completion: .file(extensions: ["yaml", "yml"]))
+    var file: String
+
+    @OptionGroup var planning: PlanningOptions
+
+    @Flag(help: "Print the plan as JSON.")
+    var json = false
+
+    @Flag(help: "Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.")
+    var detailedExitcode = false
+
+    @Option(help: ArgumentHelp("Save the plan for `kling-render apply FILE.plan`.", valueName: "file"))
+    var out: String?
+
+    func run() async throws {
+        let workspace = try openWorkspace(file, simulated: planning.simulate)
+        let options = planning.planOptions
+        let plan: Plan
+        do {
+            plan = try Planner(options: options).plan(
+                workspace.project, manifest: workspace.manifest, paths: workspace.paths)
+        } catch {
+            throw fail(error.message)
+        }
+        if json {
+            try JSONOutput.write(plan)
+        } else {
+            print(PlanView(terminal: .standardOutput).render(plan), terminator: "")
+        }
+        if let problem = plan.budgetProblem {
+            throw fail("\(problem); raise `budget:` or pass --max-credits, or --target fewer shots")
+        }
+        if let out {
+            let saved = SavedPlan(workspace: workspace, options: options, plan: plan)
+            try AtomicFile.write(try CanonicalJSON.data(saved, pretty: true), to: URL(fileURLWithPath: out))
+            if !json { print("Saved the plan to \(out); `kling-render apply \(out)` applies exactly this plan.") }
+        }
+        if detailedExitcode, plan.hasChanges { throw ExitCode(2) }
+    }
+}

@@ -1,0 +1,67 @@
+import KlingRenderCore
+
+/// The plan for a person: one aligned row per shot, reasons under the rows that change, a total.
+struct PlanView {
+    var terminal: Terminal
+
+    func render(_ plan: Plan) -> String {
+        var out = "Plan for \(plan.project) (\(plan.file))\(plan.simulated ? ", simulated" : "")\n\n"
+        let header = ["#", "shot", "type", "action", "secs", "credits", "inputs"]
+        var rows: [[String]] = []
+        for (n, shot) in plan.shots.enumerated() {
+            let inputs = shot.dependsOn.map { $0.kind == .after ? "after \($0.id)" : "\($0.field ?? "video") ← \($0.id)" }
+            rows.append([
+                "\(n + 1)", shot.id, shot.type, shot.action.rawValue, shot.seconds.map(String.init) ?? "auto",
+                shot.credits.formatted, inputs.joined(separator: ", "),
+            ])
+        }
+        let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max() ?? 0 }
+        let rightAligned: Set<Int> = [0, 4, 5]
+        func line(_ cells: [String]) -> String {
+            cells.indices.map { c in
+                let pad = String(repeating: " ", count: widths[c] - cells[c].count)
+                return rightAligned.contains(c) ? pad + cells[c] : (c == cells.count - 1 ? cells[c] : cells[c] + pad)
+            }.joined(separator: "  ")
+        }
+        out += "  " + terminal.paint(line(header), .bold) + "\n"
+        for (shot, row) in zip(plan.shots, rows) {
+            var text = ("  " + line(row)).trimmingTrailingSpaces()
+            if let style = style(shot.action) { text = terminal.paint(text, style) }
+            out += text + "\n"
+            for change in shot.changes {
+                let before = change.before?.summary ?? "(none)"
+                let after = change.after?.summary ?? "(none)"
+                out += "      ~ \(change.field): \(before) → \(after)\n"
+            }
+            for reason in shot.reasons where !shot.changes.contains(where: { reason == "\($0.field) changed" }) {
+                out += "      \(reason)\n"
+            }
+        }
+        for removed in plan.removed {
+            out += terminal.paint("  - \(removed.id) (\(removed.type)) is no longer in the file; its files are left alone", .dim) + "\n"
+        }
+        out += "\n" + terminal.paint(plan.summary, .bold) + "\n"
+        if let budget = plan.budget {
+            out += "Budget: \(budget.formatted) credits.\n"
+        }
+        return out
+    }
+
+    private func style(_ action: Plan.Action) -> Terminal.Style? {
+        switch action {
+        case .render: .green
+        case .rerender: .yellow
+        case .resume, .download: .cyan
+        case .uncertain: .red
+        case .unchanged: .dim
+        }
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = Substring(self)
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// `kling-render accept`: an existing render stands for a changed shot.
+package enum Acceptance {
+    /// Records the planned fingerprint of `ids` (and of downstream shots whose only change is an
+    /// accepted shot) against their existing renders. The request actually sent is kept.
+    /// Returns the accepted ids in plan order. Call with the manifest lock held.
+    package static func accept(_ ids: [String], in workspace: Workspace) throws -> [String] {
+        guard var manifest = try ManifestStore.read(workspace.paths.manifest)?.manifest else {
+            throw PlanError(message: "nothing has been rendered yet (no \(workspace.paths.manifest.lastPathComponent))")
+        }
+        let plan = try Planner().plan(workspace.project, manifest: manifest, paths: workspace.paths)
+        let requested = Set(ids)
+        for id in ids {
+            guard let shot = plan.shots.first(where: { $0.id == id }) else {
+                throw PlanError(
+                    message: "no shot `\(id)` in \(workspace.project.file)"
+                        + (Suggestion.note(for: id, in: plan.shots.map(\.id)).map { "; \($0)" } ?? ""))
+            }
+            guard manifest.shots[id]?.status == .succeeded else {
+                throw PlanError(message: "`\(id)` has no finished render to keep; `apply` renders it")
+            }
+            guard shot.action == .rerender else {
+                throw PlanError(message: "`\(id)` is \(shot.action.rawValue): there is no change to accept")
+            }
+        }
+        var accepted: [String] = []
+        var acceptedSet = Set<String>()
+        for shot in plan.shots where shot.action == .rerender && manifest.shots[shot.id]?.status == .succeeded {
+            let changedUpstream = shot.dependsOn.filter { input in
+                input.kind == .video && plan.shots.first { $0.id == input.id }?.action.submits == true
+            }.map(\.id)
+            let onlyUpstream =
+                shot.changes.isEmpty && !changedUpstream.isEmpty && changedUpstream.allSatisfy(acceptedSet.contains)
+            guard requested.contains(shot.id) || onlyUpstream else { continue }
+            manifest.shots[shot.id]?.fingerprint = shot.fingerprint
+            accepted.append(shot.id)
+            acceptedSet.insert(shot.id)
+        }
+        try ManifestStore.write(manifest, to: workspace.paths.manifest)
+        return accepted
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+
+/// What has been rendered: `FILE.manifest.json` beside `FILE.yaml`, committed with it.
+///
+/// Deterministic for version control: keys sorted, no timestamps, nothing that changes when
+/// nothing was rendered. Never holds the API key. Its schema is `schema/manifest.schema.json`.
+package struct Manifest: Codable, Sendable, Equatable {
+    package static let currentVersion = 1
+
+    package var version: Int = Manifest.currentVersion
+    package var project: String
+    /// The API base URL renders came from, so that a simulated render is never taken for a real one.
+    package var endpoint: String
+    package var simulated: Bool
+    package var shots: [String: ManifestShot]
+    package var totals: Totals
+
+    package struct Totals: Codable, Sendable, Equatable {
+        package var shots: Int
+        package var succeeded: Int
+        package var estimatedCredits: Int
+        package var consumedCredits: Int
+
+        enum CodingKeys: String, CodingKey {
+            case shots, succeeded
+            case estimatedCredits = "estimated_credits"
+            case consumedCredits = "consumed_credits"
+        }
+    }
+
+    package init(project: String, endpoint: String, simulated: Bool, shots: [String: ManifestShot] = [:]) {
+        self.project = project
+        self.endpoint = endpoint
+        self.simulated = simulated
+        self.shots = shots
+        self.totals = Totals(shots: 0, succeeded: 0, estimatedCredits: 0, consumedCredits: 0)
+        recomputeTotals()
+    }
+
+    package mutating func recomputeTotals() {
+        totals = Totals(
+            shots: shots.count,
+            succeeded: shots.values.filter { $0.status == .succeeded }.count,
+            estimatedCredits: shots.values.reduce(0) { $0 + $1.estimatedCredits },
+            consumedCredits: shots.values.reduce(0) { $0 + ($1.consumedCredits ?? 0) })
+    }
+
+    /// The manifest's bytes: pretty, sorted, newline-terminated.
+    package func encoded() throws -> Data {
+        var data = try CanonicalJSON.data(self, pretty: true)
+        data.append(0x0A)
+        return data
+    }
+
+    package static func decode(_ data: Data) throws -> Manifest {
+        try JSONDecoder().decode(Manifest.self, from: data)
+    }
+}
+
+/// Where a shot's render stands.
+package enum ShotStatus: String, Codable, Sendable {
+    /// The intent to submit is recorded; the API's answer is not (yet). After a crash: uncertain.
+    case submitting
+    /// A task id is known and the task has not finished.
+    case running
+    case succeeded
+    case failed
+    /// The request went out and its answer was lost: a task may exist, and may be charged.
+    case uncertain
+}
+
+package struct ManifestShot: Codable, Sendable, Equatable {
+    package var type: String
+    /// The fingerprint this render stands for (after `accept`, the accepted one).
+    package var fingerprint: String
+    /// The request as actually sent, upstream outputs resolved to URLs.
+    package var request: [String: JSONValue]
+    /// Request fields fed by another shot's output: wire field → shot id.
+    package var inputs: [String: String]
+    package var status: ShotStatus
+    package var taskID: String?
+    package var estimatedCredits: Int
+    package var consumedCredits: Int?
+    package var urls: [String]
+    package var files: [ManifestFile]
+    package var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case type, fingerprint, request, inputs, status, urls, files, error
+        case taskID = "task_id"
+        case estimatedCredits = "estimated_credits"
+        case consumedCredits = "consumed_credits"
+    }
+
+    package init(
+        type: String, fingerprint: String, request: [String: JSONValue], inputs: [String: String],
+        status: ShotStatus, taskID: String? = nil, estimatedCredits: Int, consumedCredits: Int? = nil,
+        urls: [String] = [], files: [ManifestFile] = [], error: String? = nil
+    ) {
+        self.type = type
+        self.fingerprint = fingerprint
+        self.request = request
+        self.inputs = inputs
+        self.status = status
+        self.taskID = taskID
+        self.estimatedCredits = estimatedCredits
+        self.consumedCredits = consumedCredits
+        self.urls = urls
+        self.files = files
+        self.error = error
+    }
+
+    // Optional fields are written as null, so every entry has the same shape.
+    package func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(type, forKey: .type)
+        try c.encode(fingerprint, forKey: .fingerprint)
+        try c.encode(request, forKey: .request)
+        try c.encode(inputs, forKey: .inputs)
+        try c.encode(status, forKey: .status)
+        try c.encode(taskID, forKey: .taskID)
+        try c.encode(estimatedCredits, forKey: .estimatedCredits)
+        try c.encode(consumedCredits, forKey: .consumedCredits)
+        try c.encode(urls, forKey: .urls)
+        try c.encode(files, forKey: .files)
+        try c.encode(error, forKey: .error)
+    }
+}
+
+package struct ManifestFile: Codable, Sendable, Equatable {
+    /// Relative to the project file's folder.
+    package var path: String
+    package var bytes: Int64
+    package var sha256: String
+
+    package init(path: String, bytes: Int64, sha256: String) {
+        self.path = path
+        self.bytes = bytes
+        self.sha256 = sha256
+    }
+}
+
+/// Where a project's manifest and renders live: real and simulated renders apart.
+package struct ProjectPaths: Sendable {
+    /// The project file's folder.
+    package var folder: URL
+    package var manifest: URL
+    package var output: URL
+
+    package init(projectFile: String, output: String, simulated: Bool) {
+        let file = URL(fileURLWithPath: projectFile)
+        folder = file.deletingLastPathComponent()
+        var stem = file.lastPathComponent
+        for ext in [".yaml", ".yml"] where stem.hasSuffix(ext) { stem.removeLast(ext.count) }
+        manifest = folder.appendingPathComponent(stem + (simulated ? ".sim.manifest.json" : ".manifest.json"))
+        self.output = folder.appendingPathComponent(simulated ? output + "-sim" : output)
+    }
+
+    /// Where shot `id`'s `n`-th video goes (`ID.mp4`, `ID-2.mp4`): from the shot id only.
+    package func videoPath(shot id: String, number: Int) -> String {
+        let name = number == 1 ? "\(id).mp4" : "\(id)-\(number).mp4"
+        let relativeOutput = output.path.hasPrefix(folder.path + "/") ? String(output.path.dropFirst(folder.path.count + 1)) : output.path
+        return relativeOutput + "/" + name
+    }
+
+    /// A file beside the project file, named as the user named the project file (`examples/x.manifest.json`).
+    package func display(_ url: URL, beside projectFile: String) -> String {
+        guard let slash = projectFile.lastIndex(of: "/") else { return url.lastPathComponent }
+        return String(projectFile[...slash]) + url.lastPathComponent
+    }
+
+    package func absolute(_ relative: String) -> URL {
+        folder.appendingPathComponent(relative)
+    }
+}

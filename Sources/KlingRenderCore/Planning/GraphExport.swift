@@ -1,0 +1,62 @@
+/// The dependency graph as text for Graphviz (DOT) or Mermaid.
+package enum GraphExport {
+    package enum Format: String, Sendable, CaseIterable {
+        case dot, mermaid
+    }
+
+    package static func render(_ project: Project, format: Format) -> String {
+        let graph = ShotGraph(project)
+        switch format {
+        case .dot: return dot(graph, name: project.name)
+        case .mermaid: return mermaid(graph)
+        }
+    }
+
+    static func label(_ shot: Shot) -> [String] {
+        [shot.id, shot.type.name, "\(shot.estimatedCredits.formatted) credits"]
+    }
+
+    static func dot(_ graph: ShotGraph, name: String) -> String {
+        func escape(_ s: String) -> String { s.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") }
+        func quote(_ s: String) -> String { "\"" + escape(s) + "\"" }
+        var out = "digraph \(quote(name)) {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
+        for i in graph.order {
+            let shot = graph.shots[i]
+            out += "  \(quote(shot.id)) [label=\"\(label(shot).map(escape).joined(separator: "\\n"))\"];\n"
+        }
+        for i in graph.order {
+            let shot = graph.shots[i]
+            for d in shot.dependencies {
+                let attributes =
+                    d.kind == .video
+                    ? "label=\(quote(d.field?.wireName ?? "video"))" : "label=\"after\", style=dashed"
+                out += "  \(quote(d.id)) -> \(quote(shot.id)) [\(attributes)];\n"
+            }
+        }
+        return out + "}\n"
+    }
+
+    static func mermaid(_ graph: ShotGraph) -> String {
+        // Mermaid ids cannot hold every character of a shot id: number the nodes instead.
+        var out = "flowchart LR\n"
+        for i in graph.order {
+            let text = label(graph.shots[i]).joined(separator: "<br/>").replacingAll("\"", with: "#quot;")
+            out += "  s\(i)[\"\(text)\"]\n"
+        }
+        for i in graph.order {
+            for d in graph.shots[i].dependencies {
+                guard let u = graph.index[d.id] else { continue }
+                out += d.kind == .video ? "  s\(u) -->|\(d.field?.wireName ?? "video")| s\(i)\n" : "  s\(u) -.->|after| s\(i)\n"
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        return out
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// What `apply` would do to each shot, and what it would cost. A value: printed by `plan`,
+/// saved by `plan --out`, executed by `apply`.
+package struct Plan: Codable, Sendable, Equatable {
+    package enum Action: String, Codable, Sendable, CaseIterable {
+        /// New: never rendered.
+        case render
+        /// Rendered before, but its request (or an upstream shot) changed, or it failed.
+        case rerender = "re-render"
+        /// Done, same fingerprint, files present.
+        case unchanged
+        /// Submitted and not finished: polled, never submitted again.
+        case resume
+        /// Rendered; its file is missing or corrupt: fetched again, no credits.
+        case download
+        /// A request went out and its answer was lost: not resubmitted unless `--replace`.
+        case uncertain
+
+        /// Whether apply has anything to do for it.
+        package var isChange: Bool { self != .unchanged && self != .uncertain }
+        /// Whether it is submitted to the API, and so costs credits.
+        package var submits: Bool { self == .render || self == .rerender }
+    }
+
+    package struct Input: Codable, Sendable, Equatable {
+        package var id: String
+        package var kind: Dependency.Kind
+        /// The request field the upstream output feeds; nil for `after`.
+        package var field: String?
+    }
+
+    package struct Change: Codable, Sendable, Equatable {
+        package var field: String
+        package var before: JSONValue?
+        package var after: JSONValue?
+    }
+
+    package struct PlannedShot: Codable, Sendable, Equatable {
+        package var id: String
+        package var type: String
+        package var action: Action
+        /// Credits this plan spends on the shot: its estimate when submitted, else 0.
+        package var credits: Int
+        /// The price table's estimate for one render of the shot.
+        package var estimatedCredits: Int
+        /// nil for edits, whose length follows their source.
+        package var seconds: Int?
+        package var fingerprint: String
+        package var dependsOn: [Input]
+        /// Why it renders again, in words ("prompt changed", "upstream sunrise changes").
+        package var reasons: [String]
+        package var changes: [Change]
+        /// The task to resume, or whose answer was lost.
+        package var taskID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, type, action, credits, seconds, fingerprint, reasons, changes
+            case estimatedCredits = "estimated_credits"
+            case dependsOn = "depends_on"
+            case taskID = "task_id"
+        }
+    }
+
+    package struct RemovedShot: Codable, Sendable, Equatable {
+        package var id: String
+        package var type: String
+        package var files: [String]
+    }
+
+    package var project: String
+    package var file: String
+    package var manifest: String
+    package var simulated: Bool
+    /// In dependency order.
+    package var shots: [PlannedShot]
+    package var removed: [RemovedShot]
+    package var totalCredits: Int
+    package var budget: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case project, file, manifest, simulated, shots, removed, budget
+        case totalCredits = "total_credits"
+    }
+
+    package func count(_ action: Action) -> Int { shots.filter { $0.action == action }.count }
+
+    package var hasChanges: Bool { shots.contains { $0.action.isChange } }
+
+    /// "Plan: 3 to render, 1 to re-render, 2 unchanged — 1,234 credits."
+    package var summary: String {
+        var parts: [String] = []
+        let phrases: [(Action, String)] = [
+            (.render, "to render"), (.rerender, "to re-render"), (.resume, "to resume"),
+            (.download, "to download"), (.uncertain, "uncertain"), (.unchanged, "unchanged"),
+        ]
+        for (action, phrase) in phrases {
+            let n = count(action)
+            if n > 0 || action == .render || action == .unchanged { parts.append("\(n) \(phrase)") }
+        }
+        if !removed.isEmpty { parts.append("\(removed.count) removed") }
+        return "Plan: \(parts.joined(separator: ", ")) — \(totalCredits.formatted) credits."
+    }
+
+    /// A budget the plan exceeds, as a message; nil when within it.
+    package var budgetProblem: String? {
+        guard let budget, totalCredits > budget else { return nil }
+        return "the plan costs \(totalCredits.formatted) credits, over the budget of \(budget.formatted)"
+    }
+}
