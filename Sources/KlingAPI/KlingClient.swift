@@ -1,0 +1,225 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import NIOPosix
+
+/// The Kling API over HTTP: create a task, ask for its status, fetch its videos.
+///
+/// Answers are classified by HTTP status first, then by the code found in the body; empty,
+/// non-JSON and HTML bodies are survived. The key goes only into the `Authorization` header of
+/// API requests: never to a video URL, never into an error.
+public struct KlingClient: Sendable {
+    public static let defaultBaseURL = "https://kling3api.com"
+
+    public let baseURL: String
+    private let apiKey: String
+    private let http: HTTPClient
+    /// How long one API request may take, answer included.
+    public var requestTimeout: TimeAmount = .seconds(90)
+
+    /// One client for the process, never shut down (a static lives as long as the process): a
+    /// connection that cannot be made fails within `connect`, not at the request's deadline.
+    public static let sharedHTTPClient = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(
+            redirectConfiguration: .follow(max: 5, allowCycles: false),
+            timeout: .init(connect: .seconds(5), read: .seconds(120))))
+
+    public init(baseURL: String, apiKey: String, http: HTTPClient = KlingClient.sharedHTTPClient) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.apiKey = apiKey
+        self.http = http
+    }
+
+    /// `POST /api/generate` with a JSON body. Each request has a connection of its own
+    /// (`Connection: close`), so that a keep-alive connection the server dropped can never turn a
+    /// request that was never read into an uncertain one, nor the reverse.
+    public func generate(body: Data) async throws(KlingAPIError) -> CreatedTask {
+        var request = HTTPClientRequest(url: baseURL + "/api/generate")
+        request.method = .POST
+        request.headers = apiHeaders
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Connection", value: "close")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let (status, headers, data) = try await send(request, sent: true)
+        guard status == 200 else { throw Self.classify(status: status, headers: headers, body: data) }
+        guard let envelope = Envelope.decode(data), let taskID = envelope.data?.taskID, !taskID.isEmpty else {
+            // A 200 that names no task: one may have been created all the same.
+            throw .answerLost(reason: "the answer to the request has no task id (\(Self.snippet(data)))")
+        }
+        return CreatedTask(
+            taskID: taskID, status: envelope.data?.status ?? "", consumedCredits: envelope.data?.consumedCredits)
+    }
+
+    /// `GET /api/status?task_id=…`.
+    public func status(taskID: String) async throws(KlingAPIError) -> TaskReport {
+        var components = URLComponents(string: baseURL + "/api/status")
+        components?.queryItems = [URLQueryItem(name: "task_id", value: taskID)]
+        var request = HTTPClientRequest(url: components?.string ?? baseURL + "/api/status")
+        request.headers = apiHeaders
+        let (status, headers, data) = try await send(request, sent: false)
+        if status == 404 { throw .taskNotFound(taskID: taskID) }
+        guard status == 200 else { throw Self.classify(status: status, headers: headers, body: data) }
+        guard let payload = Envelope.decode(data)?.data, let word = payload.status else {
+            throw .unexpectedAnswer(status: status, detail: "no task status in the answer (\(Self.snippet(data)))")
+        }
+        var phase = TaskPhase(status: word)
+        let urls = payload.response ?? []
+        var reason: String?
+        if phase == .succeeded, urls.isEmpty {
+            phase = .failed
+            reason = "the API reported \(word) with no video URL"
+        } else if phase == .failed {
+            reason = [payload.errorMessage, payload.failedReason].compactMap { $0 }.first { !$0.isEmpty } ?? word
+        }
+        return TaskReport(
+            taskID: payload.taskID ?? taskID, status: word, phase: phase, consumedCredits: payload.consumedCredits,
+            urls: urls, failureReason: reason)
+    }
+
+    /// What a download answer said before its bytes.
+    public struct DownloadHead: Sendable {
+        /// Where the bytes start: the requested offset for a 206, 0 when the server sent all.
+        public var offset: Int64
+        /// The whole file's length, when the server said it.
+        public var totalLength: Int64?
+    }
+
+    /// Fetches a video from `offset` (a `Range` request when above 0), handing each chunk to
+    /// `receive` as it arrives: memory stays flat whatever the size. No API key is sent.
+    public func download(
+        _ url: String, from offset: Int64, head: (DownloadHead) async throws -> Void,
+        receive: (ByteBuffer) async throws -> Void
+    ) async throws {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "User-Agent", value: Self.userAgent)
+        if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: .hours(6))
+        } catch {
+            throw Self.transport(error, sent: false)
+        }
+        let status = Int(response.status.code)
+        switch status {
+        case 200:
+            let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
+            try await head(DownloadHead(offset: 0, totalLength: length))
+        case 206:
+            let total = response.headers.first(name: "Content-Range").flatMap { $0.split(separator: "/").last }
+                .flatMap { Int64($0) }
+            try await head(DownloadHead(offset: offset, totalLength: total))
+        case 403, 404, 410:
+            throw KlingAPIError.urlExpired(status: status)
+        default:
+            let data = (try? await response.body.collect(upTo: 64 * 1024)).map { Data(buffer: $0) } ?? Data()
+            throw KlingAPIError.unexpectedAnswer(status: status, detail: Self.snippet(data))
+        }
+        do {
+            for try await chunk in response.body { try await receive(chunk) }
+        } catch let error as HTTPClientError {
+            throw Self.transport(error, sent: true)
+        }
+    }
+
+    // MARK: - Plumbing
+
+    static let userAgent = "kling-render/0.1"
+
+    private var apiHeaders: HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        headers.add(name: "Accept", value: "application/json")
+        headers.add(name: "User-Agent", value: Self.userAgent)
+        return headers
+    }
+
+    /// Sends a request and reads its whole (small) answer. `sent` says what a failure after the
+    /// connection was made means: for a POST, that the request may have arrived.
+    private func send(_ request: HTTPClientRequest, sent: Bool) async throws(KlingAPIError) -> (Int, HTTPHeaders, Data) {
+        do {
+            let response = try await http.execute(request, timeout: requestTimeout)
+            let body = try await response.body.collect(upTo: 4 << 20)
+            return (Int(response.status.code), response.headers, Data(buffer: body))
+        } catch {
+            throw Self.transport(error, sent: sent)
+        }
+    }
+
+    /// A failure of the connection, sorted into "never left" and "may have arrived".
+    static func transport(_ error: any Error, sent: Bool) -> KlingAPIError {
+        if let error = error as? KlingAPIError { return error }
+        let text = String(describing: error)
+        if error is NIOConnectionError || isConnectFailure(error) {
+            return .notSent(reason: Self.plain(text))
+        }
+        return sent ? .answerLost(reason: Self.plain(text)) : .notSent(reason: Self.plain(text))
+    }
+
+    private static func isConnectFailure(_ error: any Error) -> Bool {
+        if let error = error as? HTTPClientError {
+            return [HTTPClientError.connectTimeout, .getConnectionFromPoolTimeout, .tlsHandshakeTimeout,
+                    .invalidURL, .emptyHost, .emptyScheme, .alreadyShutdown].contains(error)
+                || String(describing: error).contains("unsupportedScheme")
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error { return true }
+        if let error = error as? IOError, [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains(error.errnoCode) {
+            return true
+        }
+        let text = String(describing: error)
+        return text.contains("Connection refused") || text.contains("connectTimeout")
+    }
+
+    private static func plain(_ text: String) -> String {
+        text.count > 200 ? String(text.prefix(200)) + "…" : text
+    }
+
+    /// The known error codes of SPEC §1, looked for in any body.
+    static let knownCodes = [
+        "INVALID_PROMPT", "INVALID_DURATION", "INVALID_TYPE", "MISSING_IMAGE", "MISSING_VIDEO", "INVALID_API_KEY",
+        "INSUFFICIENT_CREDITS", "RATE_LIMITED", "INTERNAL_ERROR",
+    ]
+
+    /// An error answer, by HTTP status first, then by the code in the body.
+    static func classify(status: Int, headers: HTTPHeaders, body: Data) -> KlingAPIError {
+        let envelope = Envelope.decode(body)
+        let text = String(decoding: body.prefix(64 * 1024), as: UTF8.self)
+        let code = knownCodes.first { text.contains($0) } ?? envelope?.error
+        let message = envelope?.message.flatMap { $0.isEmpty ? nil : $0 } ?? snippet(body)
+        switch status {
+        case 401: return .invalidAPIKey(message: message)
+        case 402: return .insufficientCredits(message: message)
+        case 429: return .rateLimited(retryAfter: retryAfter(headers), message: message)
+        case 400..<500: return .rejected(status: status, code: code, message: message)
+        case 504: return .answerLost(reason: "the gateway timed out (504); the task may have been created")
+        case 500..<600: return .serverError(status: status, code: code, message: message)
+        default: return .unexpectedAnswer(status: status, detail: message)
+        }
+    }
+
+    /// `Retry-After` in seconds or as an HTTP date.
+    static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
+        guard let value = headers.first(name: "Retry-After")?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if let seconds = Double(value), seconds >= 0, seconds.isFinite { return .milliseconds(Int(seconds * 1000)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .milliseconds(max(0, Int(date.timeIntervalSinceNow * 1000)))
+    }
+
+    /// A short, printable piece of a body: HTML tags stripped, whitespace folded.
+    static func snippet(_ body: Data) -> String {
+        if body.isEmpty { return "empty body" }
+        var text = String(decoding: body.prefix(2048), as: UTF8.self)
+        text = text.replacingOccurrences(of: "<[^>]*>", with: " ", options: .regularExpression)
+        text = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        if text.isEmpty { return "\(body.count) bytes that are not text" }
+        return text.count > 160 ? String(text.prefix(160)) + "…" : text
+    }
+}

@@ -1,0 +1,43 @@
+import KlingAPI
+import KlingRenderCore
+
+/// What the executor reports while it works. It never prints: the CLI turns these into a live
+/// view, log lines or JSON lines.
+package enum ExecutionEvent: Sendable, Equatable {
+    /// Nothing to do for the shot: its render is current.
+    case unchanged(shot: String)
+    /// The intent to submit is on disk; the request goes out next.
+    case submitting(shot: String)
+    /// The task id is on disk.
+    case submitted(shot: String, taskID: String, credits: Int?)
+    /// A request will be sent again after `seconds`: why, and how many tries so far.
+    case retrying(shot: String, reason: String, seconds: Double)
+    /// A task's status was asked; `status` is the API's word.
+    case polled(shot: String, taskID: String, status: String, phase: TaskPhase)
+    /// A status word this client does not know (reported once per word, polled on).
+    case unknownStatus(shot: String, status: String)
+    /// The render is done: its URLs are known, dependents may start.
+    case rendered(shot: String, urls: [String], credits: Int?)
+    case downloading(shot: String, file: String, resumedAt: Int64)
+    case downloaded(shot: String, file: ManifestFile)
+    case failed(shot: String, reason: String)
+    /// Not started: an upstream shot has no output.
+    case blocked(shot: String, by: String)
+    /// The request went out and its answer was lost.
+    case uncertain(shot: String, reason: String)
+    /// The local time-out passed: the task stays in flight for the next apply.
+    case timedOut(shot: String, taskID: String)
+    /// The run stops submitting: 401, 402, `--fail-fast`, or an interrupt.
+    case stopping(reason: String)
+    case warning(String)
+
+    package var shot: String? {
+        switch self {
+        case .unchanged(let s), .submitting(let s), .submitted(let s, _, _), .retrying(let s, _, _),
+            .polled(let s, _, _, _), .unknownStatus(let s, _), .rendered(let s, _, _), .downloading(let s, _, _),
+            .downloaded(let s, _), .failed(let s, _), .blocked(let s, _), .uncertain(let s, _), .timedOut(let s, _):
+            s
+        case .stopping, .warning: nil
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import KlingRenderCore
+
+/// How long a render is expected to take, from its type and length: the client's own guess,
+/// written apart from the simulator's timings, so that polling is tested against a mismatch.
+package enum RenderTimeEstimate {
+    /// Expected seconds of API time for one render of `shot`.
+    package static func seconds(type: TaskType, seconds videoSeconds: Int?) -> Double {
+        let name = type.name
+        if name.hasSuffix("video-edit") { return name.hasPrefix("o3-pro") ? 170 : 120 }
+        let length = Double(videoSeconds ?? 5)
+        if name.hasPrefix("o3-pro") { return 140 + 25 * length }
+        if name.hasPrefix("pro") { return 110 + 25 * length }
+        return 70 + 15 * length  // std, o3-std
+    }
+}
+
+/// When to ask for a task's status: the first poll late (at 80% of the expected render time), then
+/// every 9% of the time elapsed since submission, between 1 and 60 seconds. A render that takes
+/// T seconds is seen done at most 9% of T after it finishes, with about five status requests when
+/// the guess is right, where a client polling every 5 s would send T / 5 (48 for four minutes).
+package struct PollSchedule: Sendable, Equatable {
+    package var expected: Double
+    package var firstFraction = 0.8
+    package var growth = 0.09
+    package var minimum = 1.0
+    package var maximum = 60.0
+
+    package init(expected: Double) {
+        self.expected = expected
+    }
+
+    /// Seconds of API time to wait before the next poll, `elapsed` seconds after submission.
+    /// A resumed task (its submission time unknown) is polled at once, then at the cap's pace.
+    package func delay(elapsed: Double, polls: Int, resumed: Bool = false) -> Double {
+        if polls == 0 { return resumed ? 0 : max(minimum, expected * firstFraction - elapsed) }
+        let base = resumed ? max(elapsed, expected) : elapsed
+        return min(maximum, max(minimum, base * growth))
+    }
+
+    /// The poll times, in seconds after submission, of a render that takes `actual` seconds: for
+    /// benchmarks and tests, no sleeping.
+    package func pollTimes(untilDone actual: Double) -> [Double] {
+        var times: [Double] = []
+        var t = 0.0
+        repeat {
+            t += delay(elapsed: t, polls: times.count)
+            times.append(t)
+        } while t < actual && times.count < 10_000
+        return times
+    }
+}
+
+/// Waits between retries: exponential from `base`, capped, with full jitter (a random point in
+/// the window), so that many clients refused at once do not come back at once.
+package struct Backoff: Sendable {
+    package var base: Double = 1
+    package var cap: Double = 60
+
+    package init(base: Double = 1, cap: Double = 60) {
+        self.base = base
+        self.cap = cap
+    }
+
+    /// Seconds to wait before retry number `attempt` (0-based); `unit` is a random number in [0, 1).
+    package func delay(attempt: Int, unit: Double) -> Double {
+        let window = min(cap, base * pow2(min(attempt, 30)))
+        return window / 2 + window / 2 * unit
+    }
+
+    private func pow2(_ n: Int) -> Double { Double(1 << n) }
+}
