@@ -73,6 +73,10 @@ let package = Package(
             dependencies: ["KlingRenderCore"]
         ),
         .testTarget(
+            name: "KlingRenderExecutionTests",
+            dependencies: ["KlingRenderExecution", "KlingRenderCore", "KlingSimulator", "KlingAPI"]
+        ),
+        .testTarget(
             name: "KlingSimulatorTests",
             dependencies: [
                 "KlingSimulator", "KlingAPI",

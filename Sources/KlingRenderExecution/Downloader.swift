@@ -25,7 +25,7 @@ package enum DownloadError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 }
 
-/// Streams a video to `OUTPUT/.ID.mp4.part`, resuming it with `Range` when it is there, checks
+/// Streams a video to `OUTPUT/.ID.mp4.TAG.part`, resuming it with `Range` when it is there, checks
 /// its length, hashes it on the way (SHA-256), and renames it into place. Memory stays flat
 /// whatever the size: each chunk goes to disk as it arrives. A file already at the destination
 /// that the new one would replace is moved to `OUTPUT/previous/`, never deleted.
@@ -44,7 +44,7 @@ package struct Downloader: Sendable {
         _ url: String, to destination: URL, relativePath: String, onStart: @Sendable (Int64) -> Void = { _ in }
     ) async throws(DownloadError) -> ManifestFile {
         let folder = destination.deletingLastPathComponent()
-        let partial = folder.appendingPathComponent("." + destination.lastPathComponent + ".part")
+        let partial = Self.partialFile(for: destination, url: url)
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
@@ -110,6 +110,13 @@ package struct Downloader: Sendable {
             throw DownloadError.failed(url: url, reason: "the server sent no bytes")
         }
         return (written, sha256)
+    }
+
+    /// Where a download in progress lives: beside its destination, hidden, named after the URL too,
+    /// so that bytes of one render are never resumed into another.
+    package static func partialFile(for destination: URL, url: String) -> URL {
+        let tag = Digest.sha256Hex(Data(url.utf8)).prefix(12)
+        return destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).\(tag).part")
     }
 
     /// Moves a different file out of the way, into `previous/`, named by its hash.

@@ -8,7 +8,8 @@ package struct ExecutionOptions: Sendable {
     package var timeout: Double?
     /// Stop submitting at the first failure.
     package var failFast = false
-    /// API seconds per real second: expected render times are divided by it (a compressed simulator).
+    /// API seconds per real second: expected render times, back-offs and Retry-After are divided by
+    /// it (a compressed simulator; 1 against the real API).
     package var timeScale = 1.0
     /// Tries of one request that may be sent again (429, 5xx, connection refused).
     package var submitAttempts = 8

@@ -115,17 +115,21 @@ package final class Executor: Sendable {
             case .render, .rerender:
                 if case .finished = state[shot.id] { continue }  // blocked already
                 var waits = Set<String>()
+                var blocker: String?
                 for input in shot.dependsOn {
                     switch state[input.id] {
-                    case .finished(let outcome) where !outcome.isSuccess:
-                        break
-                    case .finished, .downloading, nil:
-                        continue
-                    default:
-                        waits.insert(input.id)
+                    case .finished(.blocked(let by)): blocker = blocker ?? by
+                    case .finished(let outcome) where !outcome.isSuccess: blocker = blocker ?? input.id
+                    case .finished, .downloading, nil: continue
+                    default: waits.insert(input.id)
                     }
                 }
-                state[shot.id] = waits.isEmpty ? .ready : .waiting(waits)
+                if let blocker {
+                    state[shot.id] = .finished(.blocked(by: blocker))
+                    events(.blocked(shot: shot.id, by: blocker))
+                } else {
+                    state[shot.id] = waits.isEmpty ? .ready : .waiting(waits)
+                }
             }
         }
 
@@ -345,6 +349,7 @@ package final class Executor: Sendable {
                         await limiter.lower()
                         if let retryAfter { wait = Double(retryAfter.components.seconds) + Double(retryAfter.components.attoseconds) / 1e18 }
                     }
+                    wait /= max(options.timeScale, 1e-9)
                     events(.retrying(shot: id, reason: "\(error)", seconds: wait))
                     do {
                         try await sleep(wait)
@@ -406,7 +411,7 @@ package final class Executor: Sendable {
                         return .ended(id: id, outcome: .inFlight(taskID: taskID), stop: nil)
                     }
                 case .rateLimited(let retryAfter, _):
-                    if let retryAfter { try? await Task.sleep(for: retryAfter) }
+                    if let retryAfter { try? await sleep(seconds(retryAfter) / scale) }
                 default:
                     events(.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: wait))
                 }
@@ -451,7 +456,8 @@ package final class Executor: Sendable {
     // MARK: - Download
 
     private func download(_ id: String, urls: [String]) async -> Step {
-        let downloader = Downloader(client: client) { try await self.sleep($0) }
+        let scale = max(options.timeScale, 1e-9)
+        let downloader = Downloader(client: client) { try await self.sleep($0 / scale) }
         var files: [ManifestFile] = []
         for (n, url) in urls.enumerated() {
             let relative = paths.videoPath(shot: id, number: n + 1)

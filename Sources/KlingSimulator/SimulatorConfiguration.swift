@@ -27,6 +27,12 @@ public struct SimulatorConfiguration: Sendable {
     /// Render clips with ffmpeg when it is installed (a test pattern with the prompt); else, or when
     /// false, serve the committed placeholder clip of the requested aspect ratio and duration.
     public var useFFmpeg = true
+    /// Answer a status request for an unknown task id (of an earlier, stopped simulator) by taking
+    /// the task over as if submitted now. On for `apply --simulate`, whose simulator lives only as
+    /// long as the apply, so that an interrupted rehearsal resumes; off when serving.
+    public var adoptUnknownTasks = false
+    /// Tasks whose prompt contains one of these end FAILED: rehearse a failure of a chosen shot.
+    public var failPrompts: [String] = []
 
     public init() {}
 }

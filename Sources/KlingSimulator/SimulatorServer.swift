@@ -114,7 +114,7 @@ public enum SimulatorServer {
                 return error(429, "RATE_LIMITED", "Rate limit exceeded", retryAfter: retry)
             }
             if await state.slowAnswer() { try await Task.sleep(for: slowDelay(configuration)) }
-            guard let id = request.uri.queryParameters["task_id"].map(String.init), let task = await state.task(id),
+            guard let id = request.uri.queryParameters["task_id"].map(String.init), let task = await state.task(id, key: key),
                 task.key == key
             else {
                 return error(404, "TASK_NOT_FOUND", "No task with this id")

@@ -120,7 +120,7 @@ actor SimulatorState {
         let task = SimTask(
             id: String(id.prefix(24)), key: key, type: accepted.type, request: body, credits: accepted.credits,
             duration: accepted.duration, aspectRatio: accepted.aspectRatio, prompt: body["prompt"]?.string ?? "",
-            createdAt: t, renderSeconds: accepted.renderSeconds, fails: strikes(.fail), expires: strikes(.expire))
+            createdAt: t, renderSeconds: accepted.renderSeconds, fails: strikes(.fail) || failsOnPurpose(body), expires: strikes(.expire))
         tasks[task.id] = task
         balances[key] = balance - accepted.credits
         tasksCreated[key, default: 0] += 1
@@ -129,6 +129,25 @@ actor SimulatorState {
     }
 
     func task(_ id: String) -> SimTask? { tasks[id] }
+
+    private func failsOnPurpose(_ body: [String: SimJSON]) -> Bool {
+        guard let prompt = body["prompt"]?.string else { return false }
+        return configuration.failPrompts.contains { !$0.isEmpty && prompt.contains($0) }
+    }
+
+    /// The task, or, when `adoptUnknownTasks` is on, a task of an earlier simulator process taken
+    /// over as if submitted now: a rehearsal interrupted mid-render resumes in the next one.
+    func task(_ id: String, key: String) -> SimTask? {
+        if let task = tasks[id] { return task }
+        guard configuration.adoptUnknownTasks, id.hasPrefix("n75") || id.hasPrefix("n71"), id.count <= 64 else {
+            return nil
+        }
+        let task = SimTask(
+            id: id, key: key, type: "adopted", request: [:], credits: 0, duration: 5, aspectRatio: "16:9",
+            prompt: "adopted task", createdAt: now(), renderSeconds: 60, fails: false, expires: false)
+        tasks[id] = task
+        return task
+    }
 
     /// A video's availability: the task, or why it cannot be served.
     enum VideoLookup {

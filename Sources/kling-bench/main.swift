@@ -72,7 +72,7 @@ func generate(shots: Int) -> String {
             }
         case 7:
             out += "    type: o3-pro-reference-to-video\n    prompt: ${vars.hero} over the city, take \(i)\n"
-            out += "    images: [${vars.cdn}/ref-\(i % 50).png, ${vars.cdn}/ref-\((i + 1) % 50).png]\n"
+            out += "    images: [\"${vars.cdn}/ref-\(i % 50).png\", \"${vars.cdn}/ref-\((i + 1) % 50).png\"]\n"
             if let earlier { out += "    video: ${shots.\(earlier).video}\n" }
         case 8:
             out += "    type: std-text-to-video\n    prompt: transition \(i)\n    sound: false\n"

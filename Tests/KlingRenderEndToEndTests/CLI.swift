@@ -47,12 +47,13 @@ struct CLI {
         try? inPipe.fileHandleForWriting.close()
         // Read both pipes concurrently so a full pipe never blocks the child.
         nonisolated(unsafe) var errData = Data()
+        // A thread of its own: many tests run at once, and a blocked dispatch pool would stall them all.
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async {
+        Thread {
             errData = err.fileHandleForReading.readDataToEndOfFile()
             group.leave()
-        }
+        }.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()

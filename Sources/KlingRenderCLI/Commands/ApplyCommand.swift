@@ -1,0 +1,249 @@
+import ArgumentParser
+import Foundation
+import KlingAPI
+import KlingRenderCore
+import KlingRenderExecution
+import KlingSimulator
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Render what the plan says: in dependency order, in parallel; download; write the manifest.",
+        discussion: """
+            FILE is a project file, or a plan saved by `plan --out`, which is applied exactly and \
+            without asking, or refused if the project or the manifest changed since. The key comes from \
+            KLING_API_KEY (or --api-key-file); the endpoint from --endpoint, KLING_API_BASE, or \
+            https://kling3api.com. --simulate rehearses against a simulator started in this process, \
+            writing FILE.sim.manifest.json and OUTPUT-sim/ instead. Exit status: 0 when every shot is \
+            rendered and on disk, 1 otherwise.
+            """
+    )
+
+    @Argument(help: "The project file, or a saved plan.", completion: .file(extensions: ["yaml", "yml", "plan"]))
+    var file: String
+
+    @OptionGroup var planning: PlanningOptions
+
+    @Flag(help: "Apply without asking.")
+    var yes = false
+
+    @Option(help: ArgumentHelp("Tasks in flight at once (default: `parallelism:` in the file, else 4).", valueName: "n"))
+    var parallelism: Int?
+
+    @Option(help: ArgumentHelp("Stop polling after this long (90s, 30m, 2h); tasks stay in flight for the next apply.", valueName: "time"))
+    var timeout: String?
+
+    @Flag(help: "Stop submitting at the first failed shot.")
+    var failFast = false
+
+    @Option(help: ArgumentHelp("The API's base URL (overrides KLING_API_BASE).", valueName: "url"))
+    var endpoint: String?
+
+    @Option(help: ArgumentHelp("Read the API key from this file instead of KLING_API_KEY.", valueName: "file"))
+    var apiKeyFile: String?
+
+    @Option(help: ArgumentHelp("Simulated seconds per real second: compresses render times (--simulate: 100).", valueName: "x"))
+    var timeScale: Double?
+
+    @Flag(help: "Print events as JSON lines.")
+    var json = false
+
+    func validate() throws {
+        if let parallelism, !(1...256).contains(parallelism) { throw ValidationError("--parallelism takes 1 to 256") }
+        if let timeout, Self.seconds(timeout) == nil {
+            throw ValidationError("--timeout takes a time such as 90s, 30m or 2h; got `\(timeout)`")
+        }
+        if let timeScale, !(timeScale > 0 && timeScale.isFinite) { throw ValidationError("--time-scale must be above 0") }
+    }
+
+    static func seconds(_ text: String) -> Double? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+        if let unit = text.last.flatMap({ units[$0] }), let n = Double(text.dropLast()), n > 0 { return n * unit }
+        if let n = Double(text), n > 0 { return n }
+        return nil
+    }
+
+    func run() async throws {
+        // 1. What to apply: a saved plan, exactly, or a plan made now.
+        let saved = try readSavedPlan()
+        if saved != nil, !planning.targets.isEmpty || !planning.replace.isEmpty {
+            throw fail("a saved plan is applied as it was made; make a new one with `kling-render plan --target/--replace … --out`")
+        }
+        let simulated = saved?.options.simulated ?? planning.simulate
+        let workspace = try openWorkspace(saved?.projectFile ?? file, simulated: simulated)
+        let plan: Plan
+        if let saved {
+            if let stale = saved.staleness(against: workspace) {
+                throw fail("\(file) is stale: \(stale). Make a new plan with `kling-render plan \(workspace.project.file) --out \(file)`")
+            }
+            plan = saved.plan
+        } else {
+            do {
+                plan = try Planner(options: planning.planOptions).plan(
+                    workspace.project, manifest: workspace.manifest, paths: workspace.paths)
+            } catch {
+                throw fail(error.message)
+            }
+        }
+        if !json { print(PlanView(terminal: .standardOutput).render(plan), terminator: "") }
+        if let problem = plan.budgetProblem {
+            throw fail("\(problem); nothing was sent. Raise `budget:` or pass --max-credits, or --target fewer shots")
+        }
+        let uncertain = plan.shots.filter { $0.action == .uncertain }.map(\.id)
+        guard plan.hasChanges else {
+            if !json { print("Nothing to do: no request was sent.") }
+            if !uncertain.isEmpty {
+                throw fail("\(uncertain.joined(separator: ", ")) uncertain: check your Kling account, then `--replace ID` to submit again")
+            }
+            return
+        }
+
+        // 2. Consent, key and endpoint: all before anything is sent.
+        if saved == nil, !yes, plan.totalCredits > 0 { try confirm(plan) }
+        let connection = try await connect(simulated: simulated)
+        defer { Task { await connection.simulator?.stop() } }
+        if let manifest = workspace.manifest, manifest.endpoint != connection.label,
+            plan.shots.contains(where: { $0.action == .resume })
+        {
+            throw fail(
+                "tasks in \(workspace.paths.manifest.lastPathComponent) were submitted to \(manifest.endpoint), not \(connection.label): "
+                    + "point --endpoint or KLING_API_BASE there to resume them")
+        }
+        let lock: ManifestLock
+        do {
+            lock = try ManifestLock.acquire(for: workspace.paths.manifest)
+        } catch {
+            throw fail(error.description)
+        }
+        defer { lock.release() }
+
+        // 3. Render.
+        var manifest =
+            workspace.manifest
+            ?? Manifest(project: workspace.project.name, endpoint: connection.label, simulated: simulated)
+        manifest.endpoint = connection.label
+        manifest.project = workspace.project.name
+        var options = ExecutionOptions()
+        options.parallelism = parallelism ?? workspace.project.parallelism ?? 4
+        options.timeout = timeout.flatMap(Self.seconds)
+        options.failFast = failFast
+        options.timeScale = connection.timeScale
+        let progress = ProgressView(terminal: .standardOutput, json: json, shots: plan.shots)
+        let executor = Executor(
+            project: workspace.project, plan: plan, paths: workspace.paths, manifest: manifest,
+            client: connection.client, options: options, events: { progress.handle($0) })
+        let run = Task { await executor.run() }
+        let interrupts = InterruptHandler {
+            progress.note("interrupted: no new task is submitted; waiting for answers already on their way…")
+            run.cancel()
+        }
+        let report = await run.value
+        interrupts.stop()
+        progress.finish()
+        print(SummaryView(terminal: .standardOutput, json: json).render(report, plan: plan, workspace: workspace), terminator: "")
+        if !report.succeeded { throw ExitCode.failure }
+    }
+
+    private func readSavedPlan() throws -> SavedPlan? {
+        guard file.hasSuffix(".plan") else { return nil }
+        guard let data = FileManager.default.contents(atPath: file) else { throw fail("cannot read \(file)") }
+        guard let saved = try? JSONDecoder().decode(SavedPlan.self, from: data),
+            saved.format == SavedPlan.currentFormat
+        else {
+            throw fail("\(file) is not a plan saved by `kling-render plan --out`")
+        }
+        return saved
+    }
+
+    private func confirm(_ plan: Plan) throws {
+        guard isatty(0) == 1 else {
+            throw fail("apply asks before it spends credits, and standard input is not a terminal: pass --yes to apply this plan (\(plan.totalCredits.formatted) credits)")
+        }
+        print("\nApply this plan and spend up to \(plan.totalCredits.formatted) credits? Only `yes` is taken: ", terminator: "")
+        fflush(nil)
+        guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
+            print("Apply cancelled; nothing was sent.")
+            throw ExitCode.failure
+        }
+    }
+
+    private struct Connection {
+        var client: KlingClient
+        /// What the manifest records: the base URL, or "simulator".
+        var label: String
+        var timeScale: Double
+        var simulator: SimulatorServer.Running?
+    }
+
+    private func connect(simulated: Bool) async throws -> Connection {
+        if simulated {
+            var configuration = SimulatorConfiguration()
+            configuration.port = 0
+            configuration.timeScale = timeScale ?? 100
+            configuration.adoptUnknownTasks = true
+            // Task ids differ from one rehearsal to the next, as real ones do.
+            configuration.seed = UInt64(Date().timeIntervalSince1970 * 1000)
+            let simulator: SimulatorServer.Running
+            do {
+                simulator = try await SimulatorServer.start(configuration)
+            } catch {
+                throw fail("cannot start the simulator on a loopback port: \(error)")
+            }
+            if !json { print("Rehearsing against a simulator at \(simulator.baseURL) (no key, no credits spent).") }
+            return Connection(
+                client: KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey),
+                label: "simulator", timeScale: configuration.timeScale, simulator: simulator)
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let base = endpoint ?? environment["KLING_API_BASE"].flatMap { $0.isEmpty ? nil : $0 } ?? KlingClient.defaultBaseURL
+        guard let url = URL(string: base), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw fail("the endpoint `\(base)` is not an http(s) URL")
+        }
+        let key: String
+        if let apiKeyFile {
+            guard let text = try? String(contentsOfFile: apiKeyFile, encoding: .utf8) else {
+                throw fail("cannot read the API key file \(apiKeyFile)")
+            }
+            key = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            key = environment["KLING_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        }
+        guard !key.isEmpty else {
+            throw fail("KLING_API_KEY is not set: export it (or pass --api-key-file FILE), or rehearse for free with --simulate. Nothing was sent.")
+        }
+        return Connection(
+            client: KlingClient(baseURL: base, apiKey: key), label: KlingClient(baseURL: base, apiKey: "").baseURL,
+            timeScale: timeScale ?? 1, simulator: nil)
+    }
+}
+
+/// SIGINT and SIGTERM: the first stops the run gracefully, the second exits at once (the manifest
+/// is whole at every moment, so nothing is lost either way).
+final class InterruptHandler: @unchecked Sendable {
+    private var sources: [any DispatchSourceSignal] = []
+    private var count = 0
+    private let queue = DispatchQueue(label: "kling-render.signals")
+
+    init(_ onFirst: @escaping @Sendable () -> Void) {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler { [unowned self] in
+                count += 1
+                if count == 1 { onFirst() } else { exit(130) }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func stop() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import KlingRenderCore
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show each shot's render from the manifest, against the project file and the files on disk.",
+        discussion: "Exit status: 0 when every shot is rendered, current and on disk; 1 otherwise (with --detailed-exitcode: 2)."
+    )
+
+    @Argument(help: "The project file.", completion: .file(extensions: ["yaml", "yml"]))
+    var file: String
+
+    @Flag(help: "The simulator's manifest and folder.")
+    var simulate = false
+
+    @Flag(help: "Hash every file instead of checking its size.")
+    var verify = false
+
+    @Flag(help: "Print the status as JSON.")
+    var json = false
+
+    @Flag(help: "Exit 2 when anything is not rendered, outdated, missing or modified.")
+    var detailedExitcode = false
+
+    func run() async throws {
+        let workspace = try openWorkspace(file, simulated: simulate)
+        let status = ProjectStatus(workspace: workspace, verify: verify)
+        if json {
+            try JSONOutput.write(status)
+        } else {
+            print(StatusView(terminal: .standardOutput).render(status), terminator: "")
+        }
+        if detailedExitcode, !status.isClean { throw ExitCode(2) }
+    }
+}
+
+/// The status for a person: one row per shot, its files under it when they are not as recorded.
+struct StatusView {
+    var terminal: Terminal
+
+    func render(_ status: ProjectStatus) -> String {
+        var out = "Status of \(status.project) (\(status.manifest)\(status.endpoint.map { ", from \($0)" } ?? ""))\n\n"
+        let width = status.shots.map(\.id.count).max() ?? 4
+        for row in status.shots {
+            var state = row.status
+            if row.status != "not rendered", !row.current { state += ", outdated (the file changed since)" }
+            let files = row.files.isEmpty ? "" : "  " + row.files.map { "\($0.path)\($0.state == .ok ? "" : " [\($0.state.rawValue)]")" }.joined(separator: ", ")
+            var line = "  \(row.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(state)\(files)"
+            if let error = row.error { line += "\n      \(error)" }
+            let problem = row.status != "succeeded" || !row.current || row.files.contains { $0.state != .ok }
+            out += (problem ? terminal.paint(line, row.status == "failed" || row.files.contains { $0.state != .ok } ? .red : .yellow) : line) + "\n"
+        }
+        for id in status.removed {
+            out += terminal.paint("  \(id)  no longer in the file; its files are left alone", .dim) + "\n"
+        }
+        let done = status.shots.filter { $0.status == "succeeded" && $0.current && !$0.files.isEmpty && $0.files.allSatisfy { $0.state == .ok } }.count
+        out += "\n\(done) of \(status.shots.count) shot\(status.shots.count == 1 ? "" : "s") rendered, current and on disk.\n"
+        return out
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import KlingRenderCore
+import KlingRenderExecution
+
+/// Progress of a run: a live table per shot on a terminal, timestamped lines otherwise, or one
+/// JSON object per event with `--json`.
+final class ProgressView: @unchecked Sendable {
+    private let terminal: Terminal
+    private let json: Bool
+    private let lock = NSLock()
+    private let order: [String]
+    private var rows: [String: Row] = [:]
+    private var drawnLines = 0
+    private var lastDraw = ContinuousClock.now - .seconds(1)
+    private let width: Int
+
+    private struct Row {
+        var state = "waiting"
+        var detail = ""
+        var started: ContinuousClock.Instant?
+        var ended: ContinuousClock.Instant?
+        var credits: Int?
+    }
+
+    init(terminal: Terminal, json: Bool, shots: [Plan.PlannedShot]) {
+        self.terminal = terminal
+        self.json = json
+        order = shots.map(\.id)
+        width = shots.map(\.id.count).max() ?? 4
+        for shot in shots { rows[shot.id] = Row() }
+    }
+
+    nonisolated(unsafe) private static let clock: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "HH:mm:ss"
+        return formatter
+    }()
+
+    private var live: Bool { terminal.isInteractive && !json }
+
+    func handle(_ event: ExecutionEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        if json {
+            emitJSON(event)
+            return
+        }
+        if let id = event.shot { update(id, event) }
+        if live {
+            draw(force: event.isMilestone)
+        } else if let line = Self.line(event) {
+            let stamp = Self.clock.string(from: Date())
+            let id = event.shot.map { $0.padding(toLength: max(width, $0.count), withPad: " ", startingAt: 0) } ?? String(repeating: " ", count: width)
+            print("\(stamp)  \(id)  \(line)")
+            fflush(nil)
+        }
+    }
+
+    /// A line outside the table (an interrupt, say).
+    func note(_ text: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if live { clear() }
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+        drawnLines = 0
+    }
+
+    func finish() {
+        lock.lock()
+        defer { lock.unlock() }
+        if live { draw(force: true) }
+    }
+
+    private func update(_ id: String, _ event: ExecutionEvent) {
+        var row = rows[id] ?? Row()
+        let now = ContinuousClock.now
+        switch event {
+        case .unchanged: row.state = "unchanged"
+        case .submitting: row.state = "submitting"; row.started = row.started ?? now
+        case .submitted(_, let task, let credits): row.state = "rendering"; row.detail = task; row.credits = credits
+        case .retrying(_, let reason, let seconds): row.detail = "retry in \(Int(seconds.rounded()))s: \(reason)"
+        case .polled(_, let task, let status, _): row.state = "rendering"; row.detail = "\(task) \(status)"; row.started = row.started ?? now
+        case .unknownStatus(_, let status): row.detail = "unknown status \(status)"
+        case .rendered(_, _, let credits): row.state = "rendered"; row.credits = credits ?? row.credits
+        case .downloading(_, let file, _): row.state = "downloading"; row.detail = file
+        case .downloaded(_, let file): row.state = "done"; row.detail = file.path; row.ended = now
+        case .failed(_, let reason): row.state = "failed"; row.detail = reason; row.ended = now
+        case .blocked(_, let by): row.state = "blocked"; row.detail = "waits on \(by)"
+        case .uncertain(_, let reason): row.state = "uncertain"; row.detail = reason; row.ended = now
+        case .timedOut(_, let task): row.state = "in flight"; row.detail = "\(task): the next apply resumes it"; row.ended = now
+        case .stopping, .warning: break
+        }
+        rows[id] = row
+    }
+
+    private func clear() {
+        if drawnLines > 0 { print("\u{1B}[\(drawnLines)F\u{1B}[J", terminator: "") }
+    }
+
+    private func draw(force: Bool) {
+        let now = ContinuousClock.now
+        guard force || now - lastDraw > .milliseconds(100) else { return }
+        lastDraw = now
+        var lines: [String] = []
+        let shown = order.count <= 30 ? order : order.filter { !["waiting", "done", "unchanged"].contains(rows[$0]?.state ?? "") }
+        for id in shown.prefix(40) {
+            guard let row = rows[id] else { continue }
+            let elapsed = row.started.map { "\(Int(((row.ended ?? now) - $0).components.seconds))s" } ?? ""
+            let credits = row.credits.map { "\($0.formatted) cr" } ?? ""
+            var text = "  \(id.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.state.padding(toLength: 11, withPad: " ", startingAt: 0))  \(elapsed.leftPadded(6))  \(credits.leftPadded(9))  \(row.detail)"
+            if text.count > 150 { text = String(text.prefix(149)) + "…" }
+            lines.append(terminal.paint(text, style(row.state)))
+        }
+        let counts = Dictionary(grouping: order, by: { rows[$0]?.state ?? "" }).mapValues(\.count)
+        lines.append(["done", "rendering", "waiting", "failed", "blocked"].compactMap { key in
+            counts[key].map { "\($0) \(key)" }
+        }.joined(separator: ", "))
+        clear()
+        print(lines.joined(separator: "\n"))
+        fflush(nil)
+        drawnLines = lines.count
+    }
+
+    private func style(_ state: String) -> Terminal.Style {
+        switch state {
+        case "done", "unchanged": .green
+        case "failed", "uncertain": .red
+        case "blocked", "in flight": .yellow
+        case "waiting": .dim
+        default: .cyan
+        }
+    }
+
+    /// The plain line for an event; nil for those too frequent to log (each poll).
+    static func line(_ event: ExecutionEvent) -> String? {
+        switch event {
+        case .unchanged: nil
+        case .submitting: "submitting"
+        case .submitted(_, let task, let credits): "submitted: task \(task)" + (credits.map { ", \($0.formatted) credits" } ?? "")
+        case .retrying(_, let reason, let seconds): "retrying in \(String(format: "%.1f", seconds)) s: \(reason)"
+        case .polled: nil
+        case .unknownStatus(_, let status): "warning: unknown task status `\(status)`; polling on"
+        case .rendered(_, let urls, _): "rendered: \(urls.count) video\(urls.count == 1 ? "" : "s")"
+        case .downloading(_, let file, let at): at > 0 ? "downloading \(file), resuming at byte \(at)" : "downloading \(file)"
+        case .downloaded(_, let file): "downloaded \(file.path) (\(file.bytes.formatted(.byteCount(style: .file))))"
+        case .failed(_, let reason): "failed: \(reason)"
+        case .blocked(_, let by): "blocked: waits on \(by)"
+        case .uncertain(_, let reason): "uncertain: \(reason)"
+        case .timedOut(_, let task): "timed out: task \(task) stays in flight; the next apply resumes it"
+        case .stopping(let reason): "stopping: \(reason)"
+        case .warning(let text): "warning: \(text)"
+        }
+    }
+
+    private func emitJSON(_ event: ExecutionEvent) {
+        var object: [String: JSONValue] = ["event": .string(event.name), "time": .string(Date().formatted(.iso8601))]
+        if let shot = event.shot { object["shot"] = .string(shot) }
+        switch event {
+        case .submitted(_, let task, let credits):
+            object["task_id"] = .string(task)
+            if let credits { object["credits"] = .int(credits) }
+        case .retrying(_, let reason, let seconds):
+            object["reason"] = .string(reason)
+            object["seconds"] = .double(seconds)
+        case .polled(_, let task, let status, let phase):
+            object["task_id"] = .string(task)
+            object["status"] = .string(status)
+            object["phase"] = .string(phase.rawValue)
+        case .unknownStatus(_, let status): object["status"] = .string(status)
+        case .rendered(_, let urls, let credits):
+            object["urls"] = .array(urls.map(JSONValue.string))
+            if let credits { object["credits"] = .int(credits) }
+        case .downloading(_, let file, let at):
+            object["file"] = .string(file)
+            object["offset"] = .int(Int(at))
+        case .downloaded(_, let file):
+            object["file"] = .string(file.path)
+            object["bytes"] = .int(Int(file.bytes))
+            object["sha256"] = .string(file.sha256)
+        case .failed(_, let reason), .uncertain(_, let reason), .stopping(let reason): object["reason"] = .string(reason)
+        case .blocked(_, let by): object["by"] = .string(by)
+        case .timedOut(_, let task): object["task_id"] = .string(task)
+        case .warning(let text): object["message"] = .string(text)
+        case .unchanged, .submitting: break
+        }
+        if var data = try? CanonicalJSON.data(object) {
+            data.append(0x0A)
+            FileHandle.standardOutput.write(data)
+        }
+    }
+}
+
+extension ExecutionEvent {
+    var name: String {
+        switch self {
+        case .unchanged: "unchanged"
+        case .submitting: "submitting"
+        case .submitted: "submitted"
+        case .retrying: "retrying"
+        case .polled: "polled"
+        case .unknownStatus: "unknown_status"
+        case .rendered: "rendered"
+        case .downloading: "downloading"
+        case .downloaded: "downloaded"
+        case .failed: "failed"
+        case .blocked: "blocked"
+        case .uncertain: "uncertain"
+        case .timedOut: "timed_out"
+        case .stopping: "stopping"
+        case .warning: "warning"
+        }
+    }
+
+    /// Events worth a redraw however recent the last one.
+    var isMilestone: Bool {
+        switch self {
+        case .polled, .retrying: false
+        default: true
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

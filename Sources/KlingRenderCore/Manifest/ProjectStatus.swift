@@ -1,0 +1,81 @@
+import Foundation
+
+/// `kling-render status`: the manifest against the project file and the files on disk.
+package struct ProjectStatus: Codable, Sendable, Equatable {
+    package enum FileState: String, Codable, Sendable {
+        case ok, missing, modified
+    }
+
+    package struct File: Codable, Sendable, Equatable {
+        package var path: String
+        package var bytes: Int64
+        package var state: FileState
+    }
+
+    package struct ShotStatusRow: Codable, Sendable, Equatable {
+        package var id: String
+        package var type: String
+        /// The manifest's status, or "not rendered".
+        package var status: String
+        /// Whether the render stands for the shot as the file now says it (same fingerprint).
+        package var current: Bool
+        package var taskID: String?
+        package var consumedCredits: Int?
+        package var files: [File]
+        package var error: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, type, status, current, files, error
+            case taskID = "task_id"
+            case consumedCredits = "consumed_credits"
+        }
+    }
+
+    package var project: String
+    package var manifest: String
+    package var endpoint: String?
+    package var shots: [ShotStatusRow]
+    /// In the manifest, no longer in the file: their files are left alone.
+    package var removed: [String]
+
+    /// Whether every shot is rendered, current and on disk as recorded.
+    package var isClean: Bool {
+        removed.isEmpty && shots.allSatisfy { $0.status == ShotStatus.succeeded.rawValue && $0.current && $0.files.allSatisfy { $0.state == .ok } && !$0.files.isEmpty }
+    }
+
+    /// `verify` hashes each file instead of trusting its size.
+    package init(workspace: Workspace, verify: Bool) {
+        let graph = ShotGraph(workspace.project)
+        let fingerprints = Fingerprint.all(graph)
+        let manifest = workspace.manifest
+        project = workspace.project.name
+        self.manifest = workspace.paths.display(workspace.paths.manifest, beside: workspace.project.file)
+        endpoint = manifest?.endpoint
+        shots = graph.shots.indices.map { i in
+            let shot = graph.shots[i]
+            guard let entry = manifest?.shots[shot.id] else {
+                return ShotStatusRow(
+                    id: shot.id, type: shot.type.name, status: "not rendered", current: false, taskID: nil,
+                    consumedCredits: nil, files: [], error: nil)
+            }
+            let files = entry.files.map { file -> File in
+                let url = workspace.paths.absolute(file.path)
+                let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int64
+                let state: FileState
+                if size == nil {
+                    state = .missing
+                } else if size != file.bytes || (verify && (try? FileHash.sha256(of: url)) != file.sha256) {
+                    state = .modified
+                } else {
+                    state = .ok
+                }
+                return File(path: file.path, bytes: file.bytes, state: state)
+            }
+            return ShotStatusRow(
+                id: shot.id, type: entry.type, status: entry.status.rawValue, current: entry.fingerprint == fingerprints[i],
+                taskID: entry.taskID, consumedCredits: entry.consumedCredits, files: files, error: entry.error)
+        }
+        let ids = Set(graph.shots.map(\.id))
+        removed = (manifest?.shots.keys.filter { !ids.contains($0) } ?? []).sorted()
+    }
+}

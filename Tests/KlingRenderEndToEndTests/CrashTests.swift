@@ -1,0 +1,154 @@
+import Foundation
+import KlingSimulator
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Crashes and interrupts lose nothing and pay for nothing twice")
+struct CrashTests {
+    static let film = """
+        version: 1
+        shots:
+          a:
+            type: pro-text-to-video
+            prompt: A harbour at dawn
+          b:
+            type: std-text-to-video
+            prompt: Gulls over the pier
+          c:
+            type: o3-std-video-edit
+            prompt: Add rain
+            video: ${shots.a.video}
+          d:
+            type: o3-pro-video-edit
+            prompt: Make it night
+            video: ${shots.c.video}
+          e:
+            type: o3-std-text-to-video
+            prompt: Fishing boats return
+          f:
+            type: std-image-to-video
+            prompt: The lighthouse turns
+            image: https://example.com/lighthouse.jpg
+          g:
+            type: std-text-to-video
+            prompt: Credits over the sea
+            after: [d, f]
+          h:
+            type: o3-std-reference-to-video
+            prompt: The same harbour in winter
+            images: [https://example.com/winter.jpg]
+            video: ${shots.b.video}
+        """
+
+    /// Starts apply in the background.
+    func launch(_ r: Rehearsal, scale: Double, replace: [String] = []) throws -> Process {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale), "--parallelism", "3"]
+            + replace.flatMap { ["--replace", $0] }
+        process.currentDirectoryURL = r.scratch.url
+        var env = ProcessInfo.processInfo.environment
+        env["KLING_API_KEY"] = r.key
+        env["NO_COLOR"] = "1"
+        process.environment = env
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Waits until the manifest satisfies `condition`, the process ends, or 20 s pass.
+    func wait(_ r: Rehearsal, for process: Process? = nil, until condition: ([String: [String: Any]]) -> Bool) async throws {
+        for _ in 0..<4000 {
+            if condition(r.shots) || process?.isRunning == false { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        Issue.record("the manifest never reached the awaited state")
+    }
+
+    static func count(_ shots: [String: [String: Any]], _ status: String) -> Int {
+        shots.values.filter { $0["status"] as? String == status }.count
+    }
+
+    @Test("kill -9 at several moments, then apply: no task created twice, every file present and verified")
+    func killNine() async throws {
+        let scale = 300.0
+        let r = try await Rehearsal(Self.film) { $0.timeScale = scale }
+        defer { Task { await r.stop() } }
+        let moments: [([String: [String: Any]]) -> Bool] = [
+            { !$0.isEmpty },  // the first intent is on disk
+            { Self.count($0, "running") >= 2 },
+            { Self.count($0, "succeeded") >= 3 },
+            { Self.count($0, "succeeded") >= 6 },
+        ]
+        var uncertain = Set<String>()
+        for moment in moments {
+            // Killed between the intent and the answer: uncertain, and submitted again only on
+            // request, which is what a user who checked their account would do.
+            let now = r.shots.filter { $0.value["status"] as? String == "uncertain" || $0.value["status"] as? String == "submitting" }.map(\.key)
+            uncertain.formUnion(now)
+            let process = try launch(r, scale: scale, replace: now.sorted())
+            try await wait(r, for: process, until: moment)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            // The manifest is whole after every kill.
+            let data = try #require(r.manifestData)
+            #expect((try? JSONSerialization.jsonObject(with: data)) != nil, "the manifest is valid JSON after kill -9")
+        }
+        let last = r.shots.filter { $0.value["status"] as? String == "submitting" || $0.value["status"] as? String == "uncertain" }.map(\.key).sorted()
+        uncertain.formUnion(last)
+        let final = try await CLI.run(
+            ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale)]
+                + last.flatMap { ["--replace", $0] },
+            in: r.scratch.url, environment: ["KLING_API_KEY": r.key])
+        #expect(final.status == 0, "\(final.stdout)\(final.stderr)")
+        let stats = await r.stats()
+        #expect(stats.tasksCreated >= 8)
+        #expect(stats.tasksCreated <= 8 + uncertain.count, "no task created twice (\(uncertain.count) uncertain)")
+        #expect(Self.count(r.shots, "succeeded") == 8)
+        #expect(try r.verifiedFiles() == 8)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: r.scratch.path("renders")).filter { $0.hasSuffix(".part") || $0.contains(".tmp") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    @Test("Ctrl-C stops submitting, keeps the tasks in flight, says how to resume; the next apply resumes")
+    func interrupt() async throws {
+        let scale = 100.0
+        let r = try await Rehearsal(Self.film) { $0.timeScale = scale }
+        defer { Task { await r.stop() } }
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale)]
+        process.currentDirectoryURL = r.scratch.url
+        var env = ProcessInfo.processInfo.environment
+        env["KLING_API_KEY"] = r.key
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        try await wait(r) { Self.count($0, "running") >= 2 }
+        let started = ContinuousClock.now
+        kill(process.processIdentifier, SIGINT)
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(ContinuousClock.now - started < .seconds(5), "stops promptly")
+        #expect(process.terminationStatus == 1)
+        #expect(stderr.contains("interrupted"))
+        #expect(stdout.contains("Stopped: interrupted"))
+        #expect(stdout.contains("to resume"))
+        let created = await r.stats().tasksCreated
+        #expect(Self.count(r.shots, "running") + Self.count(r.shots, "succeeded") == created)
+
+        let again = try await CLI.run(
+            ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale)],
+            in: r.scratch.url, environment: ["KLING_API_KEY": r.key])
+        #expect(again.status == 0, "\(again.stdout)")
+        #expect(await r.stats().tasksCreated == 8, "the interrupted tasks were resumed, not submitted again")
+        #expect(try r.verifiedFiles() == 8)
+    }
+}
