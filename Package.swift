@@ -68,6 +68,10 @@ let package = Package(
         ),
         .executableTarget(name: "kling-render", dependencies: ["KlingRenderCLI"]),
         .executableTarget(name: "kling-bench", dependencies: ["KlingRenderCore", "CYAML"]),
+        .executableTarget(
+            name: "kling-apply-bench",
+            dependencies: ["KlingRenderCore", "KlingRenderExecution", "KlingSimulator", "KlingAPI"]
+        ),
         .testTarget(
             name: "KlingRenderCoreTests",
             dependencies: ["KlingRenderCore"]
@@ -85,7 +89,13 @@ let package = Package(
         ),
         .testTarget(
             name: "KlingRenderEndToEndTests",
-            dependencies: ["KlingRenderCore", "KlingSimulator", "KlingAPI"]
+            dependencies: [
+                "KlingRenderCore", "KlingSimulator", "KlingAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
         ),
     ]
 )

@@ -17,7 +17,7 @@ struct SimulatorContext: RequestContext {
 }
 
 /// The Kling API simulator over HTTP: `POST /api/generate`, `GET /api/status`, the videos it
-/// renders, and `/_sim/stats` and `/_sim/reset` for tests.
+/// renders, and `/_sim/stats`, `/_sim/reset` and `/_sim/advance` for tests.
 public enum SimulatorServer {
     static let maxBody = 1 << 20
 
@@ -41,10 +41,20 @@ public enum SimulatorServer {
 
         public func reset() async { await state.reset() }
 
+        /// Fast-forwards the simulated clock, so that a test never waits for a render.
+        public func advance(seconds: Double) async { await state.advance(by: seconds) }
+
         public func stop() async {
             task.cancel()
             _ = try? await task.value
         }
+    }
+
+    /// Simulated seconds a request would take to render, or nil if the simulator would refuse it:
+    /// for benchmarks that compare a makespan with its critical-path bound.
+    public static func renderSeconds(request: Data) -> Double? {
+        guard let body = try? JSONDecoder().decode([String: SimJSON].self, from: request) else { return nil }
+        return try? SimulatorRules.check(body).renderSeconds
     }
 
     /// Starts a simulator in this process and returns once it listens.
@@ -151,6 +161,13 @@ public enum SimulatorServer {
 
         router.get("/_sim/stats") { _, _ in
             json(200, await state.stats())
+        }
+        router.post("/_sim/advance") { request, _ in
+            guard let text = request.uri.queryParameters["seconds"], let seconds = Double(String(text)), seconds >= 0 else {
+                return error(400, "INVALID_REQUEST", "POST /_sim/advance?seconds=N fast-forwards the simulated clock by N seconds")
+            }
+            await state.advance(by: seconds)
+            return json(200, Envelope(code: 200, message: "success", data: SimJSON.object(["now": .double(await state.now())])))
         }
         router.post("/_sim/reset") { _, _ in
             await state.reset()

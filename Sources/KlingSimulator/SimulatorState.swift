@@ -49,7 +49,14 @@ actor SimulatorState {
     func now() -> Double {
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return seconds * configuration.timeScale
+        return seconds * configuration.timeScale + skipped
+    }
+
+    /// Simulated seconds skipped by `advance`: tests fast-forward renders instead of waiting.
+    private var skipped = 0.0
+
+    func advance(by seconds: Double) {
+        if seconds > 0, seconds.isFinite { skipped += seconds }
     }
 
     func count(_ endpoint: String) {
@@ -193,6 +200,20 @@ public struct SimulatorStats: Codable, Sendable, Equatable {
     /// Fault name → times it struck.
     public var faults: [String: Int]
     public var balances: [String: Int]
+
+    public init(
+        tasksCreated: Int = 0, creditsCharged: Int = 0, tasksCreatedPerKey: [String: Int] = [:],
+        creditsChargedPerKey: [String: Int] = [:], requests: [String: Int] = [:], faults: [String: Int] = [:],
+        balances: [String: Int] = [:]
+    ) {
+        self.tasksCreated = tasksCreated
+        self.creditsCharged = creditsCharged
+        self.tasksCreatedPerKey = tasksCreatedPerKey
+        self.creditsChargedPerKey = creditsChargedPerKey
+        self.requests = requests
+        self.faults = faults
+        self.balances = balances
+    }
 
     enum CodingKeys: String, CodingKey {
         case requests, faults, balances

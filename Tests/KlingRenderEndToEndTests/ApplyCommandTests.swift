@@ -19,6 +19,7 @@ struct ApplyCommandTests {
         #expect(try r.verifiedFiles() == r.shots.count)
         #expect(r.shots.values.allSatisfy { $0["status"] as? String == "succeeded" && ($0["task_id"] as? String) != nil })
         let manifest = r.manifestData
+        #expect(try schemaAccepts(r.manifestURL), "the manifest follows schema/manifest.schema.json")
 
         let second = try await r.apply()
         #expect(second.status == 0)
@@ -155,11 +156,10 @@ struct ApplyCommandTests {
         await r.stop()
         // The same folder against a healthy simulator.
         var configuration = SimulatorConfiguration()
-        configuration.port = 0
         configuration.timeScale = Rehearsal.timeScale
         configuration.useFFmpeg = false
-        let healthy = try await SimulatorServer.start(configuration)
-        defer { Task { await healthy.stop() } }
+        let healthy = try SimulatorProcess(configuration)
+        defer { healthy.stop() }
         let result = try await CLI.run(
             ["apply", r.file, "--yes", "--replace", "one", "--endpoint", healthy.baseURL, "--time-scale", "3000"],
             in: r.scratch.url, environment: ["KLING_API_KEY": r.key])
@@ -281,22 +281,30 @@ struct ApplyCommandTests {
 
     @Test("--timeout leaves tasks in flight; the next apply resumes them without submitting again")
     func timeoutAndResume() async throws {
-        // 15 s of pro video renders in 480 simulated seconds: 4.8 s at this scale, far past the time-out.
-        let r = try await Rehearsal(Self.pair.replacingOccurrences(of: "A red fox in the snow", with: "A red fox in the snow\n    duration: 15")) {
-            $0.timeScale = 100
-        }
+        // Real time: a 5 s pro render takes four minutes, far past the time-out.
+        let r = try await Rehearsal(Self.pair) { $0.timeScale = 1 }
         defer { Task { await r.stop() } }
         let first = try await CLI.run(
-            ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", "100", "--timeout", "0.3s"],
+            ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--timeout", "0.3s"],
             in: r.scratch.url, environment: ["KLING_API_KEY": r.key])
         #expect(first.status == 1)
         #expect(first.stdout.contains("in flight"), "\(first.stdout)")
+        #expect(first.stdout.contains("to resume"))
         #expect(r.shots["one"]?["status"] as? String == "running")
         let plan = try await r.run(["plan", r.file])
         #expect(plan.stdout.contains("resume"))
+        try await r.simulator.advance(seconds: 600)  // the render is done
+        // The edit that follows renders at a compressed pace: fast-forward while apply runs.
+        let fastForward = Task {
+            while !Task.isCancelled {
+                try await r.simulator.advance(seconds: 30)
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
         let second = try await CLI.run(
-            ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", "100"],
+            ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", "1500"],
             in: r.scratch.url, environment: ["KLING_API_KEY": r.key])
+        fastForward.cancel()
         #expect(second.status == 0, "\(second.stdout)")
         #expect(await r.stats().tasksCreated == 2, "one was resumed, not submitted again")
         #expect(try r.verifiedFiles() == 2)
@@ -322,4 +330,19 @@ struct ApplyCommandTests {
         #expect(rows["sunrise"]?["current"] as? Bool == false)
         #expect(rows["portrait"]?["current"] as? Bool == true)
     }
+}
+
+/// Whether Python's jsonschema accepts a manifest against schema/manifest.schema.json.
+func schemaAccepts(_ manifest: URL) throws -> Bool {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    let schema = CLI.repository.appendingPathComponent("schema/manifest.schema.json").path
+    process.arguments = ["python3", CLI.repository.appendingPathComponent("scripts/check-schema.py").path, schema, manifest.path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let verdicts = try JSONDecoder().decode([String: Bool].self, from: data)
+    return verdicts[manifest.path] == true
 }

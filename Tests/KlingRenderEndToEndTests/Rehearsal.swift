@@ -1,5 +1,10 @@
+import AsyncHTTPClient
 import Foundation
+import KlingAPI
 import KlingRenderCore
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import KlingSimulator
 import Testing
 
@@ -16,12 +21,82 @@ extension CLI {
     }
 }
 
+/// `kling-render simulator` in a process of its own, as a user runs it: the tests' own load can
+/// never starve it, and its clock can be fast-forwarded over HTTP.
+final class SimulatorProcess: @unchecked Sendable {
+    let process = Process()
+    let baseURL: String
+
+    init(_ configuration: SimulatorConfiguration) throws {
+        var arguments = [
+            "simulator", "--port", "0", "--time-scale", String(configuration.timeScale), "--seed", String(configuration.seed),
+            "--requests-per-second", String(configuration.requestsPerSecond), "--max-in-flight",
+            String(configuration.maxTasksInFlight), "--expire-after", String(configuration.expireAfter), "--slow-delay",
+            String(configuration.slowDelay),
+        ]
+        for (key, credits) in configuration.keys.sorted(by: { $0.key < $1.key }) { arguments += ["--key", "\(key)=\(credits)"] }
+        for (fault, p) in configuration.faults.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            arguments += ["--fault", "\(fault.rawValue)=\(p)"]
+        }
+        for text in configuration.failPrompts { arguments += ["--fail-prompt", text] }
+        if !configuration.useFFmpeg { arguments.append("--no-ffmpeg") }
+        process.executableURL = CLI.binary
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let line = text.split(separator: "\n").first, line.hasPrefix("listening on ") else {
+            process.terminate()
+            throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "the simulator did not start: \(text)"])
+        }
+        baseURL = String(line.dropFirst("listening on ".count))
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    private func request(_ method: HTTPMethod, _ path: String) async throws -> Data {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        let response = try await KlingClient.sharedHTTPClient.execute(request, timeout: .seconds(30))
+        return Data(buffer: try await response.body.collect(upTo: 1 << 20))
+    }
+
+    func stats() async -> SimulatorStats {
+        guard let data = try? await request(.GET, "/_sim/stats"),
+            let stats = try? JSONDecoder().decode(SimulatorStats.self, from: data)
+        else {
+            Issue.record("cannot read the simulator's stats")
+            return SimulatorStats(tasksCreated: -1, creditsCharged: -1)
+        }
+        return stats
+    }
+
+    /// Fast-forwards the simulated clock.
+    func advance(seconds: Double) async throws {
+        _ = try await request(.POST, "/_sim/advance?seconds=\(seconds)")
+    }
+}
+
 /// A project in a scratch folder and a simulator on loopback that the built binary renders it
 /// against, as a user would with `--endpoint`.
 final class Rehearsal: @unchecked Sendable {
     static let timeScale = 3000.0
     let scratch: Scratch
-    let simulator: SimulatorServer.Running
+    let simulator: SimulatorProcess
     let file: String
     var key = SimulatorConfiguration.demoKey
 
@@ -30,11 +105,10 @@ final class Rehearsal: @unchecked Sendable {
         file = name
         try scratch.write(name, yaml)
         var configuration = SimulatorConfiguration()
-        configuration.port = 0
         configuration.timeScale = Self.timeScale
         configuration.useFFmpeg = false
         configure(&configuration)
-        simulator = try await SimulatorServer.start(configuration)
+        simulator = try SimulatorProcess(configuration)
     }
 
     /// A copy of an example.
@@ -44,7 +118,7 @@ final class Rehearsal: @unchecked Sendable {
         try await self.init(text, name: "\(example).yaml", configure)
     }
 
-    func stop() async { await simulator.stop() }
+    func stop() async { simulator.stop() }
 
     var arguments: [String] {
         ["--endpoint", simulator.baseURL, "--time-scale", String(Self.timeScale)]

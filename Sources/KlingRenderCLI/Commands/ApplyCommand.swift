@@ -141,7 +141,14 @@ struct ApplyCommand: AsyncParsableCommand {
             progress.note("interrupted: no new task is submitted; waiting for answers already on their way…")
             run.cancel()
         }
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                progress.tick()
+            }
+        }
         let report = await run.value
+        ticker.cancel()
         interrupts.stop()
         progress.finish()
         print(SummaryView(terminal: .standardOutput, json: json).render(report, plan: plan, workspace: workspace), terminator: "")

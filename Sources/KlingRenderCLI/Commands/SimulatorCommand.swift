@@ -38,6 +38,9 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "Tasks in flight per key before 429.")
     var maxInFlight = 50
 
+    @Option(help: "Real seconds a `slow` answer is delayed, before the time scale divides it.")
+    var slowDelay = 3.0
+
     @Option(help: "Simulated seconds before an `expire`d video URL answers 404.")
     var expireAfter = 30.0
 
@@ -59,6 +62,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         c.requestsPerSecond = requestsPerSecond
         c.maxTasksInFlight = maxInFlight
         c.expireAfter = expireAfter
+        c.slowDelay = slowDelay
         c.videoBytes = videoBytes
         c.useFFmpeg = !noFfmpeg
         c.failPrompts = failPrompts

@@ -66,6 +66,13 @@ final class ProgressView: @unchecked Sendable {
         drawnLines = 0
     }
 
+    /// Redraws the live table once a second, so that elapsed times move between events.
+    func tick() {
+        lock.lock()
+        defer { lock.unlock() }
+        if live { draw(force: true) }
+    }
+
     func finish() {
         lock.lock()
         defer { lock.unlock() }

@@ -1,0 +1,161 @@
+// kling-apply-bench: apply against the simulator, measured.
+//
+//   kling-apply-bench schedule [SHOTS] [TIME-SCALE]   makespan against the critical-path bound at
+//                                                    parallelism 4, 16 and unbounded; status
+//                                                    requests per task against a 5-second poller
+//   kling-apply-bench download [MB]                  peak memory while downloading one video
+import Foundation
+import KlingAPI
+import KlingRenderCore
+import KlingRenderExecution
+import KlingSimulator
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func peakRSSMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+/// A film of `count` shots: heroes, edits chaining on them, references fanning out, stills, and
+/// transitions that wait on several shots (fan-in). Deterministic.
+func film(_ count: Int) -> String {
+    var seed: UInt64 = 42
+    func next(_ n: Int) -> Int {
+        seed = seed &* 6364136223846793005 &+ 1442695040888963407
+        return Int((seed >> 33) % UInt64(n))
+    }
+    let texts = ["pro-text-to-video", "std-text-to-video", "o3-pro-text-to-video", "o3-std-text-to-video"]
+    var out = "version: 1\nname: bench-apply\nshots:\n"
+    var videos: [String] = []
+    for i in 0..<count {
+        let id = "s\(i)"
+        switch i % 10 {
+        case 0, 1, 2:
+            out += "  \(id):\n    type: \(texts[next(4)])\n    prompt: hero \(i)\n    duration: \(3 + next(13))\n"
+            videos.append(id)
+        case 3, 4 where !videos.isEmpty:
+            let source = videos[max(0, videos.count - 1 - next(3))]
+            out += "  \(id):\n    type: \(next(2) == 0 ? "o3-pro-video-edit" : "o3-std-video-edit")\n    prompt: edit \(i)\n    video: ${shots.\(source).video}\n"
+            videos.append(id)
+        case 5, 6 where !videos.isEmpty:
+            out += "  \(id):\n    type: o3-std-reference-to-video\n    prompt: ref \(i)\n    video: ${shots.\(videos[next(videos.count)]).video}\n"
+        case 7, 8:
+            out += "  \(id):\n    type: std-image-to-video\n    prompt: still \(i)\n    image: https://example.com/\(i).jpg\n    duration: \(3 + next(8))\n"
+        default:
+            let waits = Set((0..<4).map { _ in "s\(next(i))" }).sorted()
+            out += "  \(id):\n    type: std-text-to-video\n    prompt: transition \(i)\n    after: [\(waits.joined(separator: ", "))]\n"
+        }
+    }
+    return out
+}
+
+func schedule(shots: Int, timeScale: Double) async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-apply-bench-\(getpid())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let file = folder.appendingPathComponent("film.yaml")
+    try film(shots).write(to: file, atomically: true, encoding: .utf8)
+    guard let project = ProjectLoader().load(path: file.path).project else {
+        print("the generated film does not load"); exit(1)
+    }
+
+    // The simulator's own render times: the critical path and the total work, in simulated seconds.
+    let graph = ShotGraph(project)
+    var duration = [Double](repeating: 0, count: graph.shots.count)
+    var finish = [Double](repeating: 0, count: graph.shots.count)
+    for i in graph.order {
+        let shot = graph.shots[i]
+        let body = try CanonicalJSON.data(shot.request { _ in "https://example.com/v.mp4" })
+        duration[i] = SimulatorServer.renderSeconds(request: body) ?? 0
+        let start = shot.upstreamIDs.compactMap { graph.index[$0].map { finish[$0] } }.max() ?? 0
+        finish[i] = start + duration[i]
+    }
+    let critical = finish.max() ?? 0
+    let work = duration.reduce(0, +)
+    let naivePolls = duration.reduce(0) { $0 + ($1 / 5).rounded(.up) }
+
+    print("\(shots) shots at time scale \(Int(timeScale)): critical path \(Int(critical)) s, work \(Int(work)) s (simulated)")
+    print(["parallelism", "makespan s", "bound s", "ratio", "polls/task", "5 s poller"].map { $0.leftPadded(12) }.joined())
+    for parallelism in [4, 16, shots] {
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.timeScale = timeScale
+        configuration.useFFmpeg = false
+        configuration.maxTasksInFlight = 100_000
+        configuration.requestsPerSecond = 100_000
+        let simulator = try await SimulatorServer.start(configuration)
+        let paths = ProjectPaths(projectFile: file.path, output: "renders-\(parallelism)", simulated: false)
+        try? FileManager.default.removeItem(at: paths.manifest)
+        let plan = try Planner().plan(project, manifest: nil, paths: paths)
+        var options = ExecutionOptions()
+        options.parallelism = parallelism
+        options.timeScale = timeScale
+        options.downloads = 16
+        let executor = Executor(
+            project: project, plan: plan, paths: paths,
+            manifest: Manifest(project: project.name, endpoint: simulator.baseURL, simulated: true),
+            client: KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey),
+            options: options, events: { _ in })
+        let start = ContinuousClock.now
+        let report = await executor.run()
+        let makespan = seconds(ContinuousClock.now - start) * timeScale
+        let stats = await simulator.stats()
+        await simulator.stop()
+        guard report.succeeded, stats.tasksCreated == shots else {
+            print("the run did not succeed: \(report.outcomes.filter { !$0.outcome.isSuccess }.prefix(3))"); exit(1)
+        }
+        let bound = max(critical, work / Double(parallelism))
+        let polls = Double(stats.requests["GET /api/status"] ?? 0) / Double(shots)
+        let label = parallelism == shots ? "unbounded" : String(parallelism)
+        let cells = [
+            label, String(format: "%.0f", makespan), String(format: "%.0f", bound), String(format: "%.2fx", makespan / bound),
+            String(format: "%.1f", polls), String(format: "%.1f", naivePolls / Double(shots)),
+        ]
+        print(cells.map { $0.leftPadded(12) }.joined())
+    }
+}
+
+func download(megabytes: Int) async throws {
+    var configuration = SimulatorConfiguration()
+    configuration.port = 0
+    configuration.timeScale = 1_000_000
+    configuration.videoBytes = megabytes << 20
+    let simulator = try await SimulatorServer.start(configuration)
+    let client = KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey)
+    let task = try await client.generate(body: Data(#"{"type":"std-text-to-video","prompt":"big"}"#.utf8))
+    var report = try await client.status(taskID: task.taskID)
+    while report.phase == .running { report = try await client.status(taskID: task.taskID) }
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-dl-bench-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let before = peakRSSMegabytes()
+    let start = ContinuousClock.now
+    let file = try await Downloader(client: client) { _ in }.fetch(
+        report.urls[0], to: folder.appendingPathComponent("big.mp4"), relativePath: "big.mp4")
+    let elapsed = seconds(ContinuousClock.now - start)
+    await simulator.stop()
+    print(String(format: "downloaded %d MB in %.1f s (%.0f MB/s), hashed; peak RSS %.0f MB before, %.0f MB after",
+        Int(file.bytes >> 20), elapsed, Double(file.bytes >> 20) / elapsed, before, peakRSSMegabytes()))
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+switch arguments.first {
+case "schedule":
+    let shots = arguments.dropFirst().first.flatMap { Int($0) } ?? 200
+    let scale = arguments.dropFirst(2).first.flatMap { Double($0) } ?? 200
+    try await schedule(shots: shots, timeScale: scale)
+case "download":
+    try await download(megabytes: arguments.dropFirst().first.flatMap { Int($0) } ?? 1024)
+default:
+    print("usage: kling-apply-bench schedule [SHOTS] [TIME-SCALE] | download [MB]")
+    exit(2)
+}

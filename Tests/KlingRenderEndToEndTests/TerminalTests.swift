@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// Runs a command under a pseudo-terminal (util-linux `script`), typing `input`.
+func onTerminal(_ command: String, in directory: URL, input: String, environment: [String: String] = [:]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+    process.arguments = ["-qec", command, "/dev/null"]
+    process.currentDirectoryURL = directory
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "NO_COLOR")
+    env["TERM"] = "xterm"
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    let out = Pipe(), inPipe = Pipe()
+    process.standardOutput = out
+    process.standardInput = inPipe
+    try process.run()
+    // Typed ahead: the terminal keeps it until apply reads its answer.
+    inPipe.fileHandleForWriting.write(Data(input.utf8))
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    try? inPipe.fileHandleForWriting.close()
+    return String(decoding: data, as: UTF8.self)
+}
+
+@Suite("apply on a terminal", .serialized)
+struct TerminalTests {
+    @Test("on a terminal apply asks, and anything but `yes` sends nothing")
+    func declined() throws {
+        let scratch = try Scratch()
+        try scratch.write("film.yaml", ApplyCommandTests.pair)
+        let output = try onTerminal("\(CLI.binary.path) apply --simulate film.yaml", in: scratch.url, input: "no\n")
+        #expect(output.contains("Only `yes` is taken"))
+        #expect(output.contains("Apply cancelled; nothing was sent."))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("film.sim.manifest.json")))
+    }
+
+    @Test("`yes` renders with a live table, in colour unless NO_COLOR is set")
+    func acceptedWithColour() throws {
+        for noColor in [false, true] {
+            let scratch = try Scratch()
+            try scratch.write("film.yaml", ApplyCommandTests.pair)
+            let output = try onTerminal(
+                "\(CLI.binary.path) apply --simulate --time-scale 2000 film.yaml", in: scratch.url, input: "yes\n",
+                environment: noColor ? ["NO_COLOR": "1"] : [:])
+            #expect(output.contains("Apply complete: 2 rendered."), "\(output)")
+            #expect(output.contains("2 done"), "the live table's closing count")
+            #expect(output.contains("\u{1B}[32m") == !noColor, "colour only without NO_COLOR")
+        }
+    }
+}
