@@ -74,6 +74,8 @@ package final class Executor: Sendable {
         var state: [String: NodeState] = [:]
         var outputs: [String: [String]] = [:]
         var downloadQueue: [String] = []
+        /// Shots whose inputs are all rendered, not yet started.
+        var ready: [String] = []
         var stopReason: String?
         var hardStop = false
         let manifest = await recorder.manifest
@@ -92,6 +94,7 @@ package final class Executor: Sendable {
                 guard case .waiting(var waits) = state[child] else { continue }
                 waits.remove(id)
                 state[child] = waits.isEmpty ? .ready : .waiting(waits)
+                if waits.isEmpty { ready.append(child) }
             }
         }
 
@@ -112,6 +115,7 @@ package final class Executor: Sendable {
                 downloadQueue.append(shot.id)
             case .resume:
                 state[shot.id] = .ready
+                ready.append(shot.id)
             case .render, .rerender:
                 if case .finished = state[shot.id] { continue }  // blocked already
                 var waits = Set<String>()
@@ -129,6 +133,7 @@ package final class Executor: Sendable {
                     events(.blocked(shot: shot.id, by: blocker))
                 } else {
                     state[shot.id] = waits.isEmpty ? .ready : .waiting(waits)
+                    if waits.isEmpty { ready.append(shot.id) }
                 }
             }
         }
@@ -141,13 +146,15 @@ package final class Executor: Sendable {
                 if cancelled, stopReason == nil { stopReason = "interrupted" }
                 if stopReason == nil, !cancelled {
                     let limit = await limiter.current
-                    let ready = order.filter { if case .ready = state[$0] { true } else { false } }
-                        .sorted { (priority[$0] ?? 0, -(position[$0] ?? 0)) > (priority[$1] ?? 0, -(position[$1] ?? 0)) }
-                    for id in ready where rendering < limit {
+                    // Longest remaining path first; file order breaks ties.
+                    ready.sort { (priority[$0] ?? 0, -(position[$0] ?? 0)) > (priority[$1] ?? 0, -(position[$1] ?? 0)) }
+                    while rendering < limit, !ready.isEmpty {
+                        let id = ready.removeFirst()
                         guard let plannedShot = planned[id], let shot = shotsByID[id] else { continue }
                         state[id] = .rendering
                         rendering += 1
-                        let inputs = outputs
+                        let inputs = Dictionary(
+                            shot.upstreamIDs.compactMap { up in outputs[up].map { (up, $0) } }, uniquingKeysWith: { a, _ in a })
                         group.addTask { await self.render(plannedShot, shot: shot, outputs: inputs) }
                     }
                 }

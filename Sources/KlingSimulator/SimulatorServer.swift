@@ -83,13 +83,23 @@ public enum SimulatorServer {
         router.add(middleware: JSONErrorMiddleware(state: state))
         let clips = ClipStore(configuration: configuration)
 
-        router.post("/api/generate") { request, context in
-            await state.count("POST /api/generate")
+        /// Counts the request, then checks its key (401) and the key's rate (429).
+        @Sendable func admit(_ request: Request, as endpoint: String) async -> Result<String, Refusal> {
+            await state.count(endpoint)
             guard let key = bearer(request), await state.authenticate(key) else {
-                return error(401, "INVALID_API_KEY", "Invalid or missing API key")
+                return .failure(Refusal(response: error(401, "INVALID_API_KEY", "Invalid or missing API key")))
             }
             if let retry = await state.rateLimit(key) {
-                return error(429, "RATE_LIMITED", "Rate limit exceeded", retryAfter: retry)
+                return .failure(Refusal(response: error(429, "RATE_LIMITED", "Rate limit exceeded", retryAfter: retry)))
+            }
+            return .success(key)
+        }
+
+        router.post("/api/generate") { request, context in
+            let key: String
+            switch await admit(request, as: "POST /api/generate") {
+            case .success(let admitted): key = admitted
+            case .failure(let refusal): return refusal.response
             }
             let buffer = try await request.body.collect(upTo: maxBody)
             guard let body = try? JSONDecoder().decode([String: SimJSON].self, from: Data(buffer: buffer)) else {
@@ -116,12 +126,10 @@ public enum SimulatorServer {
         }
 
         router.get("/api/status") { request, context in
-            await state.count("GET /api/status")
-            guard let key = bearer(request), await state.authenticate(key) else {
-                return error(401, "INVALID_API_KEY", "Invalid or missing API key")
-            }
-            if let retry = await state.rateLimit(key) {
-                return error(429, "RATE_LIMITED", "Rate limit exceeded", retryAfter: retry)
+            let key: String
+            switch await admit(request, as: "GET /api/status") {
+            case .success(let admitted): key = admitted
+            case .failure(let refusal): return refusal.response
             }
             if await state.slowAnswer() { try await Task.sleep(for: slowDelay(configuration)) }
             guard let id = request.uri.queryParameters["task_id"].map(String.init), let task = await state.task(id, key: key),
@@ -181,6 +189,11 @@ public enum SimulatorServer {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kling-simulator"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
+    }
+
+    /// An answer that ends a request before its handler's work.
+    struct Refusal: Error {
+        var response: Response
     }
 
     static func slowDelay(_ configuration: SimulatorConfiguration) -> Duration {

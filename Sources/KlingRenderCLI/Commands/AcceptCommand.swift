@@ -28,12 +28,7 @@ struct AcceptCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try openWorkspace(file, simulated: simulate)
-        let lock: ManifestLock
-        do {
-            lock = try ManifestLock.acquire(for: workspace.paths.manifest)
-        } catch {
-            throw fail(error.description)
-        }
+        let lock = try lockManifest(of: workspace)
         defer { lock.release() }
         do {
             let accepted = try Acceptance.accept(ids, in: workspace)

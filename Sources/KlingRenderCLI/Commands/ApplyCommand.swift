@@ -113,12 +113,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 "tasks in \(workspace.paths.manifest.lastPathComponent) were submitted to \(manifest.endpoint), not \(connection.label): "
                     + "point --endpoint or KLING_API_BASE there to resume them")
         }
-        let lock: ManifestLock
-        do {
-            lock = try ManifestLock.acquire(for: workspace.paths.manifest)
-        } catch {
-            throw fail(error.description)
-        }
+        let lock = try lockManifest(of: workspace)
         defer { lock.release() }
 
         // 3. Render.

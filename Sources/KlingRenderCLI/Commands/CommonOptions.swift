@@ -54,3 +54,12 @@ func fail(_ message: String) -> ExitCode {
     printError("\(terminal.paint("error:", .bold, .red)) \(message)")
     return ExitCode.failure
 }
+
+/// Takes the manifest's lock for a command that writes it, or fails naming the holder.
+func lockManifest(of workspace: Workspace) throws -> ManifestLock {
+    do {
+        return try ManifestLock.acquire(for: workspace.paths.manifest)
+    } catch {
+        throw fail(error.description)
+    }
+}
