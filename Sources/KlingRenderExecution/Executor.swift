@@ -274,6 +274,11 @@ package final class Executor: Sendable {
         String, Submission
     > {
         let id = planned.id
+        // Never send a request with an input missing: that would pay for a render of nothing.
+        if let missing = shot.inputs.values.sorted().first(where: { outputs[$0]?.first == nil }) {
+            events(.blocked(shot: id, by: missing))
+            return .failure(Submission(step: .ended(id: id, outcome: .blocked(by: missing), stop: nil)))
+        }
         let request = shot.request { upstream in outputs[upstream]?.first ?? "" }
         let body: Data
         do {

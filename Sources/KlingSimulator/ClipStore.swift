@@ -40,7 +40,8 @@ actor ClipStore {
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-simulator-\(getpid())")
+        // One folder per store: several simulators in one process render the same task ids.
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-simulator-\(getpid())-\(UUID().uuidString)")
     }
 
     func video(for task: SimulatorState.SimTask) throws -> VideoSource {
@@ -80,10 +81,11 @@ actor ClipStore {
             try process.run()
             process.waitUntilExit()
             if process.terminationStatus == 0, let data = try? Data(contentsOf: output) {
-                try? FileManager.default.removeItem(at: output)
+                try? FileManager.default.removeItem(at: folder)
                 return data
             }
         }
+        try? FileManager.default.removeItem(at: folder)
         return nil
     }
 

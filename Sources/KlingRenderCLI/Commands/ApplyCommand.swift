@@ -73,6 +73,9 @@ struct ApplyCommand: AsyncParsableCommand {
         if saved != nil, !planning.targets.isEmpty || !planning.replace.isEmpty {
             throw fail("a saved plan is applied as it was made; make a new one with `kling-render plan --target/--replace … --out`")
         }
+        if let saved, planning.simulate, !saved.options.simulated {
+            throw fail("\(file) was planned for real renders; make a rehearsal plan with `kling-render plan --simulate --out`")
+        }
         let simulated = saved?.options.simulated ?? planning.simulate
         let workspace = try openWorkspace(saved?.projectFile ?? file, simulated: simulated)
         let plan: Plan

@@ -1,0 +1,75 @@
+import Foundation
+import KlingSimulator
+import Testing
+
+/// Just enough of ISO BMFF to read what a player reads first: the movie's length and the
+/// video track's size.
+struct MP4Header {
+    var seconds: Double
+    var width: Int
+    var height: Int
+
+    init?(_ data: Data) {
+        let bytes = [UInt8](data)
+        func int(_ at: Int, _ count: Int) -> Int {
+            guard at >= 0, at + count <= bytes.count else { return 0 }
+            return bytes[at..<at + count].reduce(0) { $0 << 8 | Int($1) }
+        }
+        /// (type, body start, end) of each box in a range.
+        func boxes(_ start: Int, _ end: Int) -> [(String, Int, Int)] {
+            var result: [(String, Int, Int)] = []
+            var at = start
+            while at + 8 <= end {
+                var size = int(at, 4)
+                var header = 8
+                if size == 1 { size = int(at + 8, 8); header = 16 }
+                if size == 0 { size = end - at }
+                guard size >= header, at + size <= end else { break }
+                result.append((String(decoding: bytes[at + 4..<at + 8], as: UTF8.self), at + header, at + size))
+                at += size
+            }
+            return result
+        }
+        guard let moov = boxes(0, bytes.count).first(where: { $0.0 == "moov" }),
+            let mvhd = boxes(moov.1, moov.2).first(where: { $0.0 == "mvhd" })
+        else { return nil }
+        let v1 = bytes[mvhd.1] == 1
+        let timescale = int(mvhd.1 + (v1 ? 20 : 12), 4)
+        let duration = int(mvhd.1 + (v1 ? 24 : 16), v1 ? 8 : 4)
+        guard timescale > 0 else { return nil }
+        seconds = Double(duration) / Double(timescale)
+        var size = (0, 0)
+        for trak in boxes(moov.1, moov.2) where trak.0 == "trak" {
+            guard let tkhd = boxes(trak.1, trak.2).first(where: { $0.0 == "tkhd" }) else { continue }
+            let offset = tkhd.1 + (bytes[tkhd.1] == 1 ? 88 : 76)
+            let w = int(offset, 4) >> 16, h = int(offset + 4, 4) >> 16
+            if w > 0, h > 0 { size = (w, h) }
+        }
+        (width, height) = size
+        guard width > 0 else { return nil }
+    }
+}
+
+@Suite("The videos the simulator renders")
+struct ClipTests {
+    @Test(
+        "each clip is an MP4 of the requested aspect ratio and length, from ffmpeg (when installed) or the placeholders",
+        arguments: [false, true], [("16:9", 5), ("9:16", 7), ("1:1", 3), ("16:9", 15)])
+    func requestedShape(ffmpeg: Bool, shape: (aspect: String, seconds: Int)) async throws {
+        let (aspect, seconds) = shape
+        try await withSimulator({ $0.useFFmpeg = ffmpeg }) { sim in
+            let body = #"{"type":"std-text-to-video","prompt":"A clip of \#(seconds) seconds","duration":\#(seconds),"aspect_ratio":"\#(aspect)"}"#
+            let created = try await send(sim, .POST, "/api/generate", json: body)
+            let id = try #require(created.data["task_id"] as? String)
+            let done = try await waitForTask(sim, id)
+            let url = try #require((done.data["response"] as? [String])?.first)
+            let video = try await send(sim, .GET, try #require(URL(string: url)?.path), key: nil)
+            let header = try #require(MP4Header(video.body), "an MP4 with a movie header and a video track")
+            #expect(abs(header.seconds - Double(seconds)) < 0.5, "\(header.seconds) s")
+            let ratio = Double(header.width) / Double(header.height)
+            let ratios: [String: Double] = ["16:9": 16.0 / 9, "9:16": 9.0 / 16, "1:1": 1.0]
+            let expected = ratios[aspect] ?? 0
+            #expect(abs(ratio - expected) < 0.02, "\(header.width)x\(header.height)")
+        }
+    }
+}
