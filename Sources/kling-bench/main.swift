@@ -129,7 +129,21 @@ case "plan":
         shots = plan.shots.count
     }
     print("seconds=\(seconds) peak_rss_kb=\(peakRSSKilobytes()) shots=\(shots)")
+case "phases":
+    // Where plan's time goes: best of 3 for each phase, in order.
+    let file = arguments[2]
+    let data = try Data(contentsOf: URL(fileURLWithPath: file))
+    var result: LoadResult?
+    let load = time { result = ProjectLoader().load(data: data, file: file) }
+    guard let project = result?.project else { exit(1) }
+    var graph: ShotGraph?
+    let order = time { graph = ShotGraph(project) }
+    var fingerprints: [String] = []
+    let fingerprint = time { fingerprints = Fingerprint.all(graph!) }
+    let paths = ProjectPaths(projectFile: file, output: project.output, simulated: false)
+    let plan = try time { _ = try Planner().plan(project, manifest: nil, paths: paths) }
+    print("load=\(load) graph=\(order) fingerprints=\(fingerprint) plan=\(plan) shots=\(fingerprints.count)")
 default:
-    FileHandle.standardError.write(Data("usage: kling-bench generate N FILE | parse FILE | plan FILE\n".utf8))
+    FileHandle.standardError.write(Data("usage: kling-bench generate N FILE | parse FILE | plan FILE | phases FILE\n".utf8))
     exit(2)
 }

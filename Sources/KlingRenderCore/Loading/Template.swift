@@ -17,15 +17,17 @@ package struct Template: Sendable {
     /// Parses `scalar`, reporting malformed references to `sink`; nil if any was malformed.
     package static func parse(_ scalar: YAMLScalar, field: String, into sink: inout DiagnosticSink) -> Template? {
         let text = scalar.text
-        guard text.contains("$") else { return Template(segments: [.literal(text)]) }
+        guard text.utf8.contains(UInt8(ascii: "$")) else { return Template(segments: [.literal(text)]) }
         var segments: [Segment] = []
-        var literal = ""
+        // Unicode scalars, not Characters: `$`, `{` and `}` are ASCII, grapheme breaking is slow,
+        // and libyaml's columns count code points.
+        let chars = Array(text.unicodeScalars)
+        var literal = String.UnicodeScalarView()
         var ok = true
-        let chars = Array(text)
         var i = 0
         while i < chars.count {
             if chars[i] == "$", i + 2 < chars.count, chars[i + 1] == "$", chars[i + 2] == "{" {
-                literal += "${"
+                literal.append(contentsOf: "${".unicodeScalars)
                 i += 3
                 continue
             }
@@ -41,11 +43,11 @@ package struct Template: Sendable {
                     note: "close it with `}`, or write `$${` for a literal `${`")
                 return nil
             }
-            let expression = String(chars[(i + 2)..<close]).trimmingSpaces()
+            let expression = String(String.UnicodeScalarView(chars[(i + 2)..<close])).trimmingSpaces()
             let parts = expression.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             if !literal.isEmpty {
-                segments.append(.literal(literal))
-                literal = ""
+                segments.append(.literal(String(literal)))
+                literal = String.UnicodeScalarView()
             }
             if parts.count == 2, parts[0] == "vars", !parts[1].isEmpty {
                 segments.append(.variable(parts[1], offset: start))
@@ -65,7 +67,7 @@ package struct Template: Sendable {
             }
             i = close + 1
         }
-        if !literal.isEmpty { segments.append(.literal(literal)) }
+        if !literal.isEmpty { segments.append(.literal(String(literal))) }
         return ok ? Template(segments: segments) : nil
     }
 }

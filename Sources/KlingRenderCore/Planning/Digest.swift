@@ -8,16 +8,16 @@ package enum Digest {
     }
 
     package static func hex(_ digest: SHA256.Digest) -> String {
-        var out = ""
+        var out = [UInt8]()
         out.reserveCapacity(64)
         for byte in digest {
             out.append(hexDigits[Int(byte >> 4)])
             out.append(hexDigits[Int(byte & 0xF)])
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private static let hexDigits = Array("0123456789abcdef")
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 /// SHA-256 fed in pieces, for files and downloads that never sit whole in memory.

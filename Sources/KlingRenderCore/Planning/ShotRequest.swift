@@ -46,10 +46,8 @@ package enum Fingerprint {
 
     package static func of(_ shot: Shot, upstream: (String) -> String) -> String {
         let body = shot.request { id in "fingerprint:" + upstream(id) }
-        let canonical: [String: JSONValue] = ["format": .string(format), "request": .object(body)]
-        // Encoding a JSONValue cannot fail: it holds no non-finite numbers (validation refuses them).
-        let data = (try? CanonicalJSON.data(canonical)) ?? Data()
-        return Digest.sha256Hex(data)
+        let canonical: JSONValue = .object(["format": .string(format), "request": .object(body)])
+        return Digest.sha256Hex(CanonicalJSON.compact(canonical))
     }
 
     /// Fingerprints of every shot of the graph, computed in dependency order.
