@@ -41,6 +41,12 @@ struct SimulatorCommandTests {
         #expect((data?["task_id"] as? String)?.hasPrefix("n75") == true)
         #expect(data?["consumed_credits"] as? Int == 400)
 
+        // A second simulator on the same port says so, in one line.
+        let port = String(base.split(separator: ":").last ?? "")
+        let busy = try CLI.run(["simulator", "--port", port])
+        #expect(busy.status == 1)
+        #expect(busy.stderr.contains("the address is in use; pick another --port"), "\(busy.stderr)")
+
         process.terminate()
         process.waitUntilExit()
         #expect(process.terminationReason == .exit, "stops cleanly on SIGTERM rather than dying of it")

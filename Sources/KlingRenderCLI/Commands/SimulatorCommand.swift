@@ -97,6 +97,16 @@ struct SimulatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try simulatorConfiguration()
+        do {
+            try await serve(configuration)
+        } catch {
+            let text = "\(error)"
+            let reason = text.contains("Address already in use") ? "the address is in use; pick another --port, or --port 0 for a free one" : text
+            throw fail("cannot listen on \(host):\(port): \(reason)")
+        }
+    }
+
+    private func serve(_ configuration: SimulatorConfiguration) async throws {
         let host = host
         let keys = configuration.keys.sorted { $0.key < $1.key }
         try await SimulatorServer.serve(configuration) { port in
