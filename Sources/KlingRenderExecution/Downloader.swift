@@ -52,6 +52,8 @@ package struct Downloader: Sendable {
         }
         var lastProblem = ""
         for attempt in 0..<attempts {
+            // Interrupted: the partial file stays for the next apply to resume.
+            if Task.isCancelled { throw .failed(url: url, reason: "interrupted") }
             if attempt > 0 {
                 try? await sleep(backoff.delay(attempt: attempt - 1, unit: Double.random(in: 0..<1)))
             }

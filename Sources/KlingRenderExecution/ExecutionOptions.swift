@@ -49,6 +49,17 @@ package struct ApplyReport: Sendable {
     /// Why the run stopped early, if it did.
     package var stopReason: String?
 
+    package init(
+        outcomes: [(id: String, outcome: ShotOutcome)], estimatedCredits: Int, consumedCredits: Int,
+        files: [ManifestFileWritten], stopReason: String?
+    ) {
+        self.outcomes = outcomes
+        self.estimatedCredits = estimatedCredits
+        self.consumedCredits = consumedCredits
+        self.files = files
+        self.stopReason = stopReason
+    }
+
     package var succeeded: Bool { stopReason == nil && outcomes.allSatisfy { $0.outcome.isSuccess } }
 }
 

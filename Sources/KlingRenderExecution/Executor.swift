@@ -485,9 +485,11 @@ package final class Executor: Sendable {
                     reason += "; `kling-render apply --replace \(id)` renders it again"
                 }
                 let kept = files
-                try? await recorder.record(id) { entry in
-                    entry?.files = kept
-                    entry?.error = reason
+                if !Task.isCancelled {
+                    try? await recorder.record(id) { entry in
+                        entry?.files = kept
+                        entry?.error = reason
+                    }
                 }
                 events(.failed(shot: id, reason: reason))
                 return .downloadFailed(id: id, reason: reason)

@@ -24,6 +24,10 @@ struct ApplyCommandTests {
         let second = try await r.apply()
         #expect(second.status == 0)
         #expect(second.stdout.contains("Nothing to do"))
+        let quiet = try await r.apply(["--json"])
+        let summary = try JSONSerialization.jsonObject(with: Data(quiet.stdout.utf8)) as? [String: Any]
+        #expect(summary?["succeeded"] as? Bool == true)
+        #expect((summary?["shots"] as? [[String: Any]])?.allSatisfy { $0["outcome"] as? String == "unchanged" } == true)
         #expect(await r.stats().requests == stats.requests, "a no-op apply makes no request")
         #expect(r.manifestData == manifest, "the manifest is byte for byte the same")
     }
@@ -229,7 +233,7 @@ struct ApplyCommandTests {
         }
     }
 
-    @Test("without a key, or without --yes off a terminal, nothing is sent")
+    @Test("without a key, without --yes off a terminal, or over the budget, nothing is sent")
     func refusals() async throws {
         let r = try await Rehearsal(Self.pair)
         defer { Task { await r.stop() } }
@@ -241,6 +245,9 @@ struct ApplyCommandTests {
         let noYes = try await r.apply(yes: false)
         #expect(noYes.status == 1)
         #expect(noYes.stderr.contains("--yes"))
+        let over = try await r.apply(["--max-credits", "100"])
+        #expect(over.status == 1)
+        #expect(over.stderr.contains("over the budget of 100"))
         #expect(await r.stats().requests.isEmpty, "not one request")
         #expect(r.manifestData == nil)
     }

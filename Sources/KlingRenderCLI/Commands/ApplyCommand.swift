@@ -98,7 +98,15 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         let uncertain = plan.shots.filter { $0.action == .uncertain }.map(\.id)
         guard plan.hasChanges else {
-            if !json { print("Nothing to do: no request was sent.") }
+            if json {
+                let outcomes = plan.shots.map { shot -> (id: String, outcome: ShotOutcome) in
+                    (shot.id, shot.action == .uncertain ? .uncertain("the answer to its request was lost") : .unchanged)
+                }
+                let report = ApplyReport(outcomes: outcomes, estimatedCredits: 0, consumedCredits: 0, files: [], stopReason: nil)
+                print(SummaryView(terminal: .standardOutput, json: true).render(report, plan: plan, workspace: workspace), terminator: "")
+            } else {
+                print("Nothing to do: no request was sent.")
+            }
             if !uncertain.isEmpty {
                 throw fail("\(uncertain.joined(separator: ", ")) uncertain: check your Kling account, then `--replace ID` to submit again")
             }
