@@ -44,10 +44,24 @@ actor ClipStore {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-simulator-\(getpid())-\(UUID().uuidString)")
     }
 
-    func video(for task: SimulatorState.SimTask) throws -> VideoSource {
+    deinit { try? FileManager.default.removeItem(at: folder) }
+
+    /// Renders under way, so that two requests for one video wait for one ffmpeg.
+    private var renders: [String: Task<Data, any Error>] = [:]
+
+    func video(for task: SimulatorState.SimTask) async throws -> VideoSource {
         if let bytes = configuration.videoBytes { return VideoSource(storage: .generated(bytes)) }
         if let cached = cache[task.id] { return VideoSource(storage: .data(cached)) }
-        let data = try rendered(task) ?? Self.placeholder(aspectRatio: task.aspectRatio, duration: task.duration)
+        if let running = renders[task.id] { return VideoSource(storage: .data(try await running.value)) }
+        let (ffmpeg, folder) = (self.ffmpeg, self.folder)
+        let job = Task {
+            try await Self.rendered(task, ffmpeg: ffmpeg, folder: folder)
+                ?? Self.placeholder(aspectRatio: task.aspectRatio, duration: task.duration)
+        }
+        renders[task.id] = job
+        let result = await job.result
+        renders[task.id] = nil
+        let data = try result.get()
         cache[task.id] = data
         return VideoSource(storage: .data(data))
     }
@@ -62,13 +76,16 @@ actor ClipStore {
         return try Data(contentsOf: url)
     }
 
-    private func rendered(_ task: SimulatorState.SimTask) throws -> Data? {
+    /// ffmpeg's test pattern with the prompt, in a process awaited without blocking a thread.
+    private static func rendered(_ task: SimulatorState.SimTask, ffmpeg: String?, folder: URL) async throws -> Data? {
         guard let ffmpeg else { return nil }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let output = folder.appendingPathComponent("\(task.id).mp4")
+        let output = folder.appendingPathComponent("\(task.id)-\(UUID().uuidString).mp4")
+        defer { try? FileManager.default.removeItem(at: output) }
         let size = ["9:16": "360x640", "1:1": "480x480"][task.aspectRatio] ?? "640x360"
         let text = String(task.prompt.prefix(60)).filter { $0.isLetter || $0.isNumber || $0 == " " || $0 == "," }
         let pattern = "testsrc2=size=\(size):rate=24:duration=\(task.duration)"
+        // With the prompt drawn on it; without, where ffmpeg has no drawtext or no font.
         for filter in ["drawtext=text='\(text)':fontcolor=white:fontsize=18:x=10:y=h-30:box=1:boxcolor=black@0.6", nil] {
             var arguments = ["-loglevel", "error", "-y", "-f", "lavfi", "-i", pattern]
             if let filter { arguments += ["-vf", filter] }
@@ -78,14 +95,12 @@ actor ClipStore {
             process.arguments = arguments
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            if process.terminationStatus == 0, let data = try? Data(contentsOf: output) {
-                try? FileManager.default.removeItem(at: folder)
-                return data
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                process.terminationHandler = { _ in continuation.resume() }
+                do { try process.run() } catch { continuation.resume(throwing: error) }
             }
+            if process.terminationStatus == 0, let data = try? Data(contentsOf: output) { return data }
         }
-        try? FileManager.default.removeItem(at: folder)
         return nil
     }
 
