@@ -85,6 +85,7 @@ let package = Package(
             dependencies: [
                 "KlingSimulator", "KlingAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -41,6 +41,8 @@ public struct SimulatorConfiguration: Sendable {
 public enum SimulatorFault: String, CaseIterable, Sendable, Codable {
     /// `POST /api/generate` answers 500 INTERNAL_ERROR; no task is created.
     case internalError = "500"
+    /// A gateway in front of the API answers 502 with an HTML page, as nginx does; no task is created.
+    case gateway
     /// The connection is closed before an answer; no task is created.
     case drop
     /// The task is created and charged, then the connection is closed: the answer is lost.
@@ -53,4 +55,6 @@ public enum SimulatorFault: String, CaseIterable, Sendable, Codable {
     case ratelimit
     /// The task's video URLs answer 404 `expireAfter` simulated seconds after it finishes.
     case expire
+    /// The task ends SUCCESS with an empty `response`: a failure of the API the client must report.
+    case empty
 }

@@ -110,6 +110,11 @@ public enum SimulatorServer {
             switch outcome {
             case .rejected(let rejection, let retryAfter):
                 return error(rejection.status, rejection.code, rejection.message, retryAfter: retryAfter)
+            case .gatewayPage:
+                var headers = HTTPFields()
+                headers[.contentType] = "text/html"
+                let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+                return Response(status: .badGateway, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
             case .dropConnection:
                 try? await context.channel.close()
                 throw CancellationError()
@@ -144,7 +149,7 @@ public enum SimulatorServer {
             let data: [String: SimJSON] = [
                 "task_id": .string(task.id), "status": .string(status), "consumed_credits": .int(task.credits),
                 "created_at": .string(timestamp(task.createdAt)), "request": .object(task.request),
-                "response": .array(done && !task.fails ? [.string("\(base)/videos/\(task.id)/1.mp4")] : []),
+                "response": .array(done && !task.fails && !task.empty ? [.string("\(base)/videos/\(task.id)/1.mp4")] : []),
                 "error_message": done && task.fails ? .string("Render failed (simulated fault)") : .null,
                 "type": .string(task.type),
             ]

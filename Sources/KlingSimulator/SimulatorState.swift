@@ -15,6 +15,8 @@ actor SimulatorState {
         var renderSeconds: Double
         var fails: Bool
         var expires: Bool
+        /// Ends SUCCESS with no video URL.
+        var empty = false
 
         var finishesAt: Double { createdAt + renderSeconds }
     }
@@ -24,6 +26,8 @@ actor SimulatorState {
         case rejected(SimulatorRules.Rejection, retryAfter: Int?)
         /// Close the connection without answering (after creating the task when `lost`).
         case dropConnection
+        /// A 502 HTML page, as a gateway in front of the API gives.
+        case gatewayPage
     }
 
     let configuration: SimulatorConfiguration
@@ -120,6 +124,7 @@ actor SimulatorState {
         if strikes(.internalError) {
             return .rejected(.init(status: 500, code: "INTERNAL_ERROR", message: "Internal server error"), retryAfter: nil)
         }
+        if strikes(.gateway) { return .gatewayPage }
         if strikes(.drop) { return .dropConnection }
         let lost = strikes(.lost)
         var id = accepted.info.idPrefix
@@ -127,7 +132,7 @@ actor SimulatorState {
         let task = SimTask(
             id: String(id.prefix(24)), key: key, type: accepted.type, request: body, credits: accepted.credits,
             duration: accepted.duration, aspectRatio: accepted.aspectRatio, prompt: body["prompt"]?.string ?? "",
-            createdAt: t, renderSeconds: accepted.renderSeconds, fails: strikes(.fail) || failsOnPurpose(body), expires: strikes(.expire))
+            createdAt: t, renderSeconds: accepted.renderSeconds, fails: strikes(.fail) || failsOnPurpose(body), expires: strikes(.expire), empty: strikes(.empty))
         tasks[task.id] = task
         balances[key] = balance - accepted.credits
         tasksCreated[key, default: 0] += 1

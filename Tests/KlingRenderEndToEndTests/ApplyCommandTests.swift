@@ -114,9 +114,9 @@ struct ApplyCommandTests {
             video: ${shots.one.video}
         """
 
-    @Test("500s and 429 bursts are retried until every shot renders, each submitted once")
+    @Test("500s, gateway pages, 429 bursts and slow answers: retried until every shot renders, each submitted once")
     func retriedFaults() async throws {
-        for fault in [SimulatorFault.internalError, .ratelimit, .slow] {
+        for fault in [SimulatorFault.internalError, .gateway, .ratelimit, .slow] {
             let r = try await Rehearsal(Self.pair) {
                 $0.faults = [fault: 0.5]
                 $0.seed = 7
@@ -180,6 +180,17 @@ struct ApplyCommandTests {
         #expect(result.stdout.contains("Render failed (simulated fault)"))
         #expect(r.shots["one"]?["error"] as? String == "Render failed (simulated fault)")
         #expect(r.shots["one"]?["consumed_credits"] as? Int == 400, "the API charged it")
+    }
+
+    @Test("empty: a success without a video URL is reported as the API's failure")
+    func emptySuccess() async throws {
+        let r = try await Rehearsal(Self.pair) { $0.faults = [.empty: 1] }
+        defer { Task { await r.stop() } }
+        let result = try await r.apply()
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("failed     one: the API reported SUCCESS with no video URL"), "\(result.stdout)")
+        #expect(result.stdout.contains("blocked    two"))
+        #expect(r.shots["one"]?["status"] as? String == "failed")
     }
 
     @Test("expire: an expired video URL is reported as such, with the fix")

@@ -56,7 +56,7 @@ struct SimulatorCommandTests {
     func badOptions() throws {
         let fault = try CLI.run(["simulator", "--fault", "explode=0.5"])
         #expect(fault.status == 2)
-        #expect(fault.stderr.contains("500, drop, lost, slow, fail, ratelimit, expire"))
+        #expect(fault.stderr.contains("500, gateway, drop, lost, slow, fail, ratelimit, expire, empty"))
         let key = try CLI.run(["simulator", "--key", "nocredits"])
         #expect(key.status == 2 && key.stderr.contains("KEY=CREDITS"))
     }

@@ -9,7 +9,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         commandName: "simulator",
         abstract: "Serve a local, faithful stand-in for the Kling API: rehearse for free, test offline.",
         discussion: """
-            Faults (--fault NAME=PROBABILITY): 500, drop, lost, slow, fail, ratelimit, expire. \
+            Faults (--fault NAME=PROBABILITY): 500, gateway, drop, lost, slow, fail, ratelimit, expire, empty. \
             See the README for what each does on the wire. Stops cleanly on SIGINT or SIGTERM.
             """
     )
