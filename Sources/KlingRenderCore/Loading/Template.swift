@@ -25,17 +25,25 @@ package struct Template: Sendable {
         var literal = String.UnicodeScalarView()
         var ok = true
         var i = 0
+        /// Where the run of plain text that `literal` has not taken yet starts.
+        var run = 0
         while i < chars.count {
-            if chars[i] == "$", i + 2 < chars.count, chars[i + 1] == "$", chars[i + 2] == "{" {
-                literal.append(contentsOf: "${".unicodeScalars)
-                i += 3
-                continue
-            }
-            guard chars[i] == "$", i + 1 < chars.count, chars[i + 1] == "{" else {
-                literal.append(chars[i])
+            guard chars[i] == "$" else {
                 i += 1
                 continue
             }
+            if i + 2 < chars.count, chars[i + 1] == "$", chars[i + 2] == "{" {
+                literal.append(contentsOf: chars[run..<i])
+                literal.append(contentsOf: "${".unicodeScalars)
+                i += 3
+                run = i
+                continue
+            }
+            guard i + 1 < chars.count, chars[i + 1] == "{" else {
+                i += 1
+                continue
+            }
+            literal.append(contentsOf: chars[run..<i])
             let start = i
             guard let close = chars[(i + 2)...].firstIndex(of: "}") else {
                 sink.error(
@@ -66,7 +74,9 @@ package struct Template: Sendable {
                 ok = false
             }
             i = close + 1
+            run = i
         }
+        literal.append(contentsOf: chars[run..<chars.count])
         if !literal.isEmpty { segments.append(.literal(String(literal))) }
         return ok ? Template(segments: segments) : nil
     }

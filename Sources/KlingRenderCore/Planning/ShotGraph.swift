@@ -17,12 +17,13 @@ package struct ShotGraph: Sendable {
         shots = project.shots
         var index: [String: Int] = [:]
         index.reserveCapacity(shots.count)
-        for (i, shot) in shots.enumerated() where index[shot.id] == nil { index[shot.id] = i }
+        // By index: a `for shot in shots` copies each Shot, dictionaries and all.
+        for i in shots.indices where index[shots[i].id] == nil { index[shots[i].id] = i }
         self.index = index
         var upstream = [[Int]](repeating: [], count: shots.count)
         var downstream = [[Int]](repeating: [], count: shots.count)
-        for (i, shot) in shots.enumerated() {
-            for id in shot.upstreamIDs {
+        for i in shots.indices {
+            for id in shots[i].upstreamIDs {
                 guard let u = index[id] else { continue }
                 upstream[i].append(u)
                 downstream[u].append(i)

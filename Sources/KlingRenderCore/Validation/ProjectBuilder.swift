@@ -533,7 +533,7 @@ struct ProjectBuilder {
 
     mutating func checkURL(_ text: String, field: String, at location: SourceLocation) -> Bool {
         let lower = text.lowercased()
-        if (lower.hasPrefix("http://") || lower.hasPrefix("https://")), !text.contains(where: \.isWhitespace),
+        if (lower.hasPrefix("http://") || lower.hasPrefix("https://")), !text.unicodeScalars.contains(where: \.properties.isWhitespace),
             let url = URL(string: text), let host = url.host, !host.isEmpty
         {
             return true
