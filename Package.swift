@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "KlingSimulator",
             dependencies: [
-                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird")
             ],
             resources: [.copy("Resources")]
         ),

@@ -140,7 +140,8 @@ public struct KlingClient: Sendable {
 
     /// Sends a request and reads its whole (small) answer. `sent` says what a failure after the
     /// connection was made means: for a POST, that the request may have arrived.
-    private func send(_ request: HTTPClientRequest, sent: Bool) async throws(KlingAPIError) -> (Int, HTTPHeaders, Data) {
+    private func send(_ request: HTTPClientRequest, sent: Bool) async throws(KlingAPIError) -> (Int, HTTPHeaders, Data)
+    {
         do {
             let response = try await http.execute(request, timeout: requestTimeout)
             let body = try await response.body.collect(upTo: 4 << 20)
@@ -162,8 +163,10 @@ public struct KlingClient: Sendable {
 
     private static func isConnectFailure(_ error: any Error) -> Bool {
         if let error = error as? HTTPClientError {
-            return [HTTPClientError.connectTimeout, .getConnectionFromPoolTimeout, .tlsHandshakeTimeout,
-                    .invalidURL, .emptyHost, .emptyScheme, .alreadyShutdown].contains(error)
+            return [
+                HTTPClientError.connectTimeout, .getConnectionFromPoolTimeout, .tlsHandshakeTimeout,
+                .invalidURL, .emptyHost, .emptyScheme, .alreadyShutdown,
+            ].contains(error)
                 || String(describing: error).contains("unsupportedScheme")
         }
         if let error = error as? ChannelError, case .connectTimeout = error { return true }

@@ -7,7 +7,9 @@ public enum TaskPhase: String, Sendable, Codable {
     /// The one table of status words, case-insensitive (SPEC §1).
     static let vocabulary: [String: TaskPhase] = {
         var table: [String: TaskPhase] = [:]
-        for word in ["IN_PROGRESS", "IN_QUEUE", "PENDING", "QUEUED", "SUBMITTED", "PROCESSING"] { table[word] = .running }
+        for word in ["IN_PROGRESS", "IN_QUEUE", "PENDING", "QUEUED", "SUBMITTED", "PROCESSING"] {
+            table[word] = .running
+        }
         for word in ["SUCCESS", "SUCCEEDED", "SUCCEED", "COMPLETED"] { table[word] = .succeeded }
         for word in ["FAILED", "FAILURE", "ERROR", "EXPIRED", "CANCELED", "CANCELLED"] { table[word] = .failed }
         return table

@@ -47,10 +47,12 @@ struct Envelope: Decodable {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             taskID = try? c.decodeIfPresent(String.self, forKey: .taskID)
             status = try? c.decodeIfPresent(String.self, forKey: .status)
-            consumedCredits = (try? c.decodeIfPresent(Int.self, forKey: .consumedCredits))
+            consumedCredits =
+                (try? c.decodeIfPresent(Int.self, forKey: .consumedCredits))
                 ?? (try? c.decodeIfPresent(Double.self, forKey: .consumedCredits)).flatMap { $0.map(Int.init) }
             // A single URL instead of an array is read as one.
-            response = (try? c.decodeIfPresent([String].self, forKey: .response))
+            response =
+                (try? c.decodeIfPresent([String].self, forKey: .response))
                 ?? (try? c.decodeIfPresent(String.self, forKey: .response)).flatMap { $0.map { [$0] } }
             errorMessage = try? c.decodeIfPresent(String.self, forKey: .errorMessage)
             failedReason = try? c.decodeIfPresent(String.self, forKey: .failedReason)

@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import KlingAPI
 import KlingRenderCore
 import NIOCore
 import NIOFoundationCompat
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Why a video could not be fetched.
 package enum DownloadError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -69,7 +70,10 @@ package struct Downloader: Sendable {
                 if case .urlExpired(let status) = error { throw .expired(url: url, status: status) }
                 lastProblem = "\(error)"
             } catch let error as DownloadError {
-                if case .failed(_, let reason) = error { lastProblem = reason; continue }
+                if case .failed(_, let reason) = error {
+                    lastProblem = reason
+                    continue
+                }
                 throw error
             } catch {
                 lastProblem = "\(error)"
@@ -118,7 +122,8 @@ package struct Downloader: Sendable {
     /// so that bytes of one render are never resumed into another.
     package static func partialFile(for destination: URL, url: String) -> URL {
         let tag = Digest.sha256Hex(Data(url.utf8)).prefix(12)
-        return destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).\(tag).part")
+        return destination.deletingLastPathComponent().appendingPathComponent(
+            ".\(destination.lastPathComponent).\(tag).part")
     }
 
     /// Moves a different file out of the way, into `previous/`, named by its hash.

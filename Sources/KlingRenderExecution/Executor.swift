@@ -154,7 +154,8 @@ package final class Executor: Sendable {
                         state[id] = .rendering
                         rendering += 1
                         let inputs = Dictionary(
-                            shot.upstreamIDs.compactMap { up in outputs[up].map { (up, $0) } }, uniquingKeysWith: { a, _ in a })
+                            shot.upstreamIDs.compactMap { up in outputs[up].map { (up, $0) } },
+                            uniquingKeysWith: { a, _ in a })
                         group.addTask { await self.render(plannedShot, shot: shot, outputs: inputs) }
                     }
                 }
@@ -265,7 +266,9 @@ package final class Executor: Sendable {
             case .failure(let submission): return submission.step
             }
         }
-        return await poll(id, taskID: taskID, expected: RenderTimeEstimate.seconds(type: shot.type, seconds: shot.seconds), resumed: resumed)
+        return await poll(
+            id, taskID: taskID, expected: RenderTimeEstimate.seconds(type: shot.type, seconds: shot.seconds),
+            resumed: resumed)
     }
 
     private struct Submission: Error { var step: Step }
@@ -284,7 +287,8 @@ package final class Executor: Sendable {
         do {
             body = try CanonicalJSON.data(request)
         } catch {
-            return .failure(Submission(step: .ended(id: id, outcome: .failed("cannot encode the request: \(error)"), stop: nil)))
+            return .failure(
+                Submission(step: .ended(id: id, outcome: .failed("cannot encode the request: \(error)"), stop: nil)))
         }
         let previous = await recorder.entry(id)
         do {
@@ -326,7 +330,10 @@ package final class Executor: Sendable {
                         entry?.consumedCredits = created.consumedCredits
                     }
                 } catch {
-                    events(.warning("task \(created.taskID) of \(id) could not be written to the manifest: \(error.localizedDescription)"))
+                    events(
+                        .warning(
+                            "task \(created.taskID) of \(id) could not be written to the manifest: \(error.localizedDescription)"
+                        ))
                 }
                 events(.submitted(shot: id, taskID: created.taskID, credits: created.consumedCredits))
                 await limiter.raise()
@@ -359,7 +366,10 @@ package final class Executor: Sendable {
                     var wait = backoff.delay(attempt: attempt - 1, unit: Double.random(in: 0..<1))
                     if case .rateLimited(let retryAfter, _) = error {
                         await limiter.lower()
-                        if let retryAfter { wait = Double(retryAfter.components.seconds) + Double(retryAfter.components.attoseconds) / 1e18 }
+                        if let retryAfter {
+                            wait =
+                                Double(retryAfter.components.seconds) + Double(retryAfter.components.attoseconds) / 1e18
+                        }
                     }
                     wait /= max(options.timeScale, 1e-9)
                     events(.retrying(shot: id, reason: "\(error)", seconds: wait))
@@ -370,7 +380,8 @@ package final class Executor: Sendable {
                     }
                 default:
                     // The request went out and no usable answer came: a task may exist.
-                    let reason = "\(error); a task may exist and be charged. `kling-render apply --replace \(id)` submits again"
+                    let reason =
+                        "\(error); a task may exist and be charged. `kling-render apply --replace \(id)` submits again"
                     try? await recorder.record(id) { entry in
                         entry?.status = .uncertain
                         entry?.error = "\(error)"
@@ -419,7 +430,10 @@ package final class Executor: Sendable {
                 case .taskNotFound:
                     notFound += 1
                     if notFound >= 3 {
-                        events(.warning("the API does not know task \(taskID) of \(id): is KLING_API_BASE the endpoint it was submitted to?"))
+                        events(
+                            .warning(
+                                "the API does not know task \(taskID) of \(id): is KLING_API_BASE the endpoint it was submitted to?"
+                            ))
                         return .ended(id: id, outcome: .inFlight(taskID: taskID), stop: nil)
                     }
                 case .rateLimited(let retryAfter, _):
@@ -448,7 +462,9 @@ package final class Executor: Sendable {
                         if let credits = report.consumedCredits { entry?.consumedCredits = credits }
                     }
                 } catch {
-                    events(.warning("the render of \(id) could not be written to the manifest: \(error.localizedDescription)"))
+                    events(
+                        .warning(
+                            "the render of \(id) could not be written to the manifest: \(error.localizedDescription)"))
                 }
                 events(.rendered(shot: id, urls: report.urls, credits: report.consumedCredits))
                 return .rendered(id: id, urls: report.urls)
@@ -474,7 +490,8 @@ package final class Executor: Sendable {
         for (n, url) in urls.enumerated() {
             let relative = paths.videoPath(shot: id, number: n + 1)
             do {
-                let file = try await downloader.fetch(url, to: paths.absolute(relative), relativePath: relative) { offset in
+                let file = try await downloader.fetch(url, to: paths.absolute(relative), relativePath: relative) {
+                    offset in
                     self.events(.downloading(shot: id, file: relative, resumedAt: offset))
                 }
                 files.append(file)
@@ -508,7 +525,10 @@ package final class Executor: Sendable {
     }
 
     private func sleep(_ seconds: Double) async throws {
-        guard seconds > 0 else { try Task.checkCancellation(); return }
+        guard seconds > 0 else {
+            try Task.checkCancellation()
+            return
+        }
         try await Task.sleep(for: .milliseconds(Int((seconds * 1000).rounded(.up))))
     }
 

@@ -41,7 +41,8 @@ actor ClipStore {
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
         // One folder per store: several simulators in one process render the same task ids.
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-simulator-\(getpid())-\(UUID().uuidString)")
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kling-simulator-\(getpid())-\(UUID().uuidString)")
     }
 
     deinit { try? FileManager.default.removeItem(at: folder) }
@@ -68,8 +69,9 @@ actor ClipStore {
 
     static func placeholder(aspectRatio: String, duration: Int) throws -> Data {
         let name = "placeholder-\(aspectRatio.replacingOccurrences(of: ":", with: "x"))-\(min(max(duration, 3), 15))s"
-        guard let url = Bundle.module.url(forResource: name, withExtension: "mp4", subdirectory: "clips")
-            ?? Bundle.module.url(forResource: "clips/\(name)", withExtension: "mp4")
+        guard
+            let url = Bundle.module.url(forResource: name, withExtension: "mp4", subdirectory: "clips")
+                ?? Bundle.module.url(forResource: "clips/\(name)", withExtension: "mp4")
         else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name])
         }
@@ -86,10 +88,14 @@ actor ClipStore {
         let text = String(task.prompt.prefix(60)).filter { $0.isLetter || $0.isNumber || $0 == " " || $0 == "," }
         let pattern = "testsrc2=size=\(size):rate=24:duration=\(task.duration)"
         // With the prompt drawn on it; without, where ffmpeg has no drawtext or no font.
-        for filter in ["drawtext=text='\(text)':fontcolor=white:fontsize=18:x=10:y=h-30:box=1:boxcolor=black@0.6", nil] {
+        for filter in ["drawtext=text='\(text)':fontcolor=white:fontsize=18:x=10:y=h-30:box=1:boxcolor=black@0.6", nil]
+        {
             var arguments = ["-loglevel", "error", "-y", "-f", "lavfi", "-i", pattern]
             if let filter { arguments += ["-vf", filter] }
-            arguments += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", output.path]
+            arguments += [
+                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+                output.path,
+            ]
             let process = Process()
             process.executableURL = URL(fileURLWithPath: ffmpeg)
             process.arguments = arguments

@@ -20,20 +20,23 @@ enum SimulatorRules {
     }
 
     static let types: [String: TypeInfo] = [
-        "pro-text-to-video": TypeInfo(creditsPerSecond: (54, 80), idPrefix: "n75", renderBase: 120, renderPerSecond: 24),
+        "pro-text-to-video": TypeInfo(
+            creditsPerSecond: (54, 80), idPrefix: "n75", renderBase: 120, renderPerSecond: 24),
         "pro-image-to-video": TypeInfo(
             creditsPerSecond: (54, 80), idPrefix: "n75", needsImage: true, renderBase: 120, renderPerSecond: 24),
         "std-text-to-video": TypeInfo(creditsPerSecond: (40, 60), idPrefix: "n75", renderBase: 60, renderPerSecond: 15),
         "std-image-to-video": TypeInfo(
             creditsPerSecond: (40, 60), idPrefix: "n75", needsImage: true, renderBase: 60, renderPerSecond: 15),
-        "o3-pro-text-to-video": TypeInfo(creditsPerSecond: (48, 48), idPrefix: "n71", renderBase: 150, renderPerSecond: 24),
+        "o3-pro-text-to-video": TypeInfo(
+            creditsPerSecond: (48, 48), idPrefix: "n71", renderBase: 150, renderPerSecond: 24),
         "o3-pro-image-to-video": TypeInfo(
             creditsPerSecond: (48, 48), idPrefix: "n71", needsImage: true, renderBase: 150, renderPerSecond: 24),
         "o3-pro-reference-to-video": TypeInfo(
             creditsPerSecond: (72, 72), idPrefix: "n71", renderBase: 180, renderPerSecond: 24),
         "o3-pro-video-edit": TypeInfo(
             fixedCredits: 435, idPrefix: "n71", needsVideo: true, isEdit: true, renderBase: 180, renderPerSecond: 0),
-        "o3-std-text-to-video": TypeInfo(creditsPerSecond: (36, 36), idPrefix: "n71", renderBase: 90, renderPerSecond: 15),
+        "o3-std-text-to-video": TypeInfo(
+            creditsPerSecond: (36, 36), idPrefix: "n71", renderBase: 90, renderPerSecond: 15),
         "o3-std-image-to-video": TypeInfo(
             creditsPerSecond: (36, 36), idPrefix: "n71", needsImage: true, renderBase: 90, renderPerSecond: 15),
         "o3-std-reference-to-video": TypeInfo(
@@ -65,7 +68,8 @@ enum SimulatorRules {
         var duration = 5
         if !info.isEdit, let raw = body["duration"] {
             guard case .int(let d) = raw, (3...15).contains(d) else {
-                throw Rejection(status: 400, code: "INVALID_DURATION", message: "Duration must be an integer from 3 to 15")
+                throw Rejection(
+                    status: 400, code: "INVALID_DURATION", message: "Duration must be an integer from 3 to 15")
             }
             duration = d
         }
@@ -96,7 +100,8 @@ enum SimulatorRules {
         }
         let seconds = info.renderBase + info.renderPerSecond * Double(info.isEdit ? 0 : duration)
         return Accepted(
-            type: type, info: info, duration: info.isEdit ? 5 : duration, aspectRatio: info.isEdit ? "16:9" : aspectRatio,
+            type: type, info: info, duration: info.isEdit ? 5 : duration,
+            aspectRatio: info.isEdit ? "16:9" : aspectRatio,
             credits: credits, renderSeconds: seconds)
     }
 
@@ -105,7 +110,6 @@ enum SimulatorRules {
         return s.hasPrefix("http://") || s.hasPrefix("https://")
     }
 }
-
 
 /// JSON as the simulator reads and echoes it.
 enum SimJSON: Codable, Sendable, Equatable {

@@ -113,8 +113,10 @@ public enum SimulatorServer {
             case .gatewayPage:
                 var headers = HTTPFields()
                 headers[.contentType] = "text/html"
-                let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-                return Response(status: .badGateway, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
+                let page =
+                    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+                return Response(
+                    status: .badGateway, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
             case .dropConnection:
                 try? await context.channel.close()
                 throw CancellationError()
@@ -137,7 +139,8 @@ public enum SimulatorServer {
             case .failure(let refusal): return refusal.response
             }
             if await state.slowAnswer() { try await Task.sleep(for: slowDelay(configuration)) }
-            guard let id = request.uri.queryParameters["task_id"].map(String.init), let task = await state.task(id, key: key),
+            guard let id = request.uri.queryParameters["task_id"].map(String.init),
+                let task = await state.task(id, key: key),
                 task.key == key
             else {
                 return error(404, "TASK_NOT_FOUND", "No task with this id")
@@ -149,7 +152,8 @@ public enum SimulatorServer {
             let data: [String: SimJSON] = [
                 "task_id": .string(task.id), "status": .string(status), "consumed_credits": .int(task.credits),
                 "created_at": .string(timestamp(task.createdAt)), "request": .object(task.request),
-                "response": .array(done && !task.fails && !task.empty ? [.string("\(base)/videos/\(task.id)/1.mp4")] : []),
+                "response": .array(
+                    done && !task.fails && !task.empty ? [.string("\(base)/videos/\(task.id)/1.mp4")] : []),
                 "error_message": done && task.fails ? .string("Render failed (simulated fault)") : .null,
                 "type": .string(task.type),
             ]
@@ -176,11 +180,15 @@ public enum SimulatorServer {
             json(200, await state.stats())
         }
         router.post("/_sim/advance") { request, _ in
-            guard let text = request.uri.queryParameters["seconds"], let seconds = Double(String(text)), seconds >= 0 else {
-                return error(400, "INVALID_REQUEST", "POST /_sim/advance?seconds=N fast-forwards the simulated clock by N seconds")
+            guard let text = request.uri.queryParameters["seconds"], let seconds = Double(String(text)), seconds >= 0
+            else {
+                return error(
+                    400, "INVALID_REQUEST",
+                    "POST /_sim/advance?seconds=N fast-forwards the simulated clock by N seconds")
             }
             await state.advance(by: seconds)
-            return json(200, Envelope(code: 200, message: "success", data: SimJSON.object(["now": .double(await state.now())])))
+            return json(
+                200, Envelope(code: 200, message: "success", data: SimJSON.object(["now": .double(await state.now())])))
         }
         router.post("/_sim/reset") { _, _ in
             await state.reset()
@@ -191,7 +199,8 @@ public enum SimulatorServer {
         logger.logLevel = .critical
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kling-simulator"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "kling-simulator"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }
@@ -308,7 +317,8 @@ struct JSONErrorMiddleware: RouterMiddleware {
             switch error.status.code {
             case 404:
                 await state.count("other")
-                return SimulatorServer.error(404, "NOT_FOUND", "No such endpoint: \(request.method) \(request.uri.path)")
+                return SimulatorServer.error(
+                    404, "NOT_FOUND", "No such endpoint: \(request.method) \(request.uri.path)")
             case 413: return SimulatorServer.error(413, "PAYLOAD_TOO_LARGE", "The body is over 1 MiB")
             case 405: return SimulatorServer.error(405, "METHOD_NOT_ALLOWED", "\(request.method) is not allowed here")
             default: return SimulatorServer.error(error.status.code, "INVALID_REQUEST", error.body ?? "Bad request")

@@ -111,7 +111,9 @@ actor SimulatorState {
         let balance = balances[key] ?? 0
         if balance < accepted.credits {
             return .rejected(
-                .init(status: 402, code: "INSUFFICIENT_CREDITS", message: "Insufficient credits: \(balance) left, \(accepted.credits) needed"),
+                .init(
+                    status: 402, code: "INSUFFICIENT_CREDITS",
+                    message: "Insufficient credits: \(balance) left, \(accepted.credits) needed"),
                 retryAfter: nil)
         }
         let t = now()
@@ -122,7 +124,8 @@ actor SimulatorState {
                 retryAfter: 5)
         }
         if strikes(.internalError) {
-            return .rejected(.init(status: 500, code: "INTERNAL_ERROR", message: "Internal server error"), retryAfter: nil)
+            return .rejected(
+                .init(status: 500, code: "INTERNAL_ERROR", message: "Internal server error"), retryAfter: nil)
         }
         if strikes(.gateway) { return .gatewayPage }
         if strikes(.drop) { return .dropConnection }
@@ -132,7 +135,8 @@ actor SimulatorState {
         let task = SimTask(
             id: String(id.prefix(24)), key: key, type: accepted.type, request: body, credits: accepted.credits,
             duration: accepted.duration, aspectRatio: accepted.aspectRatio, prompt: body["prompt"]?.string ?? "",
-            createdAt: t, renderSeconds: accepted.renderSeconds, fails: strikes(.fail) || failsOnPurpose(body), expires: strikes(.expire), empty: strikes(.empty))
+            createdAt: t, renderSeconds: accepted.renderSeconds, fails: strikes(.fail) || failsOnPurpose(body),
+            expires: strikes(.expire), empty: strikes(.empty))
         tasks[task.id] = task
         balances[key] = balance - accepted.credits
         tasksCreated[key, default: 0] += 1

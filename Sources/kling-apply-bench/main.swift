@@ -11,7 +11,7 @@ import KlingRenderExecution
 import KlingSimulator
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func peakRSSMegabytes() -> Double {
@@ -21,7 +21,9 @@ func peakRSSMegabytes() -> Double {
 }
 
 extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
 }
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
@@ -31,7 +33,7 @@ func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.
 func film(_ count: Int) -> String {
     var seed: UInt64 = 42
     func next(_ n: Int) -> Int {
-        seed = seed &* 6364136223846793005 &+ 1442695040888963407
+        seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return Int((seed >> 33) % UInt64(n))
     }
     let texts = ["pro-text-to-video", "std-text-to-video", "o3-pro-text-to-video", "o3-std-text-to-video"]
@@ -43,17 +45,23 @@ func film(_ count: Int) -> String {
         case 0, 1, 2:
             out += "  \(id):\n    type: \(texts[next(4)])\n    prompt: hero \(i)\n    duration: \(3 + next(13))\n"
             videos.append(id)
-        case 3, 4 where !videos.isEmpty:
+        case 3,
+            4 where !videos.isEmpty:
             let source = videos[max(0, videos.count - 1 - next(3))]
-            out += "  \(id):\n    type: \(next(2) == 0 ? "o3-pro-video-edit" : "o3-std-video-edit")\n    prompt: edit \(i)\n    video: ${shots.\(source).video}\n"
+            out +=
+                "  \(id):\n    type: \(next(2) == 0 ? "o3-pro-video-edit" : "o3-std-video-edit")\n    prompt: edit \(i)\n    video: ${shots.\(source).video}\n"
             videos.append(id)
-        case 5, 6 where !videos.isEmpty:
-            out += "  \(id):\n    type: o3-std-reference-to-video\n    prompt: ref \(i)\n    video: ${shots.\(videos[next(videos.count)]).video}\n"
+        case 5,
+            6 where !videos.isEmpty:
+            out +=
+                "  \(id):\n    type: o3-std-reference-to-video\n    prompt: ref \(i)\n    video: ${shots.\(videos[next(videos.count)]).video}\n"
         case 7, 8:
-            out += "  \(id):\n    type: std-image-to-video\n    prompt: still \(i)\n    image: https://example.com/\(i).jpg\n    duration: \(3 + next(8))\n"
+            out +=
+                "  \(id):\n    type: std-image-to-video\n    prompt: still \(i)\n    image: https://example.com/\(i).jpg\n    duration: \(3 + next(8))\n"
         default:
             let waits = Set((0..<4).map { _ in "s\(next(i))" }).sorted()
-            out += "  \(id):\n    type: std-text-to-video\n    prompt: transition \(i)\n    after: [\(waits.joined(separator: ", "))]\n"
+            out +=
+                "  \(id):\n    type: std-text-to-video\n    prompt: transition \(i)\n    after: [\(waits.joined(separator: ", "))]\n"
         }
     }
     return out
@@ -66,7 +74,8 @@ func schedule(shots: Int, timeScale: Double) async throws {
     let file = folder.appendingPathComponent("film.yaml")
     try film(shots).write(to: file, atomically: true, encoding: .utf8)
     guard let project = ProjectLoader().load(path: file.path).project else {
-        print("the generated film does not load"); exit(1)
+        print("the generated film does not load")
+        exit(1)
     }
 
     // The simulator's own render times: the critical path and the total work, in simulated seconds.
@@ -84,8 +93,12 @@ func schedule(shots: Int, timeScale: Double) async throws {
     let work = duration.reduce(0, +)
     let naivePolls = duration.reduce(0) { $0 + ($1 / 5).rounded(.up) }
 
-    print("\(shots) shots at time scale \(Int(timeScale)): critical path \(Int(critical)) s, work \(Int(work)) s (simulated)")
-    print(["parallelism", "makespan s", "bound s", "ratio", "polls/task", "5 s poller"].map { $0.leftPadded(12) }.joined())
+    print(
+        "\(shots) shots at time scale \(Int(timeScale)): critical path \(Int(critical)) s, work \(Int(work)) s (simulated)"
+    )
+    print(
+        ["parallelism", "makespan s", "bound s", "ratio", "polls/task", "5 s poller"].map { $0.leftPadded(12) }.joined()
+    )
     for parallelism in [4, 16, shots] {
         var configuration = SimulatorConfiguration()
         configuration.port = 0
@@ -112,13 +125,15 @@ func schedule(shots: Int, timeScale: Double) async throws {
         let stats = await simulator.stats()
         await simulator.stop()
         guard report.succeeded, stats.tasksCreated == shots else {
-            print("the run did not succeed: \(report.outcomes.filter { !$0.outcome.isSuccess }.prefix(3))"); exit(1)
+            print("the run did not succeed: \(report.outcomes.filter { !$0.outcome.isSuccess }.prefix(3))")
+            exit(1)
         }
         let bound = max(critical, work / Double(parallelism))
         let polls = Double(stats.requests["GET /api/status"] ?? 0) / Double(shots)
         let label = parallelism == shots ? "unbounded" : String(parallelism)
         let cells = [
-            label, String(format: "%.0f", makespan), String(format: "%.0f", bound), String(format: "%.2fx", makespan / bound),
+            label, String(format: "%.0f", makespan), String(format: "%.0f", bound),
+            String(format: "%.2fx", makespan / bound),
             String(format: "%.1f", polls), String(format: "%.1f", naivePolls / Double(shots)),
         ]
         print(cells.map { $0.leftPadded(12) }.joined())
@@ -143,8 +158,10 @@ func download(megabytes: Int) async throws {
         report.urls[0], to: folder.appendingPathComponent("big.mp4"), relativePath: "big.mp4")
     let elapsed = seconds(ContinuousClock.now - start)
     await simulator.stop()
-    print(String(format: "downloaded %d MB in %.1f s (%.0f MB/s), hashed; peak RSS %.0f MB before, %.0f MB after",
-        Int(file.bytes >> 20), elapsed, Double(file.bytes >> 20) / elapsed, before, peakRSSMegabytes()))
+    print(
+        String(
+            format: "downloaded %d MB in %.1f s (%.0f MB/s), hashed; peak RSS %.0f MB before, %.0f MB after",
+            Int(file.bytes >> 20), elapsed, Double(file.bytes >> 20) / elapsed, before, peakRSSMegabytes()))
 }
 
 let arguments = CommandLine.arguments.dropFirst()

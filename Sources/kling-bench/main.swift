@@ -10,7 +10,7 @@ import Foundation
 import KlingRenderCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func peakRSSKilobytes() -> Int {
@@ -57,16 +57,19 @@ func generate(shots: Int) -> String {
         case 0, 1, 2:
             out += "    type: pro-text-to-video\n    prompt: ${vars.hero} in scene \(i), ${vars.style}\n"
         case 3:
-            out += "    <<: *vertical\n    type: std-image-to-video\n    prompt: close-up \(i) of ${vars.hero}\n    image: ${vars.cdn}/frame-\(i).png\n"
+            out +=
+                "    <<: *vertical\n    type: std-image-to-video\n    prompt: close-up \(i) of ${vars.hero}\n    image: ${vars.cdn}/frame-\(i).png\n"
         case 4, 5:
             if let earlier {
-                out += "    type: o3-pro-video-edit\n    prompt: change the weather of \(earlier) to snow\n    video: ${shots.\(earlier).video}\n"
+                out +=
+                    "    type: o3-pro-video-edit\n    prompt: change the weather of \(earlier) to snow\n    video: ${shots.\(earlier).video}\n"
             } else {
                 out += "    type: o3-std-text-to-video\n    prompt: opening \(i)\n"
             }
         case 6:
             if let previous = generated.last {
-                out += "    type: o3-std-video-edit\n    prompt: continue the chain at \(i)\n    video: ${shots.\(previous).video}\n"
+                out +=
+                    "    type: o3-std-video-edit\n    prompt: continue the chain at \(i)\n    video: ${shots.\(previous).video}\n"
             } else {
                 out += "    type: o3-std-text-to-video\n    prompt: opening \(i)\n"
             }
@@ -144,6 +147,7 @@ case "phases":
     let plan = try time { _ = try Planner().plan(project, manifest: nil, paths: paths) }
     print("load=\(load) graph=\(order) fingerprints=\(fingerprint) plan=\(plan) shots=\(fingerprints.count)")
 default:
-    FileHandle.standardError.write(Data("usage: kling-bench generate N FILE | parse FILE | plan FILE | phases FILE\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: kling-bench generate N FILE | parse FILE | plan FILE | phases FILE\n".utf8))
     exit(2)
 }

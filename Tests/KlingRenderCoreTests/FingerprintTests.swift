@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KlingRenderCore
 
 @Suite("Fingerprints: what changes them, and what does not")
@@ -92,7 +93,8 @@ struct FingerprintTests {
     func extra() throws {
         let before = try fingerprints(Self.base)
         let after = try fingerprints(
-            Self.base.replacingOccurrences(of: "    prompt: credits", with: "    prompt: credits\n    extra: {seed: 7}"))
+            Self.base.replacingOccurrences(of: "    prompt: credits", with: "    prompt: credits\n    extra: {seed: 7}")
+        )
         #expect(after["later"] != before["later"])
     }
 }
@@ -101,12 +103,19 @@ struct FingerprintTests {
 struct CanonicalJSONTests {
     static let values: [JSONValue] = [
         .object([
-            "type": .string("pro-text-to-video"), "prompt": .string("quote \" backslash \\ slash / tab \t newline \n é ☃ 🦅"),
-            "duration": .int(5), "sound": .bool(false), "cfg_scale": .double(0.35), "images": .array([.string("https://x/a.png")]),
+            "type": .string("pro-text-to-video"),
+            "prompt": .string("quote \" backslash \\ slash / tab \t newline \n é ☃ 🦅"),
+            "duration": .int(5), "sound": .bool(false), "cfg_scale": .double(0.35),
+            "images": .array([.string("https://x/a.png")]),
             "aspect_ratio": .string("16:9"), "negative_prompt": .null,
         ]),
-        .object(["a_b": .int(1), "ab": .int(2), "a": .int(3), "a_": .int(4), "b": .object(["z": .array([]), "y": .object([:])])]),
-        .object(["a10": .int(1), "a9": .int(2), "B": .int(3), "a": .int(4), "A_x": .int(5), "ключ": .int(6), "_": .int(7)]),
+        .object([
+            "a_b": .int(1), "ab": .int(2), "a": .int(3), "a_": .int(4),
+            "b": .object(["z": .array([]), "y": .object([:])]),
+        ]),
+        .object([
+            "a10": .int(1), "a9": .int(2), "B": .int(3), "a": .int(4), "A_x": .int(5), "ключ": .int(6), "_": .int(7),
+        ]),
         .string(String((0..<32).map { Character(Unicode.Scalar(UInt8($0))) })),
         .array([.double(1), .double(-0.5), .double(1e-7), .double(123456789.125), .int(-42), .int(Int.max)]),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KlingRenderCore
 
 @Suite("Project files: the fixture corpus")

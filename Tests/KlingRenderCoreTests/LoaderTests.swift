@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KlingRenderCore
 
 @Suite("Loading: scalars typed by the schema, anchors, defaults, interpolation")
@@ -99,7 +100,9 @@ struct LoaderTests {
     func aliasBomb() throws {
         var yaml = "version: 1\nx-0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
         for level in 1...9 {
-            yaml += "x-\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+            yaml +=
+                "x-\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ")
+                + "]\n"
         }
         yaml += "shots: {}\n"
         let result = load(yaml)

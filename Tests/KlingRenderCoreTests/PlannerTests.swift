@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KlingRenderCore
 
 /// A project in a temporary folder, with a manifest written as `apply` would.
@@ -35,7 +36,8 @@ final class PlanFixture {
             let path = w.paths.videoPath(shot: shot.id, number: 1)
             let bytes = Data("video of \(shot.id)".utf8)
             let url = w.paths.absolute(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try bytes.write(to: url)
             let s = status[shot.id] ?? .succeeded
             manifest.shots[shot.id] = ManifestShot(
@@ -44,7 +46,8 @@ final class PlanFixture {
                 taskID: "n75task\(shot.id)", estimatedCredits: shot.estimatedCredits,
                 consumedCredits: s == .succeeded ? shot.estimatedCredits : nil,
                 urls: s == .succeeded ? ["https://videos.example/\(shot.id).mp4"] : [],
-                files: s == .succeeded ? [ManifestFile(path: path, bytes: Int64(bytes.count), sha256: Digest.sha256Hex(bytes))] : [])
+                files: s == .succeeded
+                    ? [ManifestFile(path: path, bytes: Int64(bytes.count), sha256: Digest.sha256Hex(bytes))] : [])
         }
         try ManifestStore.write(manifest, to: w.paths.manifest)
     }
@@ -110,9 +113,15 @@ struct PlannerTests {
         try fixture.markAllRendered()
         try fixture.rewrite(Self.film.replacingOccurrences(of: "An eagle at sunrise", with: "An eagle at dusk"))
         let plan = try fixture.plan()
-        #expect(actions(plan) == ["sunrise": .rerender, "snow": .rerender, "night": .rerender, "portrait": .unchanged, "roll": .unchanged])
+        #expect(
+            actions(plan) == [
+                "sunrise": .rerender, "snow": .rerender, "night": .rerender, "portrait": .unchanged, "roll": .unchanged,
+            ])
         let sunrise = try #require(plan.shots.first { $0.id == "sunrise" })
-        #expect(sunrise.changes == [Plan.Change(field: "prompt", before: .string("An eagle at sunrise"), after: .string("An eagle at dusk"))])
+        #expect(
+            sunrise.changes == [
+                Plan.Change(field: "prompt", before: .string("An eagle at sunrise"), after: .string("An eagle at dusk"))
+            ])
         #expect(plan.shots.first { $0.id == "snow" }?.reasons == ["upstream sunrise renders again"])
         #expect(plan.totalCredits == 400 + 435 + 360)
     }
@@ -125,12 +134,18 @@ struct PlannerTests {
         try fixture.rewrite(
             Self.film.replacingOccurrences(of: "make it night", with: "make it a starry night"))
         let plan = try fixture.plan()
-        #expect(actions(plan) == ["sunrise": .download, "snow": .resume, "night": .rerender, "portrait": .render, "roll": .uncertain])
+        #expect(
+            actions(plan) == [
+                "sunrise": .download, "snow": .resume, "night": .rerender, "portrait": .render, "roll": .uncertain,
+            ])
         #expect(plan.removed.map(\.id) == ["old"])
         #expect(plan.shots.first { $0.id == "snow" }?.taskID == "n75tasksnow")
         #expect(plan.shots.first { $0.id == "sunrise" }?.reasons == ["renders/sunrise.mp4 is missing"])
         #expect(plan.totalCredits == 360 + 300)
-        #expect(plan.summary == "Plan: 1 to render, 1 to re-render, 1 to resume, 1 to download, 1 uncertain, 0 unchanged, 1 removed — 660 credits.")
+        #expect(
+            plan.summary
+                == "Plan: 1 to render, 1 to re-render, 1 to resume, 1 to download, 1 uncertain, 0 unchanged, 1 removed — 660 credits."
+        )
         #expect(plan.hasChanges)
     }
 
@@ -169,7 +184,11 @@ struct PlannerTests {
         let fixture = try PlanFixture(Self.film)
         try fixture.markAllRendered()
         let plan = try fixture.plan(PlanOptions(replace: ["snow"]))
-        #expect(actions(plan) == ["sunrise": .unchanged, "snow": .rerender, "night": .rerender, "portrait": .unchanged, "roll": .unchanged])
+        #expect(
+            actions(plan) == [
+                "sunrise": .unchanged, "snow": .rerender, "night": .rerender, "portrait": .unchanged,
+                "roll": .unchanged,
+            ])
     }
 
     @Test("a budget below the total fails the plan; --max-credits overrides it")
@@ -189,7 +208,11 @@ struct PlannerTests {
         let accepted = try Acceptance.accept(["sunrise"], in: try fixture.workspace())
         #expect(accepted == ["sunrise", "snow", "night"])
         let plan = try fixture.plan()
-        #expect(actions(plan) == ["sunrise": .unchanged, "snow": .unchanged, "night": .unchanged, "portrait": .rerender, "roll": .unchanged])
+        #expect(
+            actions(plan) == [
+                "sunrise": .unchanged, "snow": .unchanged, "night": .unchanged, "portrait": .rerender,
+                "roll": .unchanged,
+            ])
         let manifest = try #require(try fixture.workspace().manifest)
         #expect(manifest.shots["sunrise"]?.request["prompt"] == .string("An eagle at sunrise"), "what was sent is kept")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KlingRenderCore
 
 /// The JSON Schema, checked by a real validator (Python's `jsonschema`, which `.ci/run` installs).

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import KlingRenderCore
 
 /// The repository's folders, found from this file so tests run from any working directory.

@@ -4,7 +4,9 @@ import Testing
 
 @Suite("kling-render apply against the simulator over loopback")
 struct ApplyCommandTests {
-    @Test("every example renders end to end; a second apply sends no request and changes no byte", arguments: PlanCommandTests.examples)
+    @Test(
+        "every example renders end to end; a second apply sends no request and changes no byte",
+        arguments: PlanCommandTests.examples)
     func renderExample(_ name: String) async throws {
         let r = try await Rehearsal(example: name)
         defer { Task { await r.stop() } }
@@ -17,7 +19,8 @@ struct ApplyCommandTests {
         #expect(stats.tasksCreated == r.shots.count, "one task per shot")
         #expect(planned?["total_credits"] as? Int == 0, "nothing left to do")
         #expect(try r.verifiedFiles() == r.shots.count)
-        #expect(r.shots.values.allSatisfy { $0["status"] as? String == "succeeded" && ($0["task_id"] as? String) != nil })
+        #expect(
+            r.shots.values.allSatisfy { $0["status"] as? String == "succeeded" && ($0["task_id"] as? String) != nil })
         let manifest = r.manifestData
         #expect(try schemaAccepts(r.manifestURL), "the manifest follows schema/manifest.schema.json")
 
@@ -39,7 +42,9 @@ struct ApplyCommandTests {
         #expect(try await r.apply().status == 0)
         let before = r.shots
         let tasks = await r.stats().tasksCreated
-        try r.edit("Change the background to a snowy mountain landscape", with: "Change the background to a snowy alpine valley")
+        try r.edit(
+            "Change the background to a snowy mountain landscape",
+            with: "Change the background to a snowy alpine valley")
         let result = try await r.apply()
         #expect(result.status == 0, "\(result.stdout)")
         #expect(await r.stats().tasksCreated == tasks + 2, "snow and snow-night only")
@@ -94,7 +99,9 @@ struct ApplyCommandTests {
 
     @Test("--fail-fast stops submitting at the first failure")
     func failFast() async throws {
-        let r = try await Rehearsal(Self.chain.replacingOccurrences(of: "  other:", with: "  zz:")) { $0.failPrompts = ["FAILME"] }
+        let r = try await Rehearsal(Self.chain.replacingOccurrences(of: "  other:", with: "  zz:")) {
+            $0.failPrompts = ["FAILME"]
+        }
         defer { Task { await r.stop() } }
         let result = try await r.apply(["--fail-fast", "--parallelism", "1"])
         #expect(result.status == 1)
@@ -188,7 +195,8 @@ struct ApplyCommandTests {
         defer { Task { await r.stop() } }
         let result = try await r.apply()
         #expect(result.status == 1)
-        #expect(result.stdout.contains("failed     one: the API reported SUCCESS with no video URL"), "\(result.stdout)")
+        #expect(
+            result.stdout.contains("failed     one: the API reported SUCCESS with no video URL"), "\(result.stdout)")
         #expect(result.stdout.contains("blocked    two"))
         #expect(r.shots["one"]?["status"] as? String == "failed")
     }
@@ -211,7 +219,10 @@ struct ApplyCommandTests {
 
     @Test("402 stops submitting and lets running tasks finish")
     func insufficientCredits() async throws {
-        let r = try await Rehearsal(Self.pair.replacingOccurrences(of: "    video: ${shots.one.video}\n", with: "    video: https://example.com/v.mp4\n")) {
+        let r = try await Rehearsal(
+            Self.pair.replacingOccurrences(
+                of: "    video: ${shots.one.video}\n", with: "    video: https://example.com/v.mp4\n")
+        ) {
             $0.keys = ["small": 500]
         }
         defer { Task { await r.stop() } }
@@ -235,7 +246,10 @@ struct ApplyCommandTests {
         r.key = "sk-right-8472"
         let right = try await r.apply(["--json"])
         #expect(right.status == 0)
-        for text in [wrong.stdout, wrong.stderr, right.stdout, right.stderr, String(decoding: r.manifestData ?? Data(), as: UTF8.self)] {
+        for text in [
+            wrong.stdout, wrong.stderr, right.stdout, right.stderr,
+            String(decoding: r.manifestData ?? Data(), as: UTF8.self),
+        ] {
             #expect(!text.contains("sk-WRONG-secret-5531") && !text.contains("sk-right-8472"))
         }
         // --json: one JSON object per line.
@@ -342,7 +356,8 @@ struct ApplyCommandTests {
         let dirty = try await r.run(["status", r.file, "--json", "--detailed-exitcode"])
         #expect(dirty.status == 2)
         let json = try JSONSerialization.jsonObject(with: Data(dirty.stdout.utf8)) as? [String: Any]
-        let rows = Dictionary(uniqueKeysWithValues: (json?["shots"] as? [[String: Any]] ?? []).map { ($0["id"] as? String ?? "", $0) })
+        let rows = Dictionary(
+            uniqueKeysWithValues: (json?["shots"] as? [[String: Any]] ?? []).map { ($0["id"] as? String ?? "", $0) })
         #expect((rows["city"]?["files"] as? [[String: Any]])?.first?["state"] as? String == "missing")
         #expect((rows["snow"]?["files"] as? [[String: Any]])?.first?["state"] as? String == "modified")
         #expect(rows["sunrise"]?["current"] as? Bool == false)
@@ -355,7 +370,9 @@ func schemaAccepts(_ manifest: URL) throws -> Bool {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     let schema = CLI.repository.appendingPathComponent("schema/manifest.schema.json").path
-    process.arguments = ["python3", CLI.repository.appendingPathComponent("scripts/check-schema.py").path, schema, manifest.path]
+    process.arguments = [
+        "python3", CLI.repository.appendingPathComponent("scripts/check-schema.py").path, schema, manifest.path,
+    ]
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()

@@ -3,7 +3,7 @@ import KlingSimulator
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Crashes and interrupts lose nothing and pay for nothing twice")
@@ -47,7 +47,11 @@ struct CrashTests {
     func launch(_ r: Rehearsal, scale: Double, replace: [String] = []) throws -> Process {
         let process = Process()
         process.executableURL = CLI.binary
-        process.arguments = ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale), "--parallelism", "3"]
+        process.arguments =
+            [
+                "apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale),
+                "--parallelism", "3",
+            ]
             + replace.flatMap { ["--replace", $0] }
         process.currentDirectoryURL = r.scratch.url
         var env = ProcessInfo.processInfo.environment
@@ -61,7 +65,9 @@ struct CrashTests {
     }
 
     /// Waits until the manifest satisfies `condition`, the process ends, or 20 s pass.
-    func wait(_ r: Rehearsal, for process: Process? = nil, until condition: ([String: [String: Any]]) -> Bool) async throws {
+    func wait(_ r: Rehearsal, for process: Process? = nil, until condition: ([String: [String: Any]]) -> Bool)
+        async throws
+    {
         for _ in 0..<4000 {
             if condition(r.shots) || process?.isRunning == false { return }
             try await Task.sleep(for: .milliseconds(5))
@@ -88,7 +94,9 @@ struct CrashTests {
         for moment in moments {
             // Killed between the intent and the answer: uncertain, and submitted again only on
             // request, which is what a user who checked their account would do.
-            let now = r.shots.filter { $0.value["status"] as? String == "uncertain" || $0.value["status"] as? String == "submitting" }.map(\.key)
+            let now = r.shots.filter {
+                $0.value["status"] as? String == "uncertain" || $0.value["status"] as? String == "submitting"
+            }.map(\.key)
             uncertain.formUnion(now)
             let process = try launch(r, scale: scale, replace: now.sorted())
             try await wait(r, for: process, until: moment)
@@ -98,7 +106,9 @@ struct CrashTests {
             let data = try #require(r.manifestData)
             #expect((try? JSONSerialization.jsonObject(with: data)) != nil, "the manifest is valid JSON after kill -9")
         }
-        let last = r.shots.filter { $0.value["status"] as? String == "submitting" || $0.value["status"] as? String == "uncertain" }.map(\.key).sorted()
+        let last = r.shots.filter {
+            $0.value["status"] as? String == "submitting" || $0.value["status"] as? String == "uncertain"
+        }.map(\.key).sorted()
         uncertain.formUnion(last)
         let final = try await CLI.run(
             ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale)]
@@ -110,7 +120,9 @@ struct CrashTests {
         #expect(stats.tasksCreated <= 8 + uncertain.count, "no task created twice (\(uncertain.count) uncertain)")
         #expect(Self.count(r.shots, "succeeded") == 8)
         #expect(try r.verifiedFiles() == 8)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: r.scratch.path("renders")).filter { $0.hasSuffix(".part") || $0.contains(".tmp") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: r.scratch.path("renders")).filter {
+            $0.hasSuffix(".part") || $0.contains(".tmp")
+        }
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 
@@ -121,12 +133,15 @@ struct CrashTests {
         defer { Task { await r.stop() } }
         let process = Process()
         process.executableURL = CLI.binary
-        process.arguments = ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale)]
+        process.arguments = [
+            "apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale),
+        ]
         process.currentDirectoryURL = r.scratch.url
         var env = ProcessInfo.processInfo.environment
         env["KLING_API_KEY"] = r.key
         process.environment = env
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()

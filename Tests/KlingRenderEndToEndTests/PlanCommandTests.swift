@@ -8,7 +8,8 @@ enum GoldenFile {
     static func check(_ actual: String, _ name: String) throws {
         let url = folder.appendingPathComponent(name)
         if ProcessInfo.processInfo.environment["KLING_RECORD"] == "1" {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try actual.write(to: url, atomically: true, encoding: .utf8)
         }
         let expected = try #require(try? String(contentsOf: url, encoding: .utf8), "no golden file \(name)")
@@ -98,7 +99,8 @@ struct PlanCommandTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["dot", "-Tsvg"]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -2,10 +2,10 @@ import AsyncHTTPClient
 import Foundation
 import KlingAPI
 import KlingRenderCore
+import KlingSimulator
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
-import KlingSimulator
 import Testing
 
 extension CLI {
@@ -15,7 +15,8 @@ extension CLI {
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
-                continuation.resume(with: Swift.Result { try CLI.run(arguments, in: directory, environment: environment, input: nil) })
+                continuation.resume(
+                    with: Swift.Result { try CLI.run(arguments, in: directory, environment: environment, input: nil) })
             }.start()
         }
     }
@@ -29,12 +30,15 @@ final class SimulatorProcess: @unchecked Sendable {
 
     init(_ configuration: SimulatorConfiguration) throws {
         var arguments = [
-            "simulator", "--port", "0", "--time-scale", String(configuration.timeScale), "--seed", String(configuration.seed),
+            "simulator", "--port", "0", "--time-scale", String(configuration.timeScale), "--seed",
+            String(configuration.seed),
             "--requests-per-second", String(configuration.requestsPerSecond), "--max-in-flight",
             String(configuration.maxTasksInFlight), "--expire-after", String(configuration.expireAfter), "--slow-delay",
             String(configuration.slowDelay),
         ]
-        for (key, credits) in configuration.keys.sorted(by: { $0.key < $1.key }) { arguments += ["--key", "\(key)=\(credits)"] }
+        for (key, credits) in configuration.keys.sorted(by: { $0.key < $1.key }) {
+            arguments += ["--key", "\(key)=\(credits)"]
+        }
         for (fault, p) in configuration.faults.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             arguments += ["--fault", "\(fault.rawValue)=\(p)"]
         }
@@ -54,7 +58,8 @@ final class SimulatorProcess: @unchecked Sendable {
         }
         guard let line = text.split(separator: "\n").first, line.hasPrefix("listening on ") else {
             process.terminate()
-            throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "the simulator did not start: \(text)"])
+            throw CocoaError(
+                .featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "the simulator did not start: \(text)"])
         }
         baseURL = String(line.dropFirst("listening on ".count))
     }
@@ -100,7 +105,9 @@ final class Rehearsal: @unchecked Sendable {
     let file: String
     var key = SimulatorConfiguration.demoKey
 
-    init(_ yaml: String, name: String = "film.yaml", _ configure: (inout SimulatorConfiguration) -> Void = { _ in }) async throws {
+    init(_ yaml: String, name: String = "film.yaml", _ configure: (inout SimulatorConfiguration) -> Void = { _ in })
+        async throws
+    {
         scratch = try Scratch()
         file = name
         try scratch.write(name, yaml)
@@ -149,7 +156,8 @@ final class Rehearsal: @unchecked Sendable {
 
     /// The manifest as JSON objects: shot id → entry.
     var shots: [String: [String: Any]] {
-        guard let data = manifestData, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let data = manifestData, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
             return [:]
         }
         return object["shots"] as? [String: [String: Any]] ?? [:]
@@ -163,7 +171,8 @@ final class Rehearsal: @unchecked Sendable {
         for (id, entry) in shots {
             for file in entry["files"] as? [[String: Any]] ?? [] {
                 let path = try #require(file["path"] as? String)
-                let data = try #require(try? Data(contentsOf: scratch.url.appendingPathComponent(path)), "\(id): \(path) missing")
+                let data = try #require(
+                    try? Data(contentsOf: scratch.url.appendingPathComponent(path)), "\(id): \(path) missing")
                 #expect(data.count == file["bytes"] as? Int, "\(path) size")
                 #expect(sha256(data) == file["sha256"] as? String, "\(path) hash")
                 count += 1

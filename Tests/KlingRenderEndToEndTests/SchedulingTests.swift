@@ -10,9 +10,11 @@ struct SchedulingTests {
         }
     }
 
-    static let independent = "version: 1\nshots:\n" + (1...8).map {
-        "  s\($0):\n    type: std-text-to-video\n    prompt: shot \($0)\n    duration: \(3 + $0)\n"
-    }.joined()
+    static let independent =
+        "version: 1\nshots:\n"
+        + (1...8).map {
+            "  s\($0):\n    type: std-text-to-video\n    prompt: shot \($0)\n    duration: \(3 + $0)\n"
+        }.joined()
 
     @Test("--parallelism bounds the tasks in flight, and the bound is reached")
     func parallelismBound() async throws {
@@ -61,7 +63,9 @@ struct SchedulingTests {
         defer { Task { await r.stop() } }
         let result = try await r.apply(["--parallelism", "1", "--json"])
         #expect(result.status == 0)
-        let submitted = Self.events(result).filter { $0["event"] as? String == "submitting" }.compactMap { $0["shot"] as? String }
+        let submitted = Self.events(result).filter { $0["event"] as? String == "submitting" }.compactMap {
+            $0["shot"] as? String
+        }
         #expect(submitted.first == "head", "\(submitted)")
         // A dependent goes as soon as its input has rendered: the chain is never interleaved away.
         #expect(submitted == ["head", "middle", "tail", "short-1", "short-2"])

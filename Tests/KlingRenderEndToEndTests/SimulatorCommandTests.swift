@@ -29,13 +29,15 @@ struct SimulatorCommandTests {
         curl.arguments = [
             "curl", "-s", "-X", "POST", base + "/api/generate", "-H", "Authorization: Bearer sim-demo-key",
             "-H", "Content-Type: application/json",
-            "-d", #"{"type":"pro-text-to-video","prompt":"A golden eagle soaring through clouds at sunrise","duration":5,"aspect_ratio":"16:9","sound":true}"#,
+            "-d",
+            #"{"type":"pro-text-to-video","prompt":"A golden eagle soaring through clouds at sunrise","duration":5,"aspect_ratio":"16:9","sound":true}"#,
         ]
         let answer = Pipe()
         curl.standardOutput = answer
         try curl.run()
         curl.waitUntilExit()
-        let body = try JSONSerialization.jsonObject(with: answer.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
+        let body =
+            try JSONSerialization.jsonObject(with: answer.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
         let data = body?["data"] as? [String: Any]
         #expect(body?["code"] as? Int == 200 && body?["message"] as? String == "success")
         #expect((data?["task_id"] as? String)?.hasPrefix("n75") == true)

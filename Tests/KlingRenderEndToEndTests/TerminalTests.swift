@@ -2,7 +2,9 @@ import Foundation
 import Testing
 
 /// Runs a command under a pseudo-terminal (util-linux `script`), typing `input`.
-func onTerminal(_ command: String, in directory: URL, input: String, environment: [String: String] = [:]) throws -> String {
+func onTerminal(_ command: String, in directory: URL, input: String, environment: [String: String] = [:]) throws
+    -> String
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
     process.arguments = ["-qec", command, "/dev/null"]
@@ -12,7 +14,8 @@ func onTerminal(_ command: String, in directory: URL, input: String, environment
     env["TERM"] = "xterm"
     for (k, v) in environment { env[k] = v }
     process.environment = env
-    let out = Pipe(), inPipe = Pipe()
+    let out = Pipe()
+    let inPipe = Pipe()
     process.standardOutput = out
     process.standardInput = inPipe
     try process.run()

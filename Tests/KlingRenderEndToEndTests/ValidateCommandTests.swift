@@ -5,8 +5,10 @@ import Testing
 struct ValidateCommandTests {
     @Test("the examples are valid: exit 0")
     func examplesValid() throws {
-        let examples = try FileManager.default.contentsOfDirectory(atPath: CLI.repository.appendingPathComponent("examples").path)
-            .filter { $0.hasSuffix(".yaml") }.map { "examples/" + $0 }
+        let examples = try FileManager.default.contentsOfDirectory(
+            atPath: CLI.repository.appendingPathComponent("examples").path
+        )
+        .filter { $0.hasSuffix(".yaml") }.map { "examples/" + $0 }
         #expect(examples.count >= 3)
         let result = try CLI.run(["validate"] + examples, in: CLI.repository)
         #expect(result.status == 0, "\(result.stderr)")
@@ -16,7 +18,8 @@ struct ValidateCommandTests {
     @Test("an invalid file: exit 1, compiler-style diagnostics with the source line and a caret")
     func invalidFile() throws {
         let scratch = try Scratch()
-        try scratch.write("film.yaml", "version: 1\nshots:\n  a:\n    type: pro-text-to-video\n    prompt: hi\n    duration: 20\n")
+        try scratch.write(
+            "film.yaml", "version: 1\nshots:\n  a:\n    type: pro-text-to-video\n    prompt: hi\n    duration: 20\n")
         let result = try CLI.run(["validate", "film.yaml"], in: scratch.url)
         #expect(result.status == 1)
         #expect(

@@ -36,7 +36,8 @@ struct DownloaderTests {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let destination = dir.appendingPathComponent("fox.mp4")
-        let file = try await Downloader(client: client) { _ in }.fetch(url, to: destination, relativePath: "renders/fox.mp4")
+        let file = try await Downloader(client: client) { _ in }.fetch(
+            url, to: destination, relativePath: "renders/fox.mp4")
         let data = try Data(contentsOf: destination)
         #expect(file.bytes == 3_000_000 && data.count == 3_000_000)
         #expect(file.sha256 == Digest.sha256Hex(data))
@@ -86,9 +87,10 @@ struct DownloaderTests {
         defer { Task { await simulator.stop() } }
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let gone = url.replacingOccurrences(of: "/videos/", with: "/videos/n75nosuch") 
+        let gone = url.replacingOccurrences(of: "/videos/", with: "/videos/n75nosuch")
         await #expect(throws: DownloadError.expired(url: gone, status: 404)) {
-            try await Downloader(client: client) { _ in }.fetch(gone, to: dir.appendingPathComponent("x.mp4"), relativePath: "x.mp4")
+            try await Downloader(client: client) { _ in }.fetch(
+                gone, to: dir.appendingPathComponent("x.mp4"), relativePath: "x.mp4")
         }
     }
 }

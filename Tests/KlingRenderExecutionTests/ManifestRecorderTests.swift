@@ -10,13 +10,15 @@ struct ManifestRecorderTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-rec-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("film.manifest.json")
-        let recorder = ManifestRecorder(manifest: Manifest(project: "film", endpoint: "simulator", simulated: true), url: url)
+        let recorder = ManifestRecorder(
+            manifest: Manifest(project: "film", endpoint: "simulator", simulated: true), url: url)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for n in 0..<200 {
                 group.addTask {
                     try await recorder.record("shot-\(n)") { entry in
                         entry = ManifestShot(
-                            type: "std-text-to-video", fingerprint: String(n), request: [:], inputs: [:], status: .running,
+                            type: "std-text-to-video", fingerprint: String(n), request: [:], inputs: [:],
+                            status: .running,
                             taskID: "n75task\(n)", estimatedCredits: 300)
                     }
                     // What this call wrote is on disk now, whatever the others are doing.
@@ -29,6 +31,8 @@ struct ManifestRecorderTests {
         let final = try Manifest.decode(Data(contentsOf: url))
         #expect(final.shots.count == 200)
         #expect(final.totals.estimatedCredits == 60_000)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["film.manifest.json"], "no temporary file left")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["film.manifest.json"],
+            "no temporary file left")
     }
 }

@@ -13,7 +13,8 @@ struct PollScheduleTests {
             let times = PollSchedule(expected: expected).pollTimes(untilDone: actual)
             let last = times.last ?? 0
             #expect(last >= actual)
-            #expect(last - actual <= max(0.1 * actual, PollSchedule(expected: expected).expected * 0.8 - actual, 1),
+            #expect(
+                last - actual <= max(0.1 * actual, PollSchedule(expected: expected).expected * 0.8 - actual, 1),
                 "expected \(expected), actual \(actual): seen \(last - actual) s late")
             let naive = (actual / 5).rounded(.up)
             if expected <= actual {

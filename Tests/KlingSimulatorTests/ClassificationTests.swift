@@ -6,7 +6,8 @@ import Testing
 
 @Suite("Answers are read by HTTP status first, then by the code in the body, whatever the body")
 struct ClassificationTests {
-    static let html = Data("<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>".utf8)
+    static let html = Data(
+        "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>".utf8)
 
     @Test(
         "status decides; a known code is found even in text; empty, HTML and binary bodies are survived",
@@ -56,7 +57,9 @@ struct ClassificationTests {
         for word in ["IN_PROGRESS", "in_queue", "Pending", "queued", "submitted", "PROCESSING"] {
             #expect(TaskPhase(status: word) == .running, "\(word)")
         }
-        for word in ["SUCCESS", "succeeded", "succeed", "Completed"] { #expect(TaskPhase(status: word) == .succeeded, "\(word)") }
+        for word in ["SUCCESS", "succeeded", "succeed", "Completed"] {
+            #expect(TaskPhase(status: word) == .succeeded, "\(word)")
+        }
         for word in ["FAILED", "failure", "error", "EXPIRED", "canceled", "CANCELLED"] {
             #expect(TaskPhase(status: word) == .failed, "\(word)")
         }

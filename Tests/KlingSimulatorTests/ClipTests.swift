@@ -22,7 +22,10 @@ struct MP4Header {
             while at + 8 <= end {
                 var size = int(at, 4)
                 var header = 8
-                if size == 1 { size = int(at + 8, 8); header = 16 }
+                if size == 1 {
+                    size = int(at + 8, 8)
+                    header = 16
+                }
                 if size == 0 { size = end - at }
                 guard size >= header, at + size <= end else { break }
                 result.append((String(decoding: bytes[at + 4..<at + 8], as: UTF8.self), at + header, at + size))
@@ -42,7 +45,8 @@ struct MP4Header {
         for trak in boxes(moov.1, moov.2) where trak.0 == "trak" {
             guard let tkhd = boxes(trak.1, trak.2).first(where: { $0.0 == "tkhd" }) else { continue }
             let offset = tkhd.1 + (bytes[tkhd.1] == 1 ? 88 : 76)
-            let w = int(offset, 4) >> 16, h = int(offset + 4, 4) >> 16
+            let w = int(offset, 4) >> 16
+            let h = int(offset + 4, 4) >> 16
             if w > 0, h > 0 { size = (w, h) }
         }
         (width, height) = size
@@ -58,7 +62,8 @@ struct ClipTests {
     func requestedShape(ffmpeg: Bool, shape: (aspect: String, seconds: Int)) async throws {
         let (aspect, seconds) = shape
         try await withSimulator({ $0.useFFmpeg = ffmpeg }) { sim in
-            let body = #"{"type":"std-text-to-video","prompt":"A clip of \#(seconds) seconds","duration":\#(seconds),"aspect_ratio":"\#(aspect)"}"#
+            let body =
+                #"{"type":"std-text-to-video","prompt":"A clip of \#(seconds) seconds","duration":\#(seconds),"aspect_ratio":"\#(aspect)"}"#
             let created = try await send(sim, .POST, "/api/generate", json: body)
             let id = try #require(created.data["task_id"] as? String)
             let done = try await waitForTask(sim, id)

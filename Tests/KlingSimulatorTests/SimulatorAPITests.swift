@@ -24,9 +24,18 @@ struct SimulatorAPITests {
     @Test(
         "each family's example body gets its id prefix and price",
         arguments: [
-            (#"{"type":"std-image-to-video","prompt":"The eagle turns","image":"https://example.com/e.jpg","duration":4,"sound":false}"#, "n75", 160),
-            (#"{"type":"o3-pro-reference-to-video","prompt":"Glides between towers","images":["https://example.com/r.jpg"],"duration":5}"#, "n71", 360),
-            (#"{"type":"o3-pro-video-edit","prompt":"Snowy background","video":"https://example.com/v.mp4","keep_original_sound":true}"#, "n71", 435),
+            (
+                #"{"type":"std-image-to-video","prompt":"The eagle turns","image":"https://example.com/e.jpg","duration":4,"sound":false}"#,
+                "n75", 160
+            ),
+            (
+                #"{"type":"o3-pro-reference-to-video","prompt":"Glides between towers","images":["https://example.com/r.jpg"],"duration":5}"#,
+                "n71", 360
+            ),
+            (
+                #"{"type":"o3-pro-video-edit","prompt":"Snowy background","video":"https://example.com/v.mp4","keep_original_sound":true}"#,
+                "n71", 435
+            ),
             (#"{"type":"o3-std-text-to-video","prompt":"Misty lake","duration":10,"aspect_ratio":"9:16"}"#, "n71", 360),
         ])
     func exampleBodies(body: String, prefix: String, credits: Int) async throws {
@@ -61,7 +70,8 @@ struct SimulatorAPITests {
             #expect(part.status == 206)
             #expect(part.body == video.body[100..<200])
             #expect(part.headers.first(name: "Content-Range") == "bytes 100-199/\(video.body.count)")
-            let tail = try await send(sim, .GET, path, key: nil, headers: [("Range", "bytes=\(video.body.count - 10)-")])
+            let tail = try await send(
+                sim, .GET, path, key: nil, headers: [("Range", "bytes=\(video.body.count - 10)-")])
             #expect(tail.body == video.body.suffix(10))
             let bad = try await send(sim, .GET, path, key: nil, headers: [("Range", "bytes=999999999-")])
             #expect(bad.status == 416)
@@ -93,9 +103,13 @@ struct SimulatorAPITests {
     @Test("a prompt of 2000 characters is taken, 2001 is refused")
     func promptLength() async throws {
         try await withSimulator { sim in
-            let ok = try await send(sim, .POST, "/api/generate", json: #"{"type":"std-text-to-video","prompt":"\#(String(repeating: "a", count: 2000))"}"#)
+            let ok = try await send(
+                sim, .POST, "/api/generate",
+                json: #"{"type":"std-text-to-video","prompt":"\#(String(repeating: "a", count: 2000))"}"#)
             #expect(ok.status == 200)
-            let long = try await send(sim, .POST, "/api/generate", json: #"{"type":"std-text-to-video","prompt":"\#(String(repeating: "a", count: 2001))"}"#)
+            let long = try await send(
+                sim, .POST, "/api/generate",
+                json: #"{"type":"std-text-to-video","prompt":"\#(String(repeating: "a", count: 2001))"}"#)
             #expect(long.json["error"] as? String == "INVALID_PROMPT")
         }
     }
@@ -126,7 +140,10 @@ struct SimulatorAPITests {
 
     @Test("429 RATE_LIMITED with Retry-After past the request rate and past the tasks in flight")
     func rateLimits() async throws {
-        try await withSimulator({ $0.requestsPerSecond = 3; $0.timeScale = 1 }) { sim in
+        try await withSimulator({
+            $0.requestsPerSecond = 3
+            $0.timeScale = 1
+        }) { sim in
             // Ten at once: at most three get through within the second.
             let answers = try await withThrowingTaskGroup(of: WireAnswer.self) { group in
                 for _ in 0..<10 { group.addTask { try await send(sim, .GET, "/api/status?task_id=n75none") } }
@@ -137,7 +154,10 @@ struct SimulatorAPITests {
             #expect(limited.headers.first(name: "Retry-After") != nil)
             #expect(limited.json["error"] as? String == "RATE_LIMITED")
         }
-        try await withSimulator({ $0.maxTasksInFlight = 1; $0.timeScale = 1 }) { sim in
+        try await withSimulator({
+            $0.maxTasksInFlight = 1
+            $0.timeScale = 1
+        }) { sim in
             #expect(try await send(sim, .POST, "/api/generate", json: quickStart).status == 200)
             let second = try await send(sim, .POST, "/api/generate", json: quickStart)
             #expect(second.status == 429 && second.headers.first(name: "Retry-After") != nil)
@@ -147,9 +167,14 @@ struct SimulatorAPITests {
 
     @Test("the client reads every answer of the simulator into the right typed case")
     func clientClassification() async throws {
-        try await withSimulator({ $0.keys = ["k": 500]; $0.faults = [.internalError: 1] }) { sim in
+        try await withSimulator({
+            $0.keys = ["k": 500]
+            $0.faults = [.internalError: 1]
+        }) { sim in
             let client = KlingClient(baseURL: sim.baseURL, apiKey: "k")
-            await #expect(throws: KlingAPIError.serverError(status: 500, code: "INTERNAL_ERROR", message: "Internal server error")) {
+            await #expect(
+                throws: KlingAPIError.serverError(status: 500, code: "INTERNAL_ERROR", message: "Internal server error")
+            ) {
                 try await client.generate(body: Data(quickStart.utf8))
             }
             #expect(await sim.stats().tasksCreated == 0)
@@ -158,7 +183,10 @@ struct SimulatorAPITests {
                 _ = try await wrong.generate(body: Data(quickStart.utf8))
                 Issue.record("a wrong key was accepted")
             } catch {
-                guard case .invalidAPIKey = error else { Issue.record("\(error)"); return }
+                guard case .invalidAPIKey = error else {
+                    Issue.record("\(error)")
+                    return
+                }
                 #expect(!"\(error)".contains("secret-wrong-key"), "the key never appears in an error")
             }
         }
@@ -172,7 +200,10 @@ struct SimulatorAPITests {
             await #expect(throws: KlingAPIError.taskNotFound(taskID: "n75nosuch")) {
                 try await client.status(taskID: "n75nosuch")
             }
-            await #expect(throws: KlingAPIError.rejected(status: 400, code: "INVALID_DURATION", message: "Duration must be an integer from 3 to 15")) {
+            await #expect(
+                throws: KlingAPIError.rejected(
+                    status: 400, code: "INVALID_DURATION", message: "Duration must be an integer from 3 to 15")
+            ) {
                 try await client.generate(body: Data(#"{"type":"pro-text-to-video","prompt":"x","duration":99}"#.utf8))
             }
         }
@@ -185,7 +216,10 @@ struct SimulatorAPITests {
             _ = try await client.generate(body: Data(quickStart.utf8))
             Issue.record("no error")
         } catch {
-            guard case .notSent = error else { Issue.record("expected notSent, got \(error)"); return }
+            guard case .notSent = error else {
+                Issue.record("expected notSent, got \(error)")
+                return
+            }
             #expect(error.isSafeToResubmit)
         }
     }

@@ -48,7 +48,10 @@ struct SimulatorFaultTests {
                     _ = try await client.generate(body: Data(quickStart.utf8))
                     Issue.record("\(fault): an answer came")
                 } catch {
-                    guard case .answerLost = error else { Issue.record("\(fault): \(error)"); return }
+                    guard case .answerLost = error else {
+                        Issue.record("\(fault): \(error)")
+                        return
+                    }
                     #expect(!error.isSafeToResubmit)
                 }
                 let stats = await sim.stats()
@@ -81,7 +84,11 @@ struct SimulatorFaultTests {
 
     @Test("slow: the answer comes, late")
     func slowAnswer() async throws {
-        try await withSimulator({ $0.faults = [.slow: 1]; $0.slowDelay = 0.3; $0.timeScale = 1 }) { sim in
+        try await withSimulator({
+            $0.faults = [.slow: 1]
+            $0.slowDelay = 0.3
+            $0.timeScale = 1
+        }) { sim in
             let start = ContinuousClock.now
             let answer = try await send(sim, .POST, "/api/generate", json: quickStart)
             #expect(answer.status == 200)
@@ -91,7 +98,10 @@ struct SimulatorFaultTests {
 
     @Test("expire: the video URL answers 404 URL_EXPIRED once its time has passed")
     func expiringURL() async throws {
-        try await withSimulator({ $0.faults = [.expire: 1]; $0.expireAfter = 60 }) { sim in
+        try await withSimulator({
+            $0.faults = [.expire: 1]
+            $0.expireAfter = 60
+        }) { sim in
             let created = try await send(sim, .POST, "/api/generate", json: quickStart)
             let id = try #require(created.data["task_id"] as? String)
             let done = try await waitForTask(sim, id)
@@ -126,7 +136,9 @@ struct SimulatorRobustnessTests {
         try await withSimulator { sim in
             let big = Data(repeating: UInt8(ascii: "a"), count: (1 << 20) + 10)
             let large = try await send(sim, .POST, "/api/generate", body: big)
-            #expect(large.status == 413 && large.json["error"] as? String == "PAYLOAD_TOO_LARGE", "\(String(decoding: large.body, as: UTF8.self))")
+            #expect(
+                large.status == 413 && large.json["error"] as? String == "PAYLOAD_TOO_LARGE",
+                "\(String(decoding: large.body, as: UTF8.self))")
             let unknown = try await send(sim, .GET, "/api/nothing")
             #expect(unknown.status == 404 && unknown.json["error"] as? String == "NOT_FOUND")
             let method = try await send(sim, .DELETE, "/api/generate")
@@ -140,7 +152,10 @@ struct SimulatorRobustnessTests {
 
     @Test("100 concurrent clients are all served, and every task is counted once")
     func concurrentClients() async throws {
-        try await withSimulator({ $0.requestsPerSecond = 1000; $0.maxTasksInFlight = 1000 }) { sim in
+        try await withSimulator({
+            $0.requestsPerSecond = 1000
+            $0.maxTasksInFlight = 1000
+        }) { sim in
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<100 {
                     group.addTask { try await send(sim, .POST, "/api/generate", json: quickStart).status }

@@ -64,4 +64,5 @@ func waitForTask(_ simulator: SimulatorServer.Running, _ id: String) async throw
     throw CancellationError()
 }
 
-let quickStart = #"{"type":"pro-text-to-video","prompt":"A golden eagle soaring through clouds at sunrise","duration":5,"aspect_ratio":"16:9","sound":true}"#
+let quickStart =
+    #"{"type":"pro-text-to-video","prompt":"A golden eagle soaring through clouds at sunrise","duration":5,"aspect_ratio":"16:9","sound":true}"#

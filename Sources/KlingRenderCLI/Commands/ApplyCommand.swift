@@ -6,7 +6,7 @@ import KlingRenderExecution
 import KlingSimulator
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct ApplyCommand: AsyncParsableCommand {
@@ -31,10 +31,13 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Apply without asking.")
     var yes = false
 
-    @Option(help: ArgumentHelp("Tasks in flight at once (default: `parallelism:` in the file, else 4).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp("Tasks in flight at once (default: `parallelism:` in the file, else 4).", valueName: "n"))
     var parallelism: Int?
 
-    @Option(help: ArgumentHelp("Stop polling after this long (90s, 30m, 2h); tasks stay in flight for the next apply.", valueName: "time"))
+    @Option(
+        help: ArgumentHelp(
+            "Stop polling after this long (90s, 30m, 2h); tasks stay in flight for the next apply.", valueName: "time"))
     var timeout: String?
 
     @Flag(help: "Stop submitting at the first failed shot.")
@@ -46,7 +49,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Read the API key from this file instead of KLING_API_KEY.", valueName: "file"))
     var apiKeyFile: String?
 
-    @Option(help: ArgumentHelp("Simulated seconds per real second: compresses render times (--simulate: 100).", valueName: "x"))
+    @Option(
+        help: ArgumentHelp(
+            "Simulated seconds per real second: compresses render times (--simulate: 100).", valueName: "x"))
     var timeScale: Double?
 
     @Flag(help: "Print events as JSON lines.")
@@ -57,7 +62,9 @@ struct ApplyCommand: AsyncParsableCommand {
         if let timeout, Self.seconds(timeout) == nil {
             throw ValidationError("--timeout takes a time such as 90s, 30m or 2h; got `\(timeout)`")
         }
-        if let timeScale, !(timeScale > 0 && timeScale.isFinite) { throw ValidationError("--time-scale must be above 0") }
+        if let timeScale, !(timeScale > 0 && timeScale.isFinite) {
+            throw ValidationError("--time-scale must be above 0")
+        }
     }
 
     static func seconds(_ text: String) -> Double? {
@@ -71,17 +78,22 @@ struct ApplyCommand: AsyncParsableCommand {
         // 1. What to apply: a saved plan, exactly, or a plan made now.
         let saved = try readSavedPlan()
         if saved != nil, !planning.targets.isEmpty || !planning.replace.isEmpty {
-            throw fail("a saved plan is applied as it was made; make a new one with `kling-render plan --target/--replace … --out`")
+            throw fail(
+                "a saved plan is applied as it was made; make a new one with `kling-render plan --target/--replace … --out`"
+            )
         }
         if let saved, planning.simulate, !saved.options.simulated {
-            throw fail("\(file) was planned for real renders; make a rehearsal plan with `kling-render plan --simulate --out`")
+            throw fail(
+                "\(file) was planned for real renders; make a rehearsal plan with `kling-render plan --simulate --out`")
         }
         let simulated = saved?.options.simulated ?? planning.simulate
         let workspace = try openWorkspace(saved?.projectFile ?? file, simulated: simulated)
         let plan: Plan
         if let saved {
             if let stale = saved.staleness(against: workspace) {
-                throw fail("\(file) is stale: \(stale). Make a new plan with `kling-render plan \(workspace.project.file) --out \(file)`")
+                throw fail(
+                    "\(file) is stale: \(stale). Make a new plan with `kling-render plan \(workspace.project.file) --out \(file)`"
+                )
             }
             plan = saved.plan
         } else {
@@ -102,13 +114,18 @@ struct ApplyCommand: AsyncParsableCommand {
                 let outcomes = plan.shots.map { shot -> (id: String, outcome: ShotOutcome) in
                     (shot.id, shot.action == .uncertain ? .uncertain("the answer to its request was lost") : .unchanged)
                 }
-                let report = ApplyReport(outcomes: outcomes, estimatedCredits: 0, consumedCredits: 0, files: [], stopReason: nil)
-                print(SummaryView(terminal: .standardOutput, json: true).render(report, plan: plan, workspace: workspace), terminator: "")
+                let report = ApplyReport(
+                    outcomes: outcomes, estimatedCredits: 0, consumedCredits: 0, files: [], stopReason: nil)
+                print(
+                    SummaryView(terminal: .standardOutput, json: true).render(report, plan: plan, workspace: workspace),
+                    terminator: "")
             } else {
                 print("Nothing to do: no request was sent.")
             }
             if !uncertain.isEmpty {
-                throw fail("\(uncertain.joined(separator: ", ")) uncertain: check your Kling account, then `--replace ID` to submit again")
+                throw fail(
+                    "\(uncertain.joined(separator: ", ")) uncertain: check your Kling account, then `--replace ID` to submit again"
+                )
             }
             return
         }
@@ -157,7 +174,9 @@ struct ApplyCommand: AsyncParsableCommand {
         ticker.cancel()
         interrupts.stop()
         progress.finish()
-        print(SummaryView(terminal: .standardOutput, json: json).render(report, plan: plan, workspace: workspace), terminator: "")
+        print(
+            SummaryView(terminal: .standardOutput, json: json).render(report, plan: plan, workspace: workspace),
+            terminator: "")
         if !report.succeeded { throw ExitCode.failure }
     }
 
@@ -174,9 +193,13 @@ struct ApplyCommand: AsyncParsableCommand {
 
     private func confirm(_ plan: Plan) throws {
         guard isatty(0) == 1 else {
-            throw fail("apply asks before it spends credits, and standard input is not a terminal: pass --yes to apply this plan (\(plan.totalCredits.formatted) credits)")
+            throw fail(
+                "apply asks before it spends credits, and standard input is not a terminal: pass --yes to apply this plan (\(plan.totalCredits.formatted) credits)"
+            )
         }
-        print("\nApply this plan and spend up to \(plan.totalCredits.formatted) credits? Only `yes` is taken: ", terminator: "")
+        print(
+            "\nApply this plan and spend up to \(plan.totalCredits.formatted) credits? Only `yes` is taken: ",
+            terminator: "")
         fflush(nil)
         guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
             print("Apply cancelled; nothing was sent.")
@@ -212,7 +235,8 @@ struct ApplyCommand: AsyncParsableCommand {
                 label: "simulator", timeScale: configuration.timeScale, simulator: simulator)
         }
         let environment = ProcessInfo.processInfo.environment
-        let base = endpoint ?? environment["KLING_API_BASE"].flatMap { $0.isEmpty ? nil : $0 } ?? KlingClient.defaultBaseURL
+        let base =
+            endpoint ?? environment["KLING_API_BASE"].flatMap { $0.isEmpty ? nil : $0 } ?? KlingClient.defaultBaseURL
         guard let url = URL(string: base), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
             throw fail("the endpoint `\(base)` is not an http(s) URL")
         }
@@ -226,7 +250,9 @@ struct ApplyCommand: AsyncParsableCommand {
             key = environment["KLING_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         }
         guard !key.isEmpty else {
-            throw fail("KLING_API_KEY is not set: export it (or pass --api-key-file FILE), or rehearse for free with --simulate. Nothing was sent.")
+            throw fail(
+                "KLING_API_KEY is not set: export it (or pass --api-key-file FILE), or rehearse for free with --simulate. Nothing was sent."
+            )
         }
         return Connection(
             client: KlingClient(baseURL: base, apiKey: key), label: KlingClient(baseURL: base, apiKey: "").baseURL,

@@ -4,13 +4,18 @@ import KlingRenderCore
 
 /// Options shared by the commands that plan: mapped to `PlanOptions` in one place.
 struct PlanningOptions: ParsableArguments {
-    @Option(name: .customLong("target"), help: ArgumentHelp("Limit to this shot and what it needs (repeatable).", valueName: "id"))
+    @Option(
+        name: .customLong("target"),
+        help: ArgumentHelp("Limit to this shot and what it needs (repeatable).", valueName: "id"))
     var targets: [String] = []
 
-    @Option(name: .customLong("replace"), help: ArgumentHelp("Render this shot again whatever the manifest says (repeatable).", valueName: "id"))
+    @Option(
+        name: .customLong("replace"),
+        help: ArgumentHelp("Render this shot again whatever the manifest says (repeatable).", valueName: "id"))
     var replace: [String] = []
 
-    @Option(help: ArgumentHelp("Fail when the plan costs more credits than this (overrides `budget:`).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp("Fail when the plan costs more credits than this (overrides `budget:`).", valueName: "n"))
     var maxCredits: Int?
 
     @Flag(help: "Plan against the simulator's manifest and folder (FILE.sim.manifest.json, OUTPUT-sim/).")

@@ -8,7 +8,8 @@ package struct KlingRenderCommand: AsyncParsableCommand {
         abstract: "Render a storyboard of Kling video shots, as Terraform applies infrastructure.",
         version: "0.1.0",
         subcommands: [
-            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, GraphCommand.self, AcceptCommand.self,
+            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, GraphCommand.self,
+            AcceptCommand.self,
             SimulatorCommand.self,
         ]
     )

@@ -6,7 +6,8 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show each shot's render from the manifest, against the project file and the files on disk.",
-        discussion: "Exit status: 0 when every shot is rendered, current and on disk; 1 otherwise (with --detailed-exitcode: 2)."
+        discussion:
+            "Exit status: 0 when every shot is rendered, current and on disk; 1 otherwise (with --detailed-exitcode: 2)."
     )
 
     @Argument(help: "The project file.", completion: .file(extensions: ["yaml", "yml"]))
@@ -46,17 +47,29 @@ struct StatusView {
         for row in status.shots {
             var state = row.status
             if row.status != "not rendered", !row.current { state += ", outdated (the file changed since)" }
-            let files = row.files.isEmpty ? "" : "  " + row.files.map { "\($0.path)\($0.state == .ok ? "" : " [\($0.state.rawValue)]")" }.joined(separator: ", ")
+            let files =
+                row.files.isEmpty
+                ? ""
+                : "  "
+                    + row.files.map { "\($0.path)\($0.state == .ok ? "" : " [\($0.state.rawValue)]")" }.joined(
+                        separator: ", ")
             var line = "  \(row.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(state)\(files)"
             if let error = row.error { line += "\n      \(error)" }
             let problem = row.status != "succeeded" || !row.current || row.files.contains { $0.state != .ok }
-            out += (problem ? terminal.paint(line, row.status == "failed" || row.files.contains { $0.state != .ok } ? .red : .yellow) : line) + "\n"
+            out +=
+                (problem
+                    ? terminal.paint(
+                        line, row.status == "failed" || row.files.contains { $0.state != .ok } ? .red : .yellow) : line)
+                + "\n"
         }
         for id in status.removed {
             out += terminal.paint("  \(id)  no longer in the file; its files are left alone", .dim) + "\n"
         }
-        let done = status.shots.filter { $0.status == "succeeded" && $0.current && !$0.files.isEmpty && $0.files.allSatisfy { $0.state == .ok } }.count
-        out += "\n\(done) of \(status.shots.count) shot\(status.shots.count == 1 ? "" : "s") rendered, current and on disk.\n"
+        let done = status.shots.filter {
+            $0.status == "succeeded" && $0.current && !$0.files.isEmpty && $0.files.allSatisfy { $0.state == .ok }
+        }.count
+        out +=
+            "\n\(done) of \(status.shots.count) shot\(status.shots.count == 1 ? "" : "s") rendered, current and on disk.\n"
         return out
     }
 }

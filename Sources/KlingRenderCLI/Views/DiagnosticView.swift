@@ -14,7 +14,8 @@ struct DiagnosticView {
         if let location = diagnostic.location, let line = Self.line(location.line, of: source) {
             let shown = line.replacingTabs()
             let prefix = line.prefix(max(0, location.column - 1)).replacingTabs()
-            out += "\n    \(shown)\n    \(String(repeating: " ", count: prefix.count))\(terminal.paint("^", .green, .bold))"
+            out +=
+                "\n    \(shown)\n    \(String(repeating: " ", count: prefix.count))\(terminal.paint("^", .green, .bold))"
         }
         if let note = diagnostic.note {
             out += "\n    \(terminal.paint("note:", .bold, .cyan)) \(note)"
@@ -43,4 +44,3 @@ extension Substring {
     func trimmingCR() -> Substring { hasSuffix("\r") ? dropLast() : self }
     func replacingTabs() -> String { String(map { $0 == "\t" ? " " : $0 }) }
 }
-

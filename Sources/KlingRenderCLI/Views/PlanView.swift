@@ -9,7 +9,9 @@ struct PlanView {
         let header = ["#", "shot", "type", "action", "secs", "credits", "inputs"]
         var rows: [[String]] = []
         for (n, shot) in plan.shots.enumerated() {
-            let inputs = shot.dependsOn.map { $0.kind == .after ? "after \($0.id)" : "\($0.field ?? "video") ← \($0.id)" }
+            let inputs = shot.dependsOn.map {
+                $0.kind == .after ? "after \($0.id)" : "\($0.field ?? "video") ← \($0.id)"
+            }
             rows.append([
                 "\(n + 1)", shot.id, shot.type, shot.action.rawValue, shot.seconds.map(String.init) ?? "auto",
                 shot.credits.formatted, inputs.joined(separator: ", "),
@@ -38,7 +40,10 @@ struct PlanView {
             }
         }
         for removed in plan.removed {
-            out += terminal.paint("  - \(removed.id) (\(removed.type)) is no longer in the file; its files are left alone", .dim) + "\n"
+            out +=
+                terminal.paint(
+                    "  - \(removed.id) (\(removed.type)) is no longer in the file; its files are left alone", .dim)
+                + "\n"
         }
         out += "\n" + terminal.paint(plan.summary, .bold) + "\n"
         if let budget = plan.budget {

@@ -51,7 +51,9 @@ final class ProgressView: @unchecked Sendable {
             draw(force: event.isMilestone)
         } else if let line = Self.line(event) {
             let stamp = Self.clock.string(from: Date())
-            let id = event.shot.map { $0.padding(toLength: max(width, $0.count), withPad: " ", startingAt: 0) } ?? String(repeating: " ", count: width)
+            let id =
+                event.shot.map { $0.padding(toLength: max(width, $0.count), withPad: " ", startingAt: 0) }
+                ?? String(repeating: " ", count: width)
             print("\(stamp)  \(id)  \(line)")
             fflush(nil)
         }
@@ -84,18 +86,44 @@ final class ProgressView: @unchecked Sendable {
         let now = ContinuousClock.now
         switch event {
         case .unchanged: row.state = "unchanged"
-        case .submitting: row.state = "submitting"; row.started = row.started ?? now
-        case .submitted(_, let task, let credits): row.state = "rendering"; row.detail = task; row.credits = credits
+        case .submitting:
+            row.state = "submitting"
+            row.started = row.started ?? now
+        case .submitted(_, let task, let credits):
+            row.state = "rendering"
+            row.detail = task
+            row.credits = credits
         case .retrying(_, let reason, let seconds): row.detail = "retry in \(Int(seconds.rounded()))s: \(reason)"
-        case .polled(_, let task, let status, _): row.state = "rendering"; row.detail = "\(task) \(status)"; row.started = row.started ?? now
+        case .polled(_, let task, let status, _):
+            row.state = "rendering"
+            row.detail = "\(task) \(status)"
+            row.started = row.started ?? now
         case .unknownStatus(_, let status): row.detail = "unknown status \(status)"
-        case .rendered(_, _, let credits): row.state = "rendered"; row.credits = credits ?? row.credits
-        case .downloading(_, let file, _): row.state = "downloading"; row.detail = file
-        case .downloaded(_, let file): row.state = "done"; row.detail = file.path; row.ended = now
-        case .failed(_, let reason): row.state = "failed"; row.detail = reason; row.ended = now
-        case .blocked(_, let by): row.state = "blocked"; row.detail = "waits on \(by)"
-        case .uncertain(_, let reason): row.state = "uncertain"; row.detail = reason; row.ended = now
-        case .timedOut(_, let task): row.state = "in flight"; row.detail = "\(task): the next apply resumes it"; row.ended = now
+        case .rendered(_, _, let credits):
+            row.state = "rendered"
+            row.credits = credits ?? row.credits
+        case .downloading(_, let file, _):
+            row.state = "downloading"
+            row.detail = file
+        case .downloaded(_, let file):
+            row.state = "done"
+            row.detail = file.path
+            row.ended = now
+        case .failed(_, let reason):
+            row.state = "failed"
+            row.detail = reason
+            row.ended = now
+        case .blocked(_, let by):
+            row.state = "blocked"
+            row.detail = "waits on \(by)"
+        case .uncertain(_, let reason):
+            row.state = "uncertain"
+            row.detail = reason
+            row.ended = now
+        case .timedOut(_, let task):
+            row.state = "in flight"
+            row.detail = "\(task): the next apply resumes it"
+            row.ended = now
         case .stopping, .warning: break
         }
         rows[id] = row
@@ -110,19 +138,23 @@ final class ProgressView: @unchecked Sendable {
         guard force || now - lastDraw > .milliseconds(100) else { return }
         lastDraw = now
         var lines: [String] = []
-        let shown = order.count <= 30 ? order : order.filter { !["waiting", "done", "unchanged"].contains(rows[$0]?.state ?? "") }
+        let shown =
+            order.count <= 30
+            ? order : order.filter { !["waiting", "done", "unchanged"].contains(rows[$0]?.state ?? "") }
         for id in shown.prefix(40) {
             guard let row = rows[id] else { continue }
             let elapsed = row.started.map { "\(Int(((row.ended ?? now) - $0).components.seconds))s" } ?? ""
             let credits = row.credits.map { "\($0.formatted) cr" } ?? ""
-            var text = "  \(id.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.state.padding(toLength: 11, withPad: " ", startingAt: 0))  \(elapsed.leftPadded(6))  \(credits.leftPadded(9))  \(row.detail)"
+            var text =
+                "  \(id.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.state.padding(toLength: 11, withPad: " ", startingAt: 0))  \(elapsed.leftPadded(6))  \(credits.leftPadded(9))  \(row.detail)"
             if text.count > 150 { text = String(text.prefix(149)) + "…" }
             lines.append(terminal.paint(text, style(row.state)))
         }
         let counts = Dictionary(grouping: order, by: { rows[$0]?.state ?? "" }).mapValues(\.count)
-        lines.append(["done", "rendering", "waiting", "failed", "blocked"].compactMap { key in
-            counts[key].map { "\($0) \(key)" }
-        }.joined(separator: ", "))
+        lines.append(
+            ["done", "rendering", "waiting", "failed", "blocked"].compactMap { key in
+                counts[key].map { "\($0) \(key)" }
+            }.joined(separator: ", "))
         clear()
         print(lines.joined(separator: "\n"))
         fflush(nil)
@@ -144,12 +176,14 @@ final class ProgressView: @unchecked Sendable {
         switch event {
         case .unchanged: nil
         case .submitting: "submitting"
-        case .submitted(_, let task, let credits): "submitted: task \(task)" + (credits.map { ", \($0.formatted) credits" } ?? "")
+        case .submitted(_, let task, let credits):
+            "submitted: task \(task)" + (credits.map { ", \($0.formatted) credits" } ?? "")
         case .retrying(_, let reason, let seconds): "retrying in \(String(format: "%.1f", seconds)) s: \(reason)"
         case .polled: nil
         case .unknownStatus(_, let status): "warning: unknown task status `\(status)`; polling on"
         case .rendered(_, let urls, _): "rendered: \(urls.count) video\(urls.count == 1 ? "" : "s")"
-        case .downloading(_, let file, let at): at > 0 ? "downloading \(file), resuming at byte \(at)" : "downloading \(file)"
+        case .downloading(_, let file, let at):
+            at > 0 ? "downloading \(file), resuming at byte \(at)" : "downloading \(file)"
         case .downloaded(_, let file): "downloaded \(file.path) (\(file.bytes.formatted(.byteCount(style: .file))))"
         case .failed(_, let reason): "failed: \(reason)"
         case .blocked(_, let by): "blocked: waits on \(by)"
@@ -185,7 +219,8 @@ final class ProgressView: @unchecked Sendable {
             object["file"] = .string(file.path)
             object["bytes"] = .int(Int(file.bytes))
             object["sha256"] = .string(file.sha256)
-        case .failed(_, let reason), .uncertain(_, let reason), .stopping(let reason): object["reason"] = .string(reason)
+        case .failed(_, let reason), .uncertain(_, let reason), .stopping(let reason):
+            object["reason"] = .string(reason)
         case .blocked(_, let by): object["by"] = .string(by)
         case .timedOut(_, let task): object["task_id"] = .string(task)
         case .warning(let text): object["message"] = .string(text)

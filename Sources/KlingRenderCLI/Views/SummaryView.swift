@@ -28,7 +28,8 @@ struct SummaryView {
                 problems.append(terminal.paint("  uncertain  \(id): \(reason)", .red))
             case .inFlight(let task):
                 counts["in flight", default: 0] += 1
-                problems.append(terminal.paint("  in flight  \(id): task \(task); `kling-render apply` again resumes it", .yellow))
+                problems.append(
+                    terminal.paint("  in flight  \(id): task \(task); `kling-render apply` again resumes it", .yellow))
             case .downloadFailed(let reason):
                 counts["not downloaded", default: 0] += 1
                 problems.append(terminal.paint("  download   \(id): \(reason)", .red))
@@ -37,19 +38,30 @@ struct SummaryView {
                 problems.append(terminal.paint("  not started \(id): \(reason)", .dim))
             }
         }
-        let order = ["rendered", "unchanged", "failed", "blocked", "uncertain", "in flight", "not downloaded", "not started"]
+        let order = [
+            "rendered", "unchanged", "failed", "blocked", "uncertain", "in flight", "not downloaded", "not started",
+        ]
         let parts = order.compactMap { key in counts[key].map { "\($0) \(key)" } }
-        var out = "\n" + terminal.paint((report.succeeded ? "Apply complete: " : "Apply incomplete: ") + parts.joined(separator: ", ") + ".", .bold) + "\n"
+        var out =
+            "\n"
+            + terminal.paint(
+                (report.succeeded ? "Apply complete: " : "Apply incomplete: ") + parts.joined(separator: ", ") + ".",
+                .bold) + "\n"
         if let reason = report.stopReason { out += "Stopped: \(reason).\n" }
         out += problems.map { $0 + "\n" }.joined()
-        out += "Credits: \(report.estimatedCredits.formatted) estimated, \(report.consumedCredits.formatted) consumed.\n"
+        out +=
+            "Credits: \(report.estimatedCredits.formatted) estimated, \(report.consumedCredits.formatted) consumed.\n"
         if !report.files.isEmpty {
             let bytes = report.files.reduce(Int64(0)) { $0 + $1.bytes }
-            out += "Files: \(report.files.count) written (\(bytes.formatted(.byteCount(style: .file)))), under \(workspace.paths.output.lastPathComponent)/.\n"
+            out +=
+                "Files: \(report.files.count) written (\(bytes.formatted(.byteCount(style: .file)))), under \(workspace.paths.output.lastPathComponent)/.\n"
         }
         out += "Manifest: \(manifest)\n"
-        if !report.succeeded, report.outcomes.contains(where: { if case .inFlight = $0.outcome { true } else { false } }) {
-            out += "Run `kling-render apply \(workspace.project.file)\(plan.simulated ? " --simulate" : "")` to resume.\n"
+        if !report.succeeded,
+            report.outcomes.contains(where: { if case .inFlight = $0.outcome { true } else { false } })
+        {
+            out +=
+                "Run `kling-render apply \(workspace.project.file)\(plan.simulated ? " --simulate" : "")` to resume.\n"
         }
         return out
     }
@@ -61,19 +73,34 @@ struct SummaryView {
             switch outcome {
             case .unchanged: object["outcome"] = .string("unchanged")
             case .done: object["outcome"] = .string("rendered")
-            case .failed(let r): object["outcome"] = .string("failed"); object["reason"] = .string(r)
-            case .blocked(let by): object["outcome"] = .string("blocked"); object["by"] = .string(by)
-            case .uncertain(let r): object["outcome"] = .string("uncertain"); object["reason"] = .string(r)
-            case .inFlight(let t): object["outcome"] = .string("in_flight"); object["task_id"] = .string(t)
-            case .downloadFailed(let r): object["outcome"] = .string("download_failed"); object["reason"] = .string(r)
-            case .notStarted(let r): object["outcome"] = .string("not_started"); object["reason"] = .string(r)
+            case .failed(let r):
+                object["outcome"] = .string("failed")
+                object["reason"] = .string(r)
+            case .blocked(let by):
+                object["outcome"] = .string("blocked")
+                object["by"] = .string(by)
+            case .uncertain(let r):
+                object["outcome"] = .string("uncertain")
+                object["reason"] = .string(r)
+            case .inFlight(let t):
+                object["outcome"] = .string("in_flight")
+                object["task_id"] = .string(t)
+            case .downloadFailed(let r):
+                object["outcome"] = .string("download_failed")
+                object["reason"] = .string(r)
+            case .notStarted(let r):
+                object["outcome"] = .string("not_started")
+                object["reason"] = .string(r)
             }
             shots.append(.object(object))
         }
         var summary: [String: JSONValue] = [
             "event": .string("summary"), "succeeded": .bool(report.succeeded), "shots": .array(shots),
             "estimated_credits": .int(report.estimatedCredits), "consumed_credits": .int(report.consumedCredits),
-            "files": .array(report.files.map { .object(["shot": .string($0.shot), "path": .string($0.path), "bytes": .int(Int($0.bytes))]) }),
+            "files": .array(
+                report.files.map {
+                    .object(["shot": .string($0.shot), "path": .string($0.path), "bytes": .int(Int($0.bytes))])
+                }),
             "manifest": .string(manifest),
         ]
         if let reason = report.stopReason { summary["stopped"] = .string(reason) }

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where output goes and whether it may be coloured: only on a terminal, never with `NO_COLOR`.
@@ -21,7 +21,14 @@ struct Terminal: Sendable {
     }
 
     enum Style: String {
-        case bold = "1", red = "31", green = "32", yellow = "33", blue = "34", magenta = "35", cyan = "36", dim = "2"
+        case bold = "1"
+        case red = "31"
+        case green = "32"
+        case yellow = "33"
+        case blue = "34"
+        case magenta = "35"
+        case cyan = "36"
+        case dim = "2"
     }
 
     func paint(_ text: String, _ styles: Style...) -> String {

@@ -44,7 +44,9 @@ package struct ProjectLoader: Sendable {
             LoadResult(project: nil, diagnostics: [Diagnostic(.error, file: file, at: nil, message)])
         }
         if data.isEmpty { return fail("file is empty; a project starts with `version: 1`") }
-        if data.withUnsafeBytes({ raw in raw.baseAddress.map { memchr($0, 0, raw.count) != nil } ?? false }) { return fail("file looks binary (it holds NUL bytes); expected a YAML project file") }
+        if data.withUnsafeBytes({ raw in raw.baseAddress.map { memchr($0, 0, raw.count) != nil } ?? false }) {
+            return fail("file looks binary (it holds NUL bytes); expected a YAML project file")
+        }
         guard var text = String(validating: data, as: UTF8.self) else {
             return fail("file is not UTF-8 text; save it as UTF-8")
         }

@@ -86,12 +86,16 @@ private struct State {
             let tag = s.tag.map { String(cString: $0) }
             let plain = s.style == YAML_PLAIN_SCALAR_STYLE && tag != "tag:yaml.org,2002:str"
             let quoted = s.style == YAML_SINGLE_QUOTED_SCALAR_STYLE || s.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE
-            return .scalar(text: text, plain: plain, quoted: quoted, anchor: s.anchor.map { String(cString: $0) }, location: location)
+            return .scalar(
+                text: text, plain: plain, quoted: quoted, anchor: s.anchor.map { String(cString: $0) },
+                location: location)
         case YAML_SEQUENCE_START_EVENT:
-            return .sequenceStart(anchor: event.data.sequence_start.anchor.map { String(cString: $0) }, location: location)
+            return .sequenceStart(
+                anchor: event.data.sequence_start.anchor.map { String(cString: $0) }, location: location)
         case YAML_SEQUENCE_END_EVENT: return .sequenceEnd
         case YAML_MAPPING_START_EVENT:
-            return .mappingStart(anchor: event.data.mapping_start.anchor.map { String(cString: $0) }, location: location)
+            return .mappingStart(
+                anchor: event.data.mapping_start.anchor.map { String(cString: $0) }, location: location)
         case YAML_MAPPING_END_EVENT: return .mappingEnd
         case YAML_ALIAS_EVENT:
             return .alias(anchor: String(cString: event.data.alias.anchor), location: location)

@@ -159,7 +159,9 @@ package struct ProjectPaths: Sendable {
     /// Where shot `id`'s `n`-th video goes (`ID.mp4`, `ID-2.mp4`): from the shot id only.
     package func videoPath(shot id: String, number: Int) -> String {
         let name = number == 1 ? "\(id).mp4" : "\(id)-\(number).mp4"
-        let relativeOutput = output.path.hasPrefix(folder.path + "/") ? String(output.path.dropFirst(folder.path.count + 1)) : output.path
+        let relativeOutput =
+            output.path.hasPrefix(folder.path + "/")
+            ? String(output.path.dropFirst(folder.path.count + 1)) : output.path
         return relativeOutput + "/" + name
     }
 

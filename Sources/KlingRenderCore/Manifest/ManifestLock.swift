@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One writer per manifest: an `flock` on `MANIFEST.lock`, which dies with its process.
@@ -35,7 +35,9 @@ package final class ManifestLock: Sendable {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             close(fd)
-            throw Busy(manifest: manifest.lastPathComponent, holder: holder.flatMap { $0.isEmpty ? nil : $0 } ?? "another process")
+            throw Busy(
+                manifest: manifest.lastPathComponent,
+                holder: holder.flatMap { $0.isEmpty ? nil : $0 } ?? "another process")
         }
         let name = URL(fileURLWithPath: CommandLine.arguments.first ?? "kling-render").lastPathComponent
         let words = command.split(separator: " ").dropFirst().prefix(2).joined(separator: " ")

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A manifest that cannot be read: never overwritten, always reported.
@@ -69,7 +69,10 @@ package enum AtomicFile {
             var offset = 0
             while offset < buffer.count {
                 let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n <= 0 { ok = false; break }
+                if n <= 0 {
+                    ok = false
+                    break
+                }
                 offset += n
             }
         }

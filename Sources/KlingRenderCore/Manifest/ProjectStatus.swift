@@ -40,7 +40,11 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
 
     /// Whether every shot is rendered, current and on disk as recorded.
     package var isClean: Bool {
-        removed.isEmpty && shots.allSatisfy { $0.status == ShotStatus.succeeded.rawValue && $0.current && $0.files.allSatisfy { $0.state == .ok } && !$0.files.isEmpty }
+        removed.isEmpty
+            && shots.allSatisfy {
+                $0.status == ShotStatus.succeeded.rawValue && $0.current && $0.files.allSatisfy { $0.state == .ok }
+                    && !$0.files.isEmpty
+            }
     }
 
     /// `verify` hashes each file instead of trusting its size.
@@ -72,7 +76,8 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
                 return File(path: file.path, bytes: file.bytes, state: state)
             }
             return ShotStatusRow(
-                id: shot.id, type: entry.type, status: entry.status.rawValue, current: entry.fingerprint == fingerprints[i],
+                id: shot.id, type: entry.type, status: entry.status.rawValue,
+                current: entry.fingerprint == fingerprints[i],
                 taskID: entry.taskID, consumedCredits: entry.consumedCredits, files: files, error: entry.error)
         }
         let ids = Set(graph.shots.map(\.id))

@@ -73,7 +73,10 @@ package enum APILimits {
 /// pricing and the schema read it from there.
 package struct TaskType: Sendable, Hashable {
     package enum Family: String, Sendable { case text, image, reference, edit }
-    package enum Model: String, Sendable { case kling3 = "Kling 3.0", o3 = "Kling Video O3" }
+    package enum Model: String, Sendable {
+        case kling3 = "Kling 3.0"
+        case o3 = "Kling Video O3"
+    }
     package enum Price: Sendable, Hashable {
         case perSecond(silent: Int, withSound: Int)
         case fixed(Int)

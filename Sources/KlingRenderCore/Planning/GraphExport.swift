@@ -19,7 +19,8 @@ package enum GraphExport {
     static func dot(_ graph: ShotGraph, name: String) -> String {
         func escape(_ s: String) -> String { s.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") }
         func quote(_ s: String) -> String { "\"" + escape(s) + "\"" }
-        var out = "digraph \(quote(name)) {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
+        var out =
+            "digraph \(quote(name)) {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
         for i in graph.order {
             let shot = graph.shots[i]
             out += "  \(quote(shot.id)) [label=\"\(label(shot).map(escape).joined(separator: "\\n"))\"];\n"
@@ -46,7 +47,9 @@ package enum GraphExport {
         for i in graph.order {
             for d in graph.shots[i].dependencies {
                 guard let u = graph.index[d.id] else { continue }
-                out += d.kind == .video ? "  s\(u) -->|\(d.field?.wireName ?? "video")| s\(i)\n" : "  s\(u) -.->|after| s\(i)\n"
+                out +=
+                    d.kind == .video
+                    ? "  s\(u) -->|\(d.field?.wireName ?? "video")| s\(i)\n" : "  s\(u) -.->|after| s\(i)\n"
             }
         }
         return out

@@ -70,7 +70,8 @@ package struct Planner: Sendable {
             } else if let recorded {
                 if recorded.fingerprint != fingerprints[i] {
                     action = .rerender
-                    (reasons, changes) = explain(shot, recorded, graph: graph, actions: actions, fingerprints: fingerprints)
+                    (reasons, changes) = explain(
+                        shot, recorded, graph: graph, actions: actions, fingerprints: fingerprints)
                     if recorded.status == .running, let task = recorded.taskID {
                         reasons.append("task \(task) for the previous version is still running; it is abandoned")
                     }
@@ -126,7 +127,8 @@ package struct Planner: Sendable {
         }
 
         return Plan(
-            project: project.name, file: project.file, manifest: paths.display(paths.manifest, beside: project.file), simulated: options.simulated,
+            project: project.name, file: project.file, manifest: paths.display(paths.manifest, beside: project.file),
+            simulated: options.simulated,
             shots: planned, removed: removed, totalCredits: planned.reduce(0) { $0 + $1.credits },
             budget: options.maxCredits ?? project.budget)
     }

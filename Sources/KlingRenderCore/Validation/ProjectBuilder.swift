@@ -36,7 +36,8 @@ struct ProjectBuilder {
                 sink.error(
                     entry.key.location, "unknown top-level key `\(entry.key.text)`",
                     note: Suggestion.note(for: entry.key.text, in: Self.topLevelKeys)
-                        ?? "top-level keys are \(Self.topLevelKeys.joined(separator: ", ")); prefix extensions with `x-`")
+                        ?? "top-level keys are \(Self.topLevelKeys.joined(separator: ", ")); prefix extensions with `x-`"
+                )
             }
         }
 
@@ -74,7 +75,11 @@ struct ProjectBuilder {
 
         var budget: Int?
         if let node = top["budget"], let b = integer(node, field: "budget") {
-            if b < 0 { sink.error(node.location, "`budget` must be zero or more credits, not \(b)") } else { budget = b }
+            if b < 0 {
+                sink.error(node.location, "`budget` must be zero or more credits, not \(b)")
+            } else {
+                budget = b
+            }
         }
         var parallelism: Int?
         if let node = top["parallelism"], let p = integer(node, field: "parallelism") {
@@ -140,7 +145,9 @@ struct ProjectBuilder {
         }
         for entry in m.entries {
             let name = entry.key.text
-            if name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+            if name.isEmpty
+                || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+            {
                 sink.error(
                     entry.key.location, "invalid variable name `\(name)`",
                     note: "use letters, digits, `_` and `-`")
@@ -249,7 +256,8 @@ struct ProjectBuilder {
                     ok = false
                     continue
                 }
-                guard let value = convert(entry.value, field: field, shotIDs: ids, allowShotOutput: field == .video) else {
+                guard let value = convert(entry.value, field: field, shotIDs: ids, allowShotOutput: field == .video)
+                else {
                     ok = false
                     continue
                 }
@@ -279,7 +287,9 @@ struct ProjectBuilder {
             sink.error(key.location, "shot `\(id)` (\(type.name)) needs `\(field.fileName)`")
             ok = false
         }
-        if type.family == .reference, written.isDisjoint(with: [.images, .video]), values[.images] == nil, values[.video] == nil {
+        if type.family == .reference, written.isDisjoint(with: [.images, .video]), values[.images] == nil,
+            values[.video] == nil
+        {
             sink.error(key.location, "shot `\(id)` (\(type.name)) needs `images` or `video` to refer to")
             ok = false
         }
@@ -441,7 +451,8 @@ struct ProjectBuilder {
             }
             return .number(v)
         case .boolean:
-            guard case .scalar(let s) = node, s.isPlain, ["true", "false", "True", "False", "TRUE", "FALSE"].contains(s.text)
+            guard case .scalar(let s) = node, s.isPlain,
+                ["true", "false", "True", "False", "TRUE", "FALSE"].contains(s.text)
             else {
                 sink.error(
                     node.location, "`\(name)` takes true or false, not \(Self.describe(node))",
@@ -450,7 +461,9 @@ struct ProjectBuilder {
             }
             return .boolean(s.text.lowercased() == "true")
         case .text:
-            guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: false) else { return nil }
+            guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: false) else {
+                return nil
+            }
             if field == .prompt {
                 if text.allSatisfy(\.isWhitespace) {
                     sink.error(node.location, "`prompt` is empty", note: "describe the shot in at most 2000 characters")
@@ -467,7 +480,9 @@ struct ProjectBuilder {
             }
             return .text(text)
         case .aspectRatio:
-            guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: false) else { return nil }
+            guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: false) else {
+                return nil
+            }
             guard APILimits.aspectRatios.contains(text) else {
                 sink.error(
                     node.location, "`aspect_ratio` must be 16:9, 9:16 or 1:1, not `\(text)`",
@@ -533,7 +548,8 @@ struct ProjectBuilder {
 
     mutating func checkURL(_ text: String, field: String, at location: SourceLocation) -> Bool {
         let lower = text.lowercased()
-        if (lower.hasPrefix("http://") || lower.hasPrefix("https://")), !text.unicodeScalars.contains(where: \.properties.isWhitespace),
+        if lower.hasPrefix("http://") || lower.hasPrefix("https://"),
+            !text.unicodeScalars.contains(where: \.properties.isWhitespace),
             let url = URL(string: text), let host = url.host, !host.isEmpty
         {
             return true
@@ -544,7 +560,8 @@ struct ProjectBuilder {
 
     /// The text of a scalar with `${vars.…}` substituted. `${shots.…}` is rejected here:
     /// an output is a video URL, allowed only as the whole value of `video`.
-    mutating func interpolated(_ node: YAMLNode, field: String, shotIDs: Set<String>, allowShotOutput: Bool) -> String? {
+    mutating func interpolated(_ node: YAMLNode, field: String, shotIDs: Set<String>, allowShotOutput: Bool) -> String?
+    {
         guard case .scalar(let s) = node else {
             sink.error(node.location, "`\(field)` must be text, not \(node.kindName)")
             return nil

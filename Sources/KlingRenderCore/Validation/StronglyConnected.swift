@@ -11,15 +11,21 @@ enum StronglyConnected {
         for root in 0..<count where index[root] < 0 {
             // (node, position in its edge list)
             var work: [(Int, Int)] = [(root, 0)]
-            index[root] = next; low[root] = next; next += 1
-            stack.append(root); onStack[root] = true
+            index[root] = next
+            low[root] = next
+            next += 1
+            stack.append(root)
+            onStack[root] = true
             while let (node, position) = work.last {
                 if position < edges[node].count {
                     work[work.count - 1].1 += 1
                     let target = edges[node][position]
                     if index[target] < 0 {
-                        index[target] = next; low[target] = next; next += 1
-                        stack.append(target); onStack[target] = true
+                        index[target] = next
+                        low[target] = next
+                        next += 1
+                        stack.append(target)
+                        onStack[target] = true
                         work.append((target, 0))
                     } else if onStack[target] {
                         low[node] = min(low[node], index[target])
@@ -49,7 +55,8 @@ enum StronglyConnected {
         var queue = [start]
         var head = 0
         while head < queue.count {
-            let node = queue[head]; head += 1
+            let node = queue[head]
+            head += 1
             for target in edges[node].sorted() where members.contains(target) {
                 if target == start {
                     var path = [node]
