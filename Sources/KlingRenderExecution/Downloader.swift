@@ -103,7 +103,7 @@ package struct Downloader: Sendable {
                 try handle.truncate(atOffset: 0)
                 have = 0
             }
-            try await writer.begin(hashingExisting: have > 0 ? partial : nil, length: have)
+            try await writer.begin(keeping: have)
             onStart(have)
         } receive: { chunk in
             try await writer.write(chunk)
@@ -150,17 +150,16 @@ private actor ChunkWriter {
 
     init(handle: FileHandle) { self.handle = handle }
 
-    func begin(hashingExisting partial: URL?, length: Int64) throws {
+    /// Starts over, hashing the first `length` bytes already in the file (a resumed download).
+    func begin(keeping length: Int64) throws {
         hasher = StreamingSHA256()
         written = 0
         try handle.seek(toOffset: 0)
-        if partial != nil {
-            var left = length
-            while left > 0, let chunk = try handle.read(upToCount: Int(min(left, 1 << 20))), !chunk.isEmpty {
-                hasher.update(chunk)
-                left -= Int64(chunk.count)
-                written += Int64(chunk.count)
-            }
+        var left = length
+        while left > 0, let chunk = try handle.read(upToCount: Int(min(left, 1 << 20))), !chunk.isEmpty {
+            hasher.update(chunk)
+            left -= Int64(chunk.count)
+            written += Int64(chunk.count)
         }
         try handle.seek(toOffset: UInt64(written))
     }

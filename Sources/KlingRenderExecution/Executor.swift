@@ -22,6 +22,9 @@ package final class Executor: Sendable {
     package let recorder: ManifestRecorder
     private let events: @Sendable (ExecutionEvent) -> Void
     private let limiter: Limiter
+    /// API seconds per real second, never zero: what every wait in API time is divided by.
+    private var timeScale: Double { max(options.timeScale, 1e-9) }
+    private static let refusedKey = "the API refused the key (401 INVALID_API_KEY): check KLING_API_KEY"
 
     package init(
         project: Project, plan: Plan, paths: ProjectPaths, manifest: Manifest, client: KlingClient,
@@ -256,8 +259,8 @@ package final class Executor: Sendable {
         let id = planned.id
         var taskID: String
         var resumed = false
-        let recordedTask = await recorder.entry(id)?.taskID
-        if planned.action == .resume, let recorded = planned.taskID ?? recordedTask {
+        // The planner names the task of every shot it resumes.
+        if planned.action == .resume, let recorded = planned.taskID {
             taskID = recorded
             resumed = true
         } else {
@@ -343,7 +346,7 @@ package final class Executor: Sendable {
                 case .invalidAPIKey:
                     return await restore(
                         .notStarted("the API refused the key (401)"),
-                        stop: .everything("the API refused the key (401 INVALID_API_KEY): check KLING_API_KEY"))
+                        stop: .everything(Self.refusedKey))
                 case .insufficientCredits(let message):
                     return await restore(
                         .notStarted("not enough credits (402)"),
@@ -366,12 +369,9 @@ package final class Executor: Sendable {
                     var wait = backoff.delay(attempt: attempt - 1, unit: Double.random(in: 0..<1))
                     if case .rateLimited(let retryAfter, _) = error {
                         await limiter.lower()
-                        if let retryAfter {
-                            wait =
-                                Double(retryAfter.components.seconds) + Double(retryAfter.components.attoseconds) / 1e18
-                        }
+                        if let retryAfter { wait = seconds(retryAfter) }
                     }
-                    wait /= max(options.timeScale, 1e-9)
+                    wait /= timeScale
                     events(.retrying(shot: id, reason: "\(error)", seconds: wait))
                     do {
                         try await sleep(wait)
@@ -400,7 +400,7 @@ package final class Executor: Sendable {
         var polls = 0
         var unknownWords = Set<String>()
         var notFound = 0
-        let scale = max(options.timeScale, 1e-9)
+        let scale = timeScale
         while true {
             let elapsed = seconds(ContinuousClock.now - started) * scale
             var wait = schedule.delay(elapsed: elapsed, polls: polls, resumed: resumed) / scale
@@ -426,7 +426,7 @@ package final class Executor: Sendable {
                 case .invalidAPIKey:
                     return .ended(
                         id: id, outcome: .inFlight(taskID: taskID),
-                        stop: .everything("the API refused the key (401 INVALID_API_KEY): check KLING_API_KEY"))
+                        stop: .everything(Self.refusedKey))
                 case .taskNotFound:
                     notFound += 1
                     if notFound >= 3 {
@@ -484,7 +484,7 @@ package final class Executor: Sendable {
     // MARK: - Download
 
     private func download(_ id: String, urls: [String]) async -> Step {
-        let scale = max(options.timeScale, 1e-9)
+        let scale = timeScale
         let downloader = Downloader(client: client) { try await self.sleep($0 / scale) }
         var files: [ManifestFile] = []
         for (n, url) in urls.enumerated() {

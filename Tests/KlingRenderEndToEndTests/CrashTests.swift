@@ -43,23 +43,21 @@ struct CrashTests {
             video: ${shots.b.video}
         """
 
-    /// Starts apply in the background.
-    func launch(_ r: Rehearsal, scale: Double, replace: [String] = []) throws -> Process {
+    /// Starts apply in the background, its output to `output` and `errors` (discarded when nil).
+    func launch(
+        _ r: Rehearsal, scale: Double, extra: [String] = [], output: Pipe? = nil, errors: Pipe? = nil
+    ) throws -> Process {
         let process = Process()
         process.executableURL = CLI.binary
         process.arguments =
-            [
-                "apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale),
-                "--parallelism", "3",
-            ]
-            + replace.flatMap { ["--replace", $0] }
+            ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale)] + extra
         process.currentDirectoryURL = r.scratch.url
         var env = ProcessInfo.processInfo.environment
         env["KLING_API_KEY"] = r.key
         env["NO_COLOR"] = "1"
         process.environment = env
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardOutput = output ?? FileHandle.nullDevice
+        process.standardError = errors ?? FileHandle.nullDevice
         try process.run()
         return process
     }
@@ -98,7 +96,8 @@ struct CrashTests {
                 $0.value["status"] as? String == "uncertain" || $0.value["status"] as? String == "submitting"
             }.map(\.key)
             uncertain.formUnion(now)
-            let process = try launch(r, scale: scale, replace: now.sorted())
+            let process = try launch(
+                r, scale: scale, extra: ["--parallelism", "3"] + now.sorted().flatMap { ["--replace", $0] })
             try await wait(r, for: process, until: moment)
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -131,20 +130,9 @@ struct CrashTests {
         let scale = 100.0
         let r = try await Rehearsal(Self.film) { $0.timeScale = scale }
         defer { Task { await r.stop() } }
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = [
-            "apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale),
-        ]
-        process.currentDirectoryURL = r.scratch.url
-        var env = ProcessInfo.processInfo.environment
-        env["KLING_API_KEY"] = r.key
-        process.environment = env
         let out = Pipe()
         let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let process = try launch(r, scale: scale, output: out, errors: err)
         try await wait(r) { Self.count($0, "running") >= 2 }
         let started = ContinuousClock.now
         kill(process.processIdentifier, SIGINT)

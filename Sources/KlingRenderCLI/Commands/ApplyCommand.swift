@@ -254,9 +254,8 @@ struct ApplyCommand: AsyncParsableCommand {
                 "KLING_API_KEY is not set: export it (or pass --api-key-file FILE), or rehearse for free with --simulate. Nothing was sent."
             )
         }
-        return Connection(
-            client: KlingClient(baseURL: base, apiKey: key), label: KlingClient(baseURL: base, apiKey: "").baseURL,
-            timeScale: timeScale ?? 1, simulator: nil)
+        let client = KlingClient(baseURL: base, apiKey: key)
+        return Connection(client: client, label: client.baseURL, timeScale: timeScale ?? 1, simulator: nil)
     }
 }
 

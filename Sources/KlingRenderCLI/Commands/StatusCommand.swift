@@ -65,9 +65,7 @@ struct StatusView {
         for id in status.removed {
             out += terminal.paint("  \(id)  no longer in the file; its files are left alone", .dim) + "\n"
         }
-        let done = status.shots.filter {
-            $0.status == "succeeded" && $0.current && !$0.files.isEmpty && $0.files.allSatisfy { $0.state == .ok }
-        }.count
+        let done = status.shots.filter(\.isDone).count
         out +=
             "\n\(done) of \(status.shots.count) shot\(status.shots.count == 1 ? "" : "s") rendered, current and on disk.\n"
         return out

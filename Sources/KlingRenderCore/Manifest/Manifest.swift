@@ -140,6 +140,29 @@ package struct ManifestFile: Codable, Sendable, Equatable {
     }
 }
 
+extension ManifestFile {
+    /// How a recorded file stands on disk.
+    package enum Check: Sendable, Equatable {
+        case ok
+        case missing
+        /// Present with another size than recorded.
+        case size(Int64)
+        /// The recorded size, other bytes (only looked for with `verify`).
+        case hash
+    }
+
+    /// Checks the file's size, and with `verify` its SHA-256, against what the manifest recorded.
+    package func check(in paths: ProjectPaths, verify: Bool) -> Check {
+        let url = paths.absolute(path)
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int64 else {
+            return .missing
+        }
+        if size != bytes { return .size(size) }
+        if verify, (try? FileHash.sha256(of: url)) != sha256 { return .hash }
+        return .ok
+    }
+}
+
 /// Where a project's manifest and renders live: real and simulated renders apart.
 package struct ProjectPaths: Sendable {
     /// The project file's folder.

@@ -24,6 +24,11 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
         package var files: [File]
         package var error: String?
 
+        /// Rendered, current, and every file on disk as recorded.
+        package var isDone: Bool {
+            status == ShotStatus.succeeded.rawValue && current && !files.isEmpty && files.allSatisfy { $0.state == .ok }
+        }
+
         enum CodingKeys: String, CodingKey {
             case id, type, status, current, files, error
             case taskID = "task_id"
@@ -40,11 +45,7 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
 
     /// Whether every shot is rendered, current and on disk as recorded.
     package var isClean: Bool {
-        removed.isEmpty
-            && shots.allSatisfy {
-                $0.status == ShotStatus.succeeded.rawValue && $0.current && $0.files.allSatisfy { $0.state == .ok }
-                    && !$0.files.isEmpty
-            }
+        removed.isEmpty && shots.allSatisfy(\.isDone)
     }
 
     /// `verify` hashes each file instead of trusting its size.
@@ -63,16 +64,12 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
                     consumedCredits: nil, files: [], error: nil)
             }
             let files = entry.files.map { file -> File in
-                let url = workspace.paths.absolute(file.path)
-                let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int64
-                let state: FileState
-                if size == nil {
-                    state = .missing
-                } else if size != file.bytes || (verify && (try? FileHash.sha256(of: url)) != file.sha256) {
-                    state = .modified
-                } else {
-                    state = .ok
-                }
+                let state: FileState =
+                    switch file.check(in: workspace.paths, verify: verify) {
+                    case .ok: .ok
+                    case .missing: .missing
+                    case .size, .hash: .modified
+                    }
                 return File(path: file.path, bytes: file.bytes, state: state)
             }
             return ShotStatusRow(

@@ -164,13 +164,11 @@ package struct Planner: Sendable {
     private func fileProblem(_ recorded: ManifestShot, paths: ProjectPaths) -> String? {
         if recorded.files.isEmpty { return "no file was downloaded" }
         for file in recorded.files {
-            let url = paths.absolute(file.path)
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
-                let size = attributes[.size] as? Int64
-            else { return "\(file.path) is missing" }
-            if size != file.bytes { return "\(file.path) has \(size) bytes, not \(file.bytes)" }
-            if options.verify, (try? FileHash.sha256(of: url)) != file.sha256 {
-                return "\(file.path) does not match its SHA-256"
+            switch file.check(in: paths, verify: options.verify) {
+            case .ok: continue
+            case .missing: return "\(file.path) is missing"
+            case .size(let size): return "\(file.path) has \(size) bytes, not \(file.bytes)"
+            case .hash: return "\(file.path) does not match its SHA-256"
             }
         }
         return nil
