@@ -27,6 +27,30 @@ public struct KlingClient: Sendable {
             redirectConfiguration: .follow(max: 5, allowCycles: false),
             timeout: .init(connect: .seconds(5), read: .seconds(120))))
 
+    /// Why a key cannot be sent, or nil: a key is visible ASCII (no space, newline, NUL or DEL),
+    /// at most 4096 characters. The reason never quotes the key.
+    public static func keyProblem(_ key: String) -> String? {
+        if key.isEmpty { return "is empty" }
+        if key.utf8.count > 4096 { return "is \(key.utf8.count) bytes long; a key is at most 4096" }
+        if key.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E }) {
+            return "holds a character an HTTP header cannot carry (a space, newline, NUL, DEL or non-ASCII)"
+        }
+        return nil
+    }
+
+    /// Every text that came from outside (the server, the network stack), made safe to keep: the
+    /// key spelled out anywhere in it is replaced, and it is cut to `limit` characters.
+    public func redacted(_ text: String, limit: Int = 300) -> String {
+        var text = text
+        if apiKey.count >= 4 {
+            text = text.replacingOccurrences(of: apiKey, with: "[redacted key]")
+            if let encoded = apiKey.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != apiKey {
+                text = text.replacingOccurrences(of: encoded, with: "[redacted key]")
+            }
+        }
+        return text.count > limit ? String(text.prefix(limit)) + "…" : text
+    }
+
     public init(baseURL: String, apiKey: String, http: HTTPClient = KlingClient.sharedHTTPClient) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
@@ -39,6 +63,15 @@ public struct KlingClient: Sendable {
     /// (`Connection: close`), so that a keep-alive connection the server dropped can never turn a
     /// request that was never read into an uncertain one, nor the reverse.
     public func generate(body: Data) async throws(KlingAPIError) -> CreatedTask {
+        do {
+            return try await unredactedGenerate(body: body)
+        } catch {
+            throw error.redacted(by: self)
+        }
+    }
+
+    private func unredactedGenerate(body: Data) async throws(KlingAPIError) -> CreatedTask {
+        if let problem = Self.keyProblem(apiKey) { throw .notSent(reason: "the API key \(problem)") }
         var request = HTTPClientRequest(url: baseURL + "/api/generate")
         request.method = .POST
         request.headers = apiHeaders
@@ -51,12 +84,29 @@ public struct KlingClient: Sendable {
             // A 200 that names no task: one may have been created all the same.
             throw .answerLost(reason: "the answer to the request has no task id (\(Self.snippet(data)))")
         }
+        guard WireLimits.isTaskID(taskID) else {
+            throw .answerLost(reason: "the answer names a task id that is not one (\(taskID.utf8.count) bytes)")
+        }
+        // Anything else in the answer that is unusable is dropped, never fatal: the task id is what counts.
         return CreatedTask(
-            taskID: taskID, status: envelope.data?.status ?? "", consumedCredits: envelope.data?.consumedCredits)
+            taskID: taskID, status: WireLimits.word(envelope.data?.status) ?? "",
+            consumedCredits: envelope.data?.consumedCredits)
     }
 
     /// `GET /api/status?task_id=…`.
     public func status(taskID: String) async throws(KlingAPIError) -> TaskReport {
+        do {
+            var report = try await unredactedStatus(taskID: taskID)
+            report.status = redacted(report.status)
+            report.failureReason = report.failureReason.map { redacted($0) }
+            return report
+        } catch {
+            throw error.redacted(by: self)
+        }
+    }
+
+    private func unredactedStatus(taskID: String) async throws(KlingAPIError) -> TaskReport {
+        if let problem = Self.keyProblem(apiKey) { throw .notSent(reason: "the API key \(problem)") }
         var components = URLComponents(string: baseURL + "/api/status")
         components?.queryItems = [URLQueryItem(name: "task_id", value: taskID)]
         var request = HTTPClientRequest(url: components?.string ?? baseURL + "/api/status")
@@ -64,20 +114,28 @@ public struct KlingClient: Sendable {
         let (status, headers, data) = try await send(request, sent: false)
         if status == 404 { throw .taskNotFound(taskID: taskID) }
         guard status == 200 else { throw Self.classify(status: status, headers: headers, body: data) }
-        guard let payload = Envelope.decode(data)?.data, let word = payload.status else {
+        guard let payload = Envelope.decode(data)?.data, let word = WireLimits.word(payload.status) else {
             throw .unexpectedAnswer(status: status, detail: "no task status in the answer (\(Self.snippet(data)))")
         }
+        if let other = payload.taskID, other != taskID {
+            throw .unexpectedAnswer(
+                status: status, detail: "the answer is about another task (\(other.utf8.count) bytes)")
+        }
         var phase = TaskPhase(status: word)
-        let urls = payload.response ?? []
+        let offered = payload.response ?? []
+        let urls = offered.filter(WireLimits.isVideoURL)
         var reason: String?
         if phase == .succeeded, urls.isEmpty {
             phase = .failed
-            reason = "the API reported \(word) with no video URL"
+            reason =
+                offered.isEmpty
+                ? "the API reported \(word) with no video URL"
+                : "the API reported \(word) with no http(s) video URL (\(offered.count) other)"
         } else if phase == .failed {
             reason = [payload.errorMessage, payload.failedReason].compactMap { $0 }.first { !$0.isEmpty } ?? word
         }
         return TaskReport(
-            taskID: payload.taskID ?? taskID, status: word, phase: phase, consumedCredits: payload.consumedCredits,
+            taskID: taskID, status: word, phase: phase, consumedCredits: payload.consumedCredits,
             urls: urls, failureReason: reason)
     }
 
@@ -129,6 +187,8 @@ public struct KlingClient: Sendable {
     // MARK: - Plumbing
 
     static let userAgent = "kling-render/0.1"
+    /// No answer of the API is larger; a bigger one is cut off, not read into memory.
+    static let maxAnswerBytes = 4 << 20
 
     private var apiHeaders: HTTPHeaders {
         var headers = HTTPHeaders()
@@ -142,10 +202,20 @@ public struct KlingClient: Sendable {
     /// connection was made means: for a POST, that the request may have arrived.
     private func send(_ request: HTTPClientRequest, sent: Bool) async throws(KlingAPIError) -> (Int, HTTPHeaders, Data)
     {
+        let response: HTTPClientResponse
         do {
-            let response = try await http.execute(request, timeout: requestTimeout)
-            let body = try await response.body.collect(upTo: 4 << 20)
-            return (Int(response.status.code), response.headers, Data(buffer: body))
+            response = try await http.execute(request, timeout: requestTimeout)
+        } catch {
+            throw Self.transport(error, sent: sent)
+        }
+        let status = Int(response.status.code)
+        do {
+            let body = try await response.body.collect(upTo: Self.maxAnswerBytes)
+            return (status, response.headers, Data(buffer: body))
+        } catch is NIOTooManyBytesError {
+            let reason = "the answer (HTTP \(status)) is larger than \(Self.maxAnswerBytes >> 20) MiB; no API answer is"
+            // For a POST the request arrived: a task may exist.
+            throw sent ? .answerLost(reason: reason) : .unexpectedAnswer(status: status, detail: reason)
         } catch {
             throw Self.transport(error, sent: sent)
         }
@@ -196,7 +266,14 @@ public struct KlingClient: Sendable {
         switch status {
         case 401: return .invalidAPIKey(message: message)
         case 402: return .insufficientCredits(message: message)
-        case 429: return .rateLimited(retryAfter: retryAfter(headers), message: message)
+        case 429:
+            var message = message
+            if let wait = retryAfter(headers), wait == .milliseconds(Int64(maxRetryAfter * 1000)),
+                let asked = headers.first(name: "Retry-After"), Double(asked).map({ $0 > maxRetryAfter }) ?? true
+            {
+                message += " (Retry-After: \(String(asked.prefix(40))); waiting \(Int(maxRetryAfter)) s at most)"
+            }
+            return .rateLimited(retryAfter: retryAfter(headers), message: message)
         case 400..<500: return .rejected(status: status, code: code, message: message)
         case 504: return .answerLost(reason: "the gateway timed out (504); the task may have been created")
         case 500..<600: return .serverError(status: status, code: code, message: message)
@@ -204,16 +281,23 @@ public struct KlingClient: Sendable {
         }
     }
 
-    /// `Retry-After` in seconds or as an HTTP date.
+    /// The longest `Retry-After` taken: a server asking for more is waited on this long, and told so.
+    public static let maxRetryAfter = 300.0
+
+    /// `Retry-After` in seconds or as an HTTP date, capped at `maxRetryAfter`.
     static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
         guard let value = headers.first(name: "Retry-After")?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if let seconds = Double(value), seconds >= 0, seconds.isFinite { return .milliseconds(Int(seconds * 1000)) }
+        if let seconds = Double(value), seconds >= 0, seconds.isFinite {
+            return .milliseconds(Int64(min(seconds, maxRetryAfter) * 1000))
+        }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: value) else { return nil }
-        return .milliseconds(max(0, Int(date.timeIntervalSinceNow * 1000)))
+        let seconds = date.timeIntervalSinceNow
+        guard seconds.isFinite else { return nil }
+        return .milliseconds(Int64(min(max(0, seconds), maxRetryAfter) * 1000))
     }
 
     /// A short, printable piece of a body: HTML tags stripped, whitespace folded.

@@ -47,9 +47,9 @@ struct Envelope: Decodable {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             taskID = try? c.decodeIfPresent(String.self, forKey: .taskID)
             status = try? c.decodeIfPresent(String.self, forKey: .status)
-            consumedCredits =
-                (try? c.decodeIfPresent(Int.self, forKey: .consumedCredits))
-                ?? (try? c.decodeIfPresent(Double.self, forKey: .consumedCredits)).flatMap { $0.map(Int.init) }
+            // Read as a number of any size, then range-checked: `1e30` is dropped, never trapped on.
+            consumedCredits = (try? c.decodeIfPresent(Double.self, forKey: .consumedCredits))
+                .flatMap { $0.flatMap(WireLimits.credits) }
             // A single URL instead of an array is read as one.
             response =
                 (try? c.decodeIfPresent([String].self, forKey: .response))
@@ -71,5 +71,65 @@ struct Envelope: Decodable {
 
     static func decode(_ data: Data) -> Envelope? {
         try? JSONDecoder().decode(Envelope.self, from: data)
+    }
+}
+
+/// What an answer may hold and still be used: every field from the server is range-checked.
+enum WireLimits {
+    /// No task costs more credits; a larger number is dropped, never trapped on.
+    static let maxCredits = 1_000_000_000
+    static let maxTaskIDLength = 128
+
+    /// 1–128 ASCII letters, digits, `-`, `_`, `.` or `:`.
+    static func isTaskID(_ id: String) -> Bool {
+        let scalars = id.unicodeScalars
+        return !scalars.isEmpty && scalars.count <= maxTaskIDLength
+            && scalars.allSatisfy { scalar in
+                scalar.isASCII
+                    && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                        || "-_.:".unicodeScalars.contains(scalar))
+            }
+    }
+
+    /// A status word: at most 64 printable ASCII characters.
+    static func word(_ text: String?) -> String? {
+        guard let text, !text.isEmpty, text.utf8.count <= 64, text.utf8.allSatisfy({ (0x20...0x7E).contains($0) })
+        else { return nil }
+        return text
+    }
+
+    /// An http(s) URL with a host, of sensible length, without spaces or controls.
+    static func isVideoURL(_ text: String) -> Bool {
+        guard text.utf8.count <= 8192, !text.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }),
+            let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = url.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+
+    /// Credits as sent: a whole number from 0 to `maxCredits`, else nothing.
+    static func credits(_ value: Double) -> Int? {
+        guard let whole = Int(exactly: value.rounded()), (0...maxCredits).contains(whole) else { return nil }
+        return whole
+    }
+}
+
+extension KlingAPIError {
+    /// The same error with the client's key taken out of every text and each text cut short.
+    func redacted(by client: KlingClient) -> KlingAPIError {
+        switch self {
+        case .invalidAPIKey(let m): .invalidAPIKey(message: client.redacted(m))
+        case .insufficientCredits(let m): .insufficientCredits(message: client.redacted(m))
+        case .rateLimited(let r, let m): .rateLimited(retryAfter: r, message: client.redacted(m))
+        case .rejected(let s, let c, let m):
+            .rejected(status: s, code: c.map { client.redacted($0, limit: 40) }, message: client.redacted(m))
+        case .serverError(let s, let c, let m):
+            .serverError(status: s, code: c.map { client.redacted($0, limit: 40) }, message: client.redacted(m))
+        case .notSent(let r): .notSent(reason: client.redacted(r))
+        case .answerLost(let r): .answerLost(reason: client.redacted(r))
+        case .taskNotFound(let id): .taskNotFound(taskID: client.redacted(id, limit: 130))
+        case .urlExpired: self
+        case .unexpectedAnswer(let s, let d): .unexpectedAnswer(status: s, detail: client.redacted(d))
+        }
     }
 }

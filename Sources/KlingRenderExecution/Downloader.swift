@@ -14,43 +14,61 @@ package enum DownloadError: Error, Sendable, Equatable, CustomStringConvertible 
     case expired(url: String, status: Int)
     /// Tries ran out; the partial file stays for the next apply to resume.
     case failed(url: String, reason: String)
-    /// The disk refused (full, read-only).
+    /// The disk refused (full, read-only), or a path is refused (a link, outside the project).
     case disk(String)
+    /// What the server offers is refused, and would be again: a URL that is not http(s), a video
+    /// over the size cap.
+    case refused(String)
 
     package var description: String {
         switch self {
         case .expired(_, let status): "the video URL has expired (HTTP \(status))"
         case .failed(_, let reason): "download failed: \(reason)"
         case .disk(let reason): "cannot write the video: \(reason)"
+        case .refused(let reason): "download refused: \(reason)"
         }
     }
+}
+
+/// What a download may take: a server that sends forever, or a byte a minute, is cut off.
+package struct DownloadLimits: Sendable {
+    /// No video is larger (a 15 s 4K video is well under 1 GiB).
+    package var maxBytes: Int64 = ManifestCheck.maxVideoBytes
+    /// A try that brings fewer than `stallBytes` in this many real seconds has stalled: it is cut
+    /// off, and the next try resumes it.
+    package var stallSeconds: Double = 30
+    package var stallBytes: Int64 = 16 << 10
+
+    package init() {}
 }
 
 /// Streams a video to `OUTPUT/.ID.mp4.TAG.part`, resuming it with `Range` when it is there, checks
 /// its length, hashes it on the way (SHA-256), and renames it into place. Memory stays flat
 /// whatever the size: each chunk goes to disk as it arrives. A file already at the destination
-/// that the new one would replace is moved to `OUTPUT/previous/`, never deleted.
+/// that the new one would replace is moved to `OUTPUT/previous/`, never deleted. Every file is
+/// touched through the project's folder: a link at any of these names is refused, never followed.
 package struct Downloader: Sendable {
     package var client: KlingClient
+    package var folder: ProjectFolder
     package var attempts = 5
     package var backoff = Backoff(base: 0.5, cap: 8)
+    package var limits = DownloadLimits()
     package var sleep: @Sendable (Double) async throws -> Void
 
-    package init(client: KlingClient, sleep: @escaping @Sendable (Double) async throws -> Void) {
+    package init(client: KlingClient, folder: ProjectFolder, sleep: @escaping @Sendable (Double) async throws -> Void) {
         self.client = client
+        self.folder = folder
         self.sleep = sleep
     }
 
-    package func fetch(
-        _ url: String, to destination: URL, relativePath: String, onStart: @Sendable (Int64) -> Void = { _ in }
-    ) async throws(DownloadError) -> ManifestFile {
-        let folder = destination.deletingLastPathComponent()
-        let partial = Self.partialFile(for: destination, url: url)
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw .disk(error.localizedDescription)
+    /// Fetches `url` to `path`, relative to the project's folder.
+    package func fetch(_ url: String, to path: String, onStart: @escaping @Sendable (Int64) -> Void = { _ in })
+        async throws(DownloadError) -> ManifestFile
+    {
+        guard ManifestCheck.isVideoURL(url) else {
+            throw .refused("`\(Printable.short(url, limit: 80))` is not an http(s) URL; no other kind is fetched")
         }
+        let partial = Self.partialFile(for: path, url: url)
         var lastProblem = ""
         for attempt in 0..<attempts {
             // Interrupted: the partial file stays for the next apply to resume.
@@ -60,12 +78,9 @@ package struct Downloader: Sendable {
             }
             do {
                 let (bytes, sha256) = try await attemptFetch(url, partial: partial, onStart: onStart)
-                try keepPrevious(destination, unlessSHA256: sha256)
-                guard rename(partial.path, destination.path) == 0 else {
-                    throw DownloadError.disk("cannot rename \(partial.lastPathComponent) into place")
-                }
-                AtomicFile.syncFolder(folder)
-                return ManifestFile(path: relativePath, bytes: bytes, sha256: sha256)
+                try keepPrevious(path, unlessSHA256: sha256)
+                try folder.rename(partial, to: path)
+                return ManifestFile(path: path, bytes: bytes, sha256: sha256)
             } catch let error as KlingAPIError {
                 if case .urlExpired(let status) = error { throw .expired(url: url, status: status) }
                 lastProblem = "\(error)"
@@ -75,6 +90,8 @@ package struct Downloader: Sendable {
                     continue
                 }
                 throw error
+            } catch let error as FolderError {
+                throw .disk(error.description)
             } catch {
                 lastProblem = "\(error)"
             }
@@ -82,31 +99,54 @@ package struct Downloader: Sendable {
         throw .failed(url: url, reason: lastProblem)
     }
 
-    /// One try: resume from what the partial file holds, append, hash, and check the length.
-    private func attemptFetch(_ url: String, partial: URL, onStart: @Sendable (Int64) -> Void) async throws -> (
-        Int64, String
-    ) {
-        if !FileManager.default.fileExists(atPath: partial.path) {
-            guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
-                throw DownloadError.disk("cannot create \(partial.path)")
-            }
-        }
-        let handle = try FileHandle(forUpdating: partial)
+    /// One try: resume from what the partial file holds, append, hash, and check the length; cut
+    /// off when it stalls or grows past the cap.
+    private func attemptFetch(_ url: String, partial: String, onStart: @escaping @Sendable (Int64) -> Void) async throws
+        -> (
+            Int64, String
+        )
+    {
+        let handle = try folder.openForWriting(partial)
         defer { try? handle.close() }
-        var have = Int64(try handle.seekToEnd())
-        let writer = ChunkWriter(handle: handle)
-        var total: Int64?
-        try await client.download(url, from: have) { head in
-            total = head.totalLength
-            if head.offset == 0 {
-                // The server sent the whole file: start over.
-                try handle.truncate(atOffset: 0)
-                have = 0
+        let resumeAt = Int64(try handle.seekToEnd())
+        let writer = ChunkWriter(handle: handle, maxBytes: limits.maxBytes)
+        let limits = self.limits
+        let client = self.client
+        let total = try await withThrowingTaskGroup(of: Int64??.self, returning: Int64?.self) { group in
+            group.addTask {
+                var have = resumeAt
+                var total: Int64?
+                try await client.download(url, from: have) { head in
+                    total = head.totalLength
+                    if let length = head.totalLength, length > limits.maxBytes {
+                        throw DownloadError.refused(
+                            "the server offers \(length) bytes, more than the \(limits.maxBytes >> 30) GiB a video may have"
+                        )
+                    }
+                    if head.offset == 0 {
+                        // The server sent the whole file: start over.
+                        try handle.truncate(atOffset: 0)
+                        have = 0
+                    }
+                    try await writer.begin(keeping: have)
+                    onStart(have)
+                } receive: { chunk in
+                    try await writer.write(chunk)
+                }
+                return .some(total)
             }
-            try await writer.begin(keeping: have)
-            onStart(have)
-        } receive: { chunk in
-            try await writer.write(chunk)
+            group.addTask {
+                try await Self.watch(writer, limits: limits)
+                return nil
+            }
+            // The first to end decides: the download (the watchdog is cancelled), or a stall.
+            while let result = try await group.next() {
+                if let total = result {
+                    group.cancelAll()
+                    return total
+                }
+            }
+            return nil
         }
         let (written, sha256) = try await writer.finish()
         if let total, written != total {
@@ -118,26 +158,54 @@ package struct Downloader: Sendable {
         return (written, sha256)
     }
 
-    /// Where a download in progress lives: beside its destination, hidden, named after the URL too,
-    /// so that bytes of one render are never resumed into another.
-    package static func partialFile(for destination: URL, url: String) -> URL {
-        let tag = Digest.sha256Hex(Data(url.utf8)).prefix(12)
-        return destination.deletingLastPathComponent().appendingPathComponent(
-            ".\(destination.lastPathComponent).\(tag).part")
+    /// Throws when a window of `stallSeconds` brings fewer than `stallBytes`; ends when cancelled.
+    private static func watch(_ writer: ChunkWriter, limits: DownloadLimits) async throws {
+        var seen = await writer.received
+        while true {
+            do {
+                try await Task.sleep(for: .clamped(seconds: limits.stallSeconds))
+            } catch {
+                return
+            }
+            let now = await writer.received
+            if now - seen < limits.stallBytes {
+                throw DownloadError.failed(
+                    url: "", reason: "stalled: fewer than \(limits.stallBytes) bytes in \(limits.stallSeconds) s")
+            }
+            seen = now
+        }
     }
 
-    /// Moves a different file out of the way, into `previous/`, named by its hash.
-    private func keepPrevious(_ destination: URL, unlessSHA256 sha256: String) throws {
-        guard FileManager.default.fileExists(atPath: destination.path) else { return }
-        let old = (try? FileHash.sha256(of: destination)) ?? ""
-        if old == sha256 { return }
-        let folder = destination.deletingLastPathComponent().appendingPathComponent("previous")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let stem = destination.deletingPathExtension().lastPathComponent
-        let kept = folder.appendingPathComponent("\(stem)-\(old.prefix(12)).\(destination.pathExtension)")
-        if FileManager.default.fileExists(atPath: kept.path) { return }
-        guard rename(destination.path, kept.path) == 0 else {
-            throw DownloadError.disk("cannot move the previous \(destination.lastPathComponent) to previous/")
+    /// Where a download in progress lives: beside its destination, hidden, named after the URL too,
+    /// so that bytes of one render are never resumed into another.
+    package static func partialFile(for path: String, url: String) -> String {
+        let tag = Digest.sha256Hex(Data(url.utf8)).prefix(12)
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        return "\(folder).\(name).\(tag).part"
+    }
+
+    /// Moves a different file out of the way, into `previous/`, named by its hash. Only a regular
+    /// file is moved: a link or anything else at the destination is refused, never followed.
+    private func keepPrevious(_ path: String, unlessSHA256 sha256: String) throws {
+        switch folder.entry(path) {
+        case .missing: return
+        case .refused(let error): throw DownloadError.disk(error.description)
+        case .other(let kind):
+            throw DownloadError.disk(
+                "\(path) is \(kind.phrase), not a render; move it away (kling-render writes no video through it)")
+        case .file:
+            let old = try folder.sha256(path)
+            if old == sha256 { return }
+            let slash = path.lastIndex(of: "/")
+            let parent = slash.map { String(path[...$0]) } ?? ""
+            let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+            let stem = name.hasSuffix(".mp4") ? String(name.dropLast(4)) : name
+            let kept = "\(parent)previous/\(stem)-\(old.prefix(12)).mp4"
+            if case .file = folder.entry(kept) { return }
+            try folder.directory(parent + "previous", create: true)
+            try folder.rename(path, to: kept)
         }
     }
 }
@@ -145,10 +213,16 @@ package struct Downloader: Sendable {
 /// Appends chunks to the partial file and hashes them, one chunk in memory at a time.
 private actor ChunkWriter {
     let handle: FileHandle
+    let maxBytes: Int64
     var hasher = StreamingSHA256()
     var written: Int64 = 0
+    /// Bytes received in this try, for the stall watchdog.
+    var received: Int64 = 0
 
-    init(handle: FileHandle) { self.handle = handle }
+    init(handle: FileHandle, maxBytes: Int64) {
+        self.handle = handle
+        self.maxBytes = maxBytes
+    }
 
     /// Starts over, hashing the first `length` bytes already in the file (a resumed download).
     func begin(keeping length: Int64) throws {
@@ -165,6 +239,10 @@ private actor ChunkWriter {
     }
 
     func write(_ chunk: ByteBuffer) throws {
+        guard written + Int64(chunk.readableBytes) <= maxBytes else {
+            throw DownloadError.refused("the server sent more than the \(maxBytes >> 30) GiB a video may have")
+        }
+        received += Int64(chunk.readableBytes)
         let data = Data(buffer: chunk, byteTransferStrategy: .noCopy)
         try handle.write(contentsOf: data)
         hasher.update(data)

@@ -15,6 +15,11 @@ package struct ExecutionOptions: Sendable {
     package var submitAttempts = 8
     /// Downloads at once.
     package var downloads = 4
+    /// Size cap and stall time-out of each download.
+    package var downloadLimits = DownloadLimits()
+    /// Consecutive status answers that cannot be used (HTML, oversized, 4xx/5xx, a foreign task id)
+    /// after which a shot stops being polled: it stays in flight, and the next apply polls it again.
+    package var maxUnusableAnswers = 10
 
     package init() {}
 }
@@ -32,6 +37,9 @@ package enum ShotOutcome: Sendable, Equatable {
     case uncertain(String)
     /// Still rendering when the run stopped (time-out, interrupt): the next apply resumes it.
     case inFlight(taskID: String)
+    /// Still in flight, but its status answers could not be used, again and again: polling
+    /// stopped. Never resubmitted; the next apply polls it again.
+    case unanswered(taskID: String, reason: String)
     /// Rendered, but its video could not be fetched.
     case downloadFailed(String)
     /// Never started: the run stopped submitting first.

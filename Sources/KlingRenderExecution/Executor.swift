@@ -35,7 +35,7 @@ package final class Executor: Sendable {
         self.paths = paths
         self.client = client
         self.options = options
-        self.recorder = ManifestRecorder(manifest: manifest, url: paths.manifest)
+        self.recorder = ManifestRecorder(manifest: manifest, paths: paths)
         self.events = events
         self.limiter = Limiter(maximum: max(1, options.parallelism))
     }
@@ -260,9 +260,17 @@ package final class Executor: Sendable {
         var taskID: String
         var resumed = false
         // The planner names the task of every shot it resumes.
-        if planned.action == .resume, let recorded = planned.taskID {
+        if planned.action == .resume {
+            guard let recorded = planned.taskID else {
+                // Never a submission the plan did not show: a resume with no task is uncertain.
+                let reason = "the manifest names no task to resume; `kling-render apply --replace \(id)` submits again"
+                events(.uncertain(shot: id, reason: reason))
+                return .ended(id: id, outcome: .uncertain(reason), stop: nil)
+            }
             taskID = recorded
             resumed = true
+        } else if !planned.action.submits {
+            return .ended(id: id, outcome: .notStarted("nothing to submit for \(planned.action.rawValue)"), stop: nil)
         } else {
             switch await submit(planned, shot: shot, outputs: outputs) {
             case .success(let created): taskID = created
@@ -396,10 +404,13 @@ package final class Executor: Sendable {
     private func poll(_ id: String, taskID: String, expected: Double, resumed: Bool) async -> Step {
         let schedule = PollSchedule(expected: expected)
         let started = ContinuousClock.now
-        let deadline = options.timeout.map { started + .milliseconds(Int($0 * 1000)) }
+        let deadline = options.timeout.map { started + .clamped(seconds: $0) }
         var polls = 0
         var unknownWords = Set<String>()
         var notFound = 0
+        /// Answers in a row that came back and could not be used: a hostile or broken server ends
+        /// here, not in an endless poll.
+        var unusable = 0
         let scale = timeScale
         while true {
             let elapsed = seconds(ContinuousClock.now - started) * scale
@@ -437,12 +448,25 @@ package final class Executor: Sendable {
                         return .ended(id: id, outcome: .inFlight(taskID: taskID), stop: nil)
                     }
                 case .rateLimited(let retryAfter, _):
-                    if let retryAfter { try? await sleep(seconds(retryAfter) / scale) }
+                    if var pause = retryAfter.map({ seconds($0) / scale }) {
+                        // The deadline holds whatever the server asks for.
+                        if let deadline { pause = min(pause, max(0, seconds(deadline - ContinuousClock.now))) }
+                        try? await sleep(pause)
+                    }
+                case .unexpectedAnswer, .serverError, .rejected, .urlExpired:
+                    unusable += 1
+                    if unusable >= options.maxUnusableAnswers {
+                        let reason = "\(unusable) status answers in a row could not be used, the last: \(error)"
+                        events(.warning("\(id): \(reason); polling stops, the task stays in flight"))
+                        return .ended(id: id, outcome: .unanswered(taskID: taskID, reason: reason), stop: nil)
+                    }
+                    events(.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: wait))
                 default:
                     events(.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: wait))
                 }
                 continue
             }
+            unusable = 0
             events(.polled(shot: id, taskID: taskID, status: report.status, phase: report.phase))
             switch report.phase {
             case .running:
@@ -485,14 +509,23 @@ package final class Executor: Sendable {
 
     private func download(_ id: String, urls: [String]) async -> Step {
         let scale = timeScale
-        let downloader = Downloader(client: client) { try await self.sleep($0 / scale) }
+        var configured = Downloader(client: client, folder: paths.root) { try await self.sleep($0 / scale) }
+        configured.limits = options.downloadLimits
+        let downloader = configured
         var files: [ManifestFile] = []
+        if urls.isEmpty {
+            let reason =
+                "the manifest records no video URL for it; `kling-render apply --replace \(id)` renders it again"
+            events(.failed(shot: id, reason: reason))
+            return .downloadFailed(id: id, reason: reason)
+        }
         for (n, url) in urls.enumerated() {
             let relative = paths.videoPath(shot: id, number: n + 1)
             do {
-                let file = try await downloader.fetch(url, to: paths.absolute(relative), relativePath: relative) {
-                    offset in
-                    self.events(.downloading(shot: id, file: relative, resumedAt: offset))
+                let file = try await withDeadline(options.timeout) { () async throws(DownloadError) -> ManifestFile in
+                    try await downloader.fetch(url, to: relative) { offset in
+                        self.events(.downloading(shot: id, file: relative, resumedAt: offset))
+                    }
                 }
                 files.append(file)
                 events(.downloaded(shot: id, file: file))
@@ -529,7 +562,37 @@ package final class Executor: Sendable {
             try Task.checkCancellation()
             return
         }
-        try await Task.sleep(for: .milliseconds(Int((seconds * 1000).rounded(.up))))
+        try await Task.sleep(for: .clamped(seconds: seconds))
+    }
+
+    /// Runs a download, cut off after `seconds` (`--timeout`): its partial file stays for the next apply.
+    private func withDeadline(
+        _ seconds: Double?, _ operation: @escaping @Sendable () async throws(DownloadError) -> ManifestFile
+    ) async throws(DownloadError) -> ManifestFile {
+        guard let seconds else { return try await operation() }
+        let result = await withTaskGroup(of: Result<ManifestFile, DownloadError>?.self) { group in
+            group.addTask {
+                do throws(DownloadError) {
+                    return .success(try await operation())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: .clamped(seconds: seconds))
+                } catch {
+                    return nil
+                }
+                return .failure(
+                    .failed(url: "", reason: "--timeout reached; the partial file stays for the next apply"))
+            }
+            var first: Result<ManifestFile, DownloadError>?
+            while first == nil, let next = await group.next() { first = next }
+            group.cancelAll()
+            return first ?? .failure(.failed(url: "", reason: "interrupted"))
+        }
+        return try result.get()
     }
 
     private func seconds(_ duration: Duration) -> Double {
@@ -550,4 +613,13 @@ private actor Limiter {
     func lower() { current = max(1, current - 1) }
 
     func raise() { current = min(maximum, current + 1) }
+}
+
+extension Duration {
+    /// A wait of `seconds`, whatever number came in: NaN and negatives are no wait, and anything
+    /// above 30 days is 30 days (`Duration` traps where a number from outside can reach).
+    package static func clamped(seconds: Double) -> Duration {
+        guard seconds.isFinite, seconds > 0 else { return .zero }
+        return .milliseconds(Int64((min(seconds, 30 * 86_400) * 1000).rounded(.up)))
+    }
 }

@@ -9,7 +9,7 @@ import KlingRenderCore
 /// otherwise spends most of its time re-encoding the whole manifest once per change.
 package actor ManifestRecorder {
     private(set) package var manifest: Manifest
-    private let url: URL
+    private let paths: ProjectPaths
     /// Bumped by every change; `written` is the highest one on disk.
     private var version = 0
     private var written = 0
@@ -18,9 +18,9 @@ package actor ManifestRecorder {
     /// The last write that failed, for the report.
     private(set) package var writeError: String?
 
-    package init(manifest: Manifest, url: URL) {
+    package init(manifest: Manifest, paths: ProjectPaths) {
         self.manifest = manifest
-        self.url = url
+        self.paths = paths
     }
 
     package func entry(_ id: String) -> ManifestShot? { manifest.shots[id] }
@@ -43,9 +43,9 @@ package actor ManifestRecorder {
             writing = true
             let snapshot = manifest
             let snapshotVersion = version
-            let url = url
+            let paths = paths
             let result = await Task.detached { () -> Result<Void, any Error> in
-                Result { try ManifestStore.write(snapshot, to: url) }
+                Result { try ManifestStore.write(snapshot, to: paths) }
             }.value
             writing = false
             let waiting = waiters
@@ -55,7 +55,7 @@ package actor ManifestRecorder {
             case .success:
                 written = max(written, snapshotVersion)
             case .failure(let error):
-                writeError = "cannot write \(url.path): \(error.localizedDescription)"
+                writeError = "cannot write \(paths.manifestName): \(error)"
                 throw error
             }
         }

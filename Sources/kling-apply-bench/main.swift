@@ -154,8 +154,8 @@ func download(megabytes: Int) async throws {
     defer { try? FileManager.default.removeItem(at: folder) }
     let before = peakRSSMegabytes()
     let start = ContinuousClock.now
-    let file = try await Downloader(client: client) { _ in }.fetch(
-        report.urls[0], to: folder.appendingPathComponent("big.mp4"), relativePath: "big.mp4")
+    let file = try await Downloader(client: client, folder: ProjectFolder(folder)) { _ in }.fetch(
+        report.urls[0], to: "big.mp4")
     let elapsed = seconds(ContinuousClock.now - start)
     await simulator.stop()
     print(

@@ -49,7 +49,7 @@ final class PlanFixture {
                 files: s == .succeeded
                     ? [ManifestFile(path: path, bytes: Int64(bytes.count), sha256: Digest.sha256Hex(bytes))] : [])
         }
-        try ManifestStore.write(manifest, to: w.paths.manifest)
+        try ManifestStore.write(manifest, to: w.paths)
     }
 }
 
@@ -221,11 +221,15 @@ struct PlannerTests {
     func staleness() throws {
         let fixture = try PlanFixture(Self.film)
         let workspace = try fixture.workspace()
-        let saved = SavedPlan(workspace: workspace, options: PlanOptions(), plan: try fixture.plan())
+        let saved = try SavedPlan(
+            workspace: workspace, options: PlanOptions(), plan: try fixture.plan(),
+            planFile: fixture.folder.appendingPathComponent("film.plan").path)
         #expect(saved.staleness(against: try fixture.workspace()) == nil)
         try fixture.markAllRendered()
         #expect(saved.staleness(against: try fixture.workspace())?.contains("film.manifest.json changed") == true)
-        let resaved = SavedPlan(workspace: try fixture.workspace(), options: PlanOptions(), plan: try fixture.plan())
+        let resaved = try SavedPlan(
+            workspace: try fixture.workspace(), options: PlanOptions(), plan: try fixture.plan(),
+            planFile: fixture.folder.appendingPathComponent("film.plan").path)
         try fixture.rewrite(Self.film + "\n")
         #expect(resaved.staleness(against: try fixture.workspace())?.contains("film.yaml changed") == true)
     }
@@ -237,7 +241,7 @@ struct PlannerTests {
         let url = fixture.folder.appendingPathComponent("film.manifest.json")
         let first = try Data(contentsOf: url)
         let manifest = try Manifest.decode(first)
-        try ManifestStore.write(manifest, to: url)
+        try ManifestStore.write(manifest, to: try fixture.workspace().paths)
         #expect(try Data(contentsOf: url) == first)
         #expect(!String(decoding: first, as: UTF8.self).contains("KLING_API_KEY"))
     }

@@ -35,13 +35,13 @@ struct DownloaderTests {
         defer { Task { await simulator.stop() } }
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let destination = dir.appendingPathComponent("fox.mp4")
-        let file = try await Downloader(client: client) { _ in }.fetch(
-            url, to: destination, relativePath: "renders/fox.mp4")
+        let destination = dir.appendingPathComponent("renders/fox.mp4")
+        let file = try await Downloader(client: client, folder: ProjectFolder(dir)) { _ in }.fetch(
+            url, to: "renders/fox.mp4")
         let data = try Data(contentsOf: destination)
         #expect(file.bytes == 3_000_000 && data.count == 3_000_000)
         #expect(file.sha256 == Digest.sha256Hex(data))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["fox.mp4"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/renders") == ["fox.mp4"])
     }
 
     @Test("a partial file is resumed from where it stopped, and the result is the same file")
@@ -51,13 +51,15 @@ struct DownloaderTests {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let destination = dir.appendingPathComponent("fox.mp4")
-        let whole = try await Downloader(client: client) { _ in }.fetch(url, to: destination, relativePath: "fox.mp4")
+        let whole = try await Downloader(client: client, folder: ProjectFolder(dir)) { _ in }.fetch(url, to: "fox.mp4")
         let full = try Data(contentsOf: destination)
         try FileManager.default.removeItem(at: destination)
         // A download cut off at 1.2 MB.
-        try full.prefix(1_200_000).write(to: Downloader.partialFile(for: destination, url: url))
+        try full.prefix(1_200_000).write(
+            to: dir.appendingPathComponent(Downloader.partialFile(for: "fox.mp4", url: url)))
         let offsets = OffsetLog()
-        let again = try await Downloader(client: client) { _ in }.fetch(url, to: destination, relativePath: "fox.mp4") {
+        let again = try await Downloader(client: client, folder: ProjectFolder(dir)) { _ in }.fetch(url, to: "fox.mp4")
+        {
             offsets.append($0)
         }
         #expect(offsets.values == [1_200_000], "asked only for the rest")
@@ -74,7 +76,7 @@ struct DownloaderTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let destination = dir.appendingPathComponent("fox.mp4")
         try Data("an older render".utf8).write(to: destination)
-        _ = try await Downloader(client: client) { _ in }.fetch(url, to: destination, relativePath: "fox.mp4")
+        _ = try await Downloader(client: client, folder: ProjectFolder(dir)) { _ in }.fetch(url, to: "fox.mp4")
         let kept = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("previous").path)
         #expect(kept.count == 1 && kept[0].hasPrefix("fox-"))
         let old = try Data(contentsOf: dir.appendingPathComponent("previous").appendingPathComponent(kept[0]))
@@ -89,8 +91,7 @@ struct DownloaderTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let gone = url.replacingOccurrences(of: "/videos/", with: "/videos/n75nosuch")
         await #expect(throws: DownloadError.expired(url: gone, status: 404)) {
-            try await Downloader(client: client) { _ in }.fetch(
-                gone, to: dir.appendingPathComponent("x.mp4"), relativePath: "x.mp4")
+            try await Downloader(client: client, folder: ProjectFolder(dir)) { _ in }.fetch(gone, to: "x.mp4")
         }
     }
 }

@@ -9,9 +9,12 @@ struct ManifestRecorderTests {
     func concurrentChanges() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-rec-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let url = folder.appendingPathComponent("film.manifest.json")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let paths = ProjectPaths(
+            projectFile: folder.appendingPathComponent("film.yaml").path, output: "renders", simulated: false)
+        let url = paths.manifest
         let recorder = ManifestRecorder(
-            manifest: Manifest(project: "film", endpoint: "simulator", simulated: true), url: url)
+            manifest: Manifest(project: "film", endpoint: "simulator", simulated: true), paths: paths)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for n in 0..<200 {
                 group.addTask {

@@ -60,18 +60,33 @@ struct ApplyCommand: AsyncParsableCommand {
     func validate() throws {
         if let parallelism, !(1...256).contains(parallelism) { throw ValidationError("--parallelism takes 1 to 256") }
         if let timeout, Self.seconds(timeout) == nil {
-            throw ValidationError("--timeout takes a time such as 90s, 30m or 2h; got `\(timeout)`")
+            throw ValidationError(
+                "--timeout takes a time of at most 30 days, such as 90s, 30m, 2h or 1d; got `\(Printable.short(timeout, limit: 40))`"
+            )
         }
-        if let timeScale, !(timeScale > 0 && timeScale.isFinite) {
-            throw ValidationError("--time-scale must be above 0")
+        if let timeScale, !Self.timeScales.contains(timeScale) {
+            throw ValidationError("--time-scale takes a number from 0.001 to 1000000")
         }
     }
 
+    /// Simulated seconds per real second that a wait can be divided by without a trap or a hang.
+    static let timeScales = 0.001...1_000_000.0
+
+    /// `90`, `90s`, `30m`, `2h`, `1d`: a time above 0 and at most 30 days, else nil.
     static func seconds(_ text: String) -> Double? {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
-        if let unit = text.last.flatMap({ units[$0] }), let n = Double(text.dropLast()), n > 0 { return n * unit }
-        if let n = Double(text), n > 0 { return n }
-        return nil
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        var number = Substring(text)
+        var unit = 1.0
+        if let last = text.last, let u = units[last] {
+            number = text.dropLast()
+            unit = u
+        }
+        // Decimal digits only: `inf`, `nan`, `0x10` and `1e300` are not times.
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+            let n = Double(number)
+        else { return nil }
+        let seconds = n * unit
+        return seconds > 0 && seconds <= 30 * 86_400 ? seconds : nil
     }
 
     func run() async throws {
@@ -87,24 +102,34 @@ struct ApplyCommand: AsyncParsableCommand {
                 "\(file) was planned for real renders; make a rehearsal plan with `kling-render plan --simulate --out`")
         }
         let simulated = saved?.options.simulated ?? planning.simulate
-        let workspace = try openWorkspace(saved?.projectFile ?? file, simulated: simulated)
+        let projectFile: String
+        do {
+            projectFile = try saved?.projectPath(planFile: file) ?? file
+        } catch {
+            throw fail(error.message)
+        }
+        let workspace = try openWorkspace(projectFile, simulated: simulated)
         let plan: Plan
+        do {
+            // A saved plan is made again from the project and the manifest, and applied only if the same.
+            plan = try Planner(options: saved?.options ?? planning.planOptions).plan(
+                workspace.project, manifest: workspace.manifest, paths: workspace.paths)
+        } catch {
+            throw fail(error.message)
+        }
         if let saved {
-            if let stale = saved.staleness(against: workspace) {
+            if let problem = saved.staleness(against: workspace) ?? saved.difference(from: plan) {
                 throw fail(
-                    "\(file) is stale: \(stale). Make a new plan with `kling-render plan \(workspace.project.file) --out \(file)`"
+                    "\(file) is stale: \(problem); nothing was sent. Make a new plan with `kling-render plan \(workspace.project.file) --out \(file)`"
                 )
-            }
-            plan = saved.plan
-        } else {
-            do {
-                plan = try Planner(options: planning.planOptions).plan(
-                    workspace.project, manifest: workspace.manifest, paths: workspace.paths)
-            } catch {
-                throw fail(error.message)
             }
         }
         if !json { print(PlanView(terminal: .standardOutput).render(plan), terminator: "") }
+        if saved != nil, let budget = workspace.project.budget, plan.totalCredits > budget {
+            throw fail(
+                "\(file) costs \(plan.totalCredits.formatted) credits, above `budget: \(budget)` in \(workspace.project.file); a saved plan cannot raise the budget. Nothing was sent."
+            )
+        }
         if let problem = plan.budgetProblem {
             throw fail("\(problem); nothing was sent. Raise `budget:` or pass --max-credits, or --target fewer shots")
         }
@@ -130,19 +155,27 @@ struct ApplyCommand: AsyncParsableCommand {
             return
         }
 
-        // 2. Consent, key and endpoint: all before anything is sent.
+        // 2. Output folder, consent, key and endpoint: all before anything is sent.
+        if let problem = outputProblem(workspace) { throw fail(problem) }
         if saved == nil, !yes, plan.totalCredits > 0 { try confirm(plan) }
         let connection = try await connect(simulated: simulated)
         defer { Task { await connection.simulator?.stop() } }
         if let manifest = workspace.manifest, manifest.endpoint != connection.label,
             plan.shots.contains(where: { $0.action == .resume })
         {
+            // The manifest may come from someone else: never advise sending the key to the host it names.
             throw fail(
-                "tasks in \(workspace.paths.manifest.lastPathComponent) were submitted to \(manifest.endpoint), not \(connection.label): "
-                    + "point --endpoint or KLING_API_BASE there to resume them")
+                "tasks in \(workspace.paths.manifest.lastPathComponent) were recorded against \(Printable.short(manifest.endpoint, limit: 120)), "
+                    + "and this run uses \(connection.label). Check which of the two is your Kling API before resuming them; nothing was sent"
+            )
         }
         let lock = try lockManifest(of: workspace)
         defer { lock.release() }
+        do {
+            try workspace.paths.root.directory(workspace.paths.outputPath, create: true)
+        } catch {
+            throw fail("the output folder cannot be used: \(error); nothing was sent")
+        }
 
         // 3. Render.
         var manifest =
@@ -182,13 +215,11 @@ struct ApplyCommand: AsyncParsableCommand {
 
     private func readSavedPlan() throws -> SavedPlan? {
         guard file.hasSuffix(".plan") else { return nil }
-        guard let data = FileManager.default.contents(atPath: file) else { throw fail("cannot read \(file)") }
-        guard let saved = try? JSONDecoder().decode(SavedPlan.self, from: data),
-            saved.format == SavedPlan.currentFormat
-        else {
-            throw fail("\(file) is not a plan saved by `kling-render plan --out`")
+        do {
+            return try SavedPlan.read(file)
+        } catch {
+            throw fail(error.message)
         }
-        return saved
     }
 
     private func confirm(_ plan: Plan) throws {
@@ -205,6 +236,42 @@ struct ApplyCommand: AsyncParsableCommand {
             print("Apply cancelled; nothing was sent.")
             throw ExitCode.failure
         }
+    }
+
+    /// Why the output folder cannot take the videos (a file, a link out of the project), checked
+    /// before anything is sent; a folder that does not exist yet is made after consent.
+    private func outputProblem(_ workspace: Workspace) -> String? {
+        let error: FolderError
+        do {
+            try workspace.paths.root.directory(workspace.paths.outputPath, create: false)
+            return nil
+        } catch let refused {
+            error = refused
+        }
+        if error.reason == "no such folder" { return nil }
+        return "the output folder cannot be used: \(error); nothing was sent"
+    }
+
+    /// The key from a file: a regular file, warned about when others may read it (as ssh does).
+    private func readKeyFile(_ path: String) throws -> String {
+        guard let kind = ProjectFolder.kind(ofPath: path) else {
+            throw fail("cannot read the API key file \(path): no such file. Nothing was sent.")
+        }
+        guard kind == .file else {
+            throw fail("the API key file \(path) is \(kind.phrase), not a regular file. Nothing was sent.")
+        }
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+            printError(
+                "warning: the API key file \(path) can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); `chmod 600 \(path)`"
+            )
+        }
+        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.read(upToCount: 64 << 10) else {
+            throw fail("cannot read the API key file \(path) (permission denied?). Nothing was sent.")
+        }
+        let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if key.isEmpty { throw fail("the API key file \(path) is empty. Nothing was sent.") }
+        return key
     }
 
     private struct Connection {
@@ -241,18 +308,21 @@ struct ApplyCommand: AsyncParsableCommand {
             throw fail("the endpoint `\(base)` is not an http(s) URL")
         }
         let key: String
+        let source: String
         if let apiKeyFile {
-            guard let text = try? String(contentsOfFile: apiKeyFile, encoding: .utf8) else {
-                throw fail("cannot read the API key file \(apiKeyFile)")
-            }
-            key = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            key = try readKeyFile(apiKeyFile)
+            source = "the API key file \(apiKeyFile)"
         } else {
             key = environment["KLING_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            source = "KLING_API_KEY"
+            guard !key.isEmpty else {
+                throw fail(
+                    "KLING_API_KEY is not set: export it (or pass --api-key-file FILE), or rehearse for free with --simulate. Nothing was sent."
+                )
+            }
         }
-        guard !key.isEmpty else {
-            throw fail(
-                "KLING_API_KEY is not set: export it (or pass --api-key-file FILE), or rehearse for free with --simulate. Nothing was sent."
-            )
+        if let problem = KlingClient.keyProblem(key) {
+            throw fail("the API key in \(source) \(problem); nothing was sent")
         }
         let client = KlingClient(baseURL: base, apiKey: key)
         return Connection(client: client, label: client.baseURL, timeScale: timeScale ?? 1, simulator: nil)

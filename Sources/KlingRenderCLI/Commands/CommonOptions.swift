@@ -48,7 +48,7 @@ func openWorkspace(_ file: String, simulated: Bool) throws -> Workspace {
             let errors = result.diagnostics.filter { $0.severity == .error }.count
             printError("\(file): \(errors) error\(errors == 1 ? "" : "s"); nothing was planned or sent")
         case .manifest(let problem):
-            printError("error: \(problem)")
+            printError("error: \(Printable.escaped(problem.description))")
         }
         throw ExitCode.failure
     }
@@ -56,14 +56,15 @@ func openWorkspace(_ file: String, simulated: Bool) throws -> Workspace {
 
 func fail(_ message: String) -> ExitCode {
     let terminal = Terminal.standardError
-    printError("\(terminal.paint("error:", .bold, .red)) \(message)")
+    // Messages quote data from outside (ids, hosts, reasons): never a control character raw.
+    printError("\(terminal.paint("error:", .bold, .red)) \(Printable.escaped(message))")
     return ExitCode.failure
 }
 
 /// Takes the manifest's lock for a command that writes it, or fails naming the holder.
 func lockManifest(of workspace: Workspace) throws -> ManifestLock {
     do {
-        return try ManifestLock.acquire(for: workspace.paths.manifest)
+        return try ManifestLock.acquire(for: workspace.paths)
     } catch {
         throw fail(error.description)
     }

@@ -18,6 +18,7 @@ package struct KlingRenderCommand: AsyncParsableCommand {
 
     /// Runs the command line; usage errors exit 2, as the README documents.
     package static func runMain() async {
+        Output.survivePipes()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

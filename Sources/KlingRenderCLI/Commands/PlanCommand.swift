@@ -45,8 +45,20 @@ struct PlanCommand: AsyncParsableCommand {
             throw fail("\(problem); raise `budget:` or pass --max-credits, or --target fewer shots")
         }
         if let out {
-            let saved = SavedPlan(workspace: workspace, options: options, plan: plan)
-            try AtomicFile.write(try CanonicalJSON.data(saved, pretty: true), to: URL(fileURLWithPath: out))
+            let saved: SavedPlan
+            do {
+                saved = try SavedPlan(workspace: workspace, options: options, plan: plan, planFile: out)
+            } catch {
+                throw fail(error.message)
+            }
+            let target = URL(fileURLWithPath: out)
+            do {
+                try AtomicFile.write(
+                    try CanonicalJSON.data(saved, pretty: true), to: target.lastPathComponent,
+                    in: ProjectFolder(target.deletingLastPathComponent()))
+            } catch {
+                throw fail("cannot write \(out): \(error)")
+            }
             if !json { print("Saved the plan to \(out); `kling-render apply \(out)` applies exactly this plan.") }
         }
         if detailedExitcode, plan.hasChanges { throw ExitCode(2) }

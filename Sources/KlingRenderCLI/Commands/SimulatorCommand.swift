@@ -97,7 +97,9 @@ struct SimulatorCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard timeScale > 0, timeScale.isFinite else { throw ValidationError("--time-scale must be above 0") }
+        guard ApplyCommand.timeScales.contains(timeScale) else {
+            throw ValidationError("--time-scale takes a number from 0.001 to 1000000")
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         _ = try simulatorConfiguration()
     }
@@ -122,7 +124,7 @@ struct SimulatorCommand: AsyncParsableCommand {
             var text = "listening on http://\(host):\(port)\n"
             for (key, credits) in keys { text += "key: \(key) (\(credits.formatted()) credits)\n" }
             text += "stop with Ctrl-C\n"
-            FileHandle.standardOutput.write(Data(text.utf8))
+            Output.write(text)
         }
     }
 }

@@ -42,7 +42,9 @@ struct StatusView {
     var terminal: Terminal
 
     func render(_ status: ProjectStatus) -> String {
-        var out = "Status of \(status.project) (\(status.manifest)\(status.endpoint.map { ", from \($0)" } ?? ""))\n\n"
+        let e = Printable.escaped
+        var out =
+            "Status of \(e(status.project)) (\(e(status.manifest))\(status.endpoint.map { ", from \(Printable.short($0, limit: 120))" } ?? ""))\n\n"
         let width = status.shots.map(\.id.count).max() ?? 4
         for row in status.shots {
             var state = row.status
@@ -51,10 +53,10 @@ struct StatusView {
                 row.files.isEmpty
                 ? ""
                 : "  "
-                    + row.files.map { "\($0.path)\($0.state == .ok ? "" : " [\($0.state.rawValue)]")" }.joined(
+                    + row.files.map { "\(e($0.path))\($0.state == .ok ? "" : " [\($0.state.rawValue)]")" }.joined(
                         separator: ", ")
             var line = "  \(row.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(state)\(files)"
-            if let error = row.error { line += "\n      \(error)" }
+            if let error = row.error { line += "\n      \(Printable.short(error, limit: 500))" }
             let problem = row.status != "succeeded" || !row.current || row.files.contains { $0.state != .ok }
             out +=
                 (problem
@@ -63,7 +65,7 @@ struct StatusView {
                 + "\n"
         }
         for id in status.removed {
-            out += terminal.paint("  \(id)  no longer in the file; its files are left alone", .dim) + "\n"
+            out += terminal.paint("  \(e(id))  no longer in the file; its files are left alone", .dim) + "\n"
         }
         let done = status.shots.filter(\.isDone).count
         out +=

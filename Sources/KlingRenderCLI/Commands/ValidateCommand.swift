@@ -82,6 +82,6 @@ enum JSONOutput {
     static func write(_ value: some Encodable) throws {
         var data = try CanonicalJSON.data(value, pretty: true)
         data.append(0x0A)
-        FileHandle.standardOutput.write(data)
+        Output.write(data)
     }
 }

@@ -10,17 +10,31 @@ struct DiagnosticView {
             ? terminal.paint("error:", .bold, .red) : terminal.paint("warning:", .bold, .magenta)
         var position = diagnostic.file
         if let location = diagnostic.location { position += ":\(location.line):\(location.column)" }
-        var out = "\(terminal.paint(position + ":", .bold)) \(severity) \(terminal.paint(diagnostic.message, .bold))"
+        let message = Printable.short(diagnostic.message, limit: 400)
+        var out =
+            "\(terminal.paint(Printable.escaped(position) + ":", .bold)) \(severity) \(terminal.paint(message, .bold))"
         if let location = diagnostic.location, let line = Self.line(location.line, of: source) {
-            let shown = line.replacingTabs()
-            let prefix = line.prefix(max(0, location.column - 1)).replacingTabs()
+            let (shown, caret) = Self.excerpt(line, column: location.column)
             out +=
-                "\n    \(shown)\n    \(String(repeating: " ", count: prefix.count))\(terminal.paint("^", .green, .bold))"
+                "\n    \(shown)\n    \(String(repeating: " ", count: caret))\(terminal.paint("^", .green, .bold))"
         }
         if let note = diagnostic.note {
-            out += "\n    \(terminal.paint("note:", .bold, .cyan)) \(note)"
+            out += "\n    \(terminal.paint("note:", .bold, .cyan)) \(Printable.short(note, limit: 400))"
         }
         return out
+    }
+
+    /// At most `width` characters of a source line around `column`, escaped, and the caret's offset in them.
+    static func excerpt(_ line: Substring, column: Int, width: Int = 120) -> (String, Int) {
+        let characters = Array(line.replacingTabs())
+        let at = min(max(0, column - 1), characters.count)
+        let start = max(0, min(at - width / 2, characters.count - width))
+        let end = min(characters.count, start + width)
+        let head = start > 0 ? "…" : ""
+        let tail = end < characters.count ? "…" : ""
+        let before = Printable.escaped(String(characters[start..<at]))
+        let shown = head + before + Printable.escaped(String(characters[at..<end])) + tail
+        return (shown, head.count + before.count)
     }
 
     static func line(_ number: Int, of source: String?) -> Substring? {

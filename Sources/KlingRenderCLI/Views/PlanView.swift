@@ -5,17 +5,19 @@ struct PlanView {
     var terminal: Terminal
 
     func render(_ plan: Plan) -> String {
-        var out = "Plan for \(plan.project) (\(plan.file))\(plan.simulated ? ", simulated" : "")\n\n"
+        let e = Printable.escaped
+        var out = "Plan for \(e(plan.project)) (\(e(plan.file)))\(plan.simulated ? ", simulated" : "")\n\n"
         let header = ["#", "shot", "type", "action", "secs", "credits", "inputs"]
         var rows: [[String]] = []
         for (n, shot) in plan.shots.enumerated() {
             let inputs = shot.dependsOn.map {
                 $0.kind == .after ? "after \($0.id)" : "\($0.field ?? "video") ← \($0.id)"
             }
-            rows.append([
-                "\(n + 1)", shot.id, shot.type, shot.action.rawValue, shot.seconds.map(String.init) ?? "auto",
-                shot.credits.formatted, inputs.joined(separator: ", "),
-            ])
+            rows.append(
+                [
+                    "\(n + 1)", shot.id, shot.type, shot.action.rawValue, shot.seconds.map(String.init) ?? "auto",
+                    shot.credits.formatted, inputs.joined(separator: ", "),
+                ].map(e))
         }
         let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max() ?? 0 }
         let rightAligned: Set<Int> = [0, 4, 5]
@@ -33,16 +35,17 @@ struct PlanView {
             for change in shot.changes {
                 let before = change.before?.summary ?? "(none)"
                 let after = change.after?.summary ?? "(none)"
-                out += "      ~ \(change.field): \(before) → \(after)\n"
+                out += "      ~ \(e(change.field)): \(e(before)) → \(e(after))\n"
             }
             for reason in shot.reasons where !shot.changes.contains(where: { reason == "\($0.field) changed" }) {
-                out += "      \(reason)\n"
+                out += "      \(e(reason))\n"
             }
         }
         for removed in plan.removed {
             out +=
                 terminal.paint(
-                    "  - \(removed.id) (\(removed.type)) is no longer in the file; its files are left alone", .dim)
+                    "  - \(e(removed.id)) (\(e(removed.type))) is no longer in the file; its files are left alone", .dim
+                )
                 + "\n"
         }
         out += "\n" + terminal.paint(plan.summary, .bold) + "\n"

@@ -54,7 +54,7 @@ final class ProgressView: @unchecked Sendable {
             let id =
                 event.shot.map { $0.padding(toLength: max(width, $0.count), withPad: " ", startingAt: 0) }
                 ?? String(repeating: " ", count: width)
-            print("\(stamp)  \(id)  \(line)")
+            print("\(stamp)  \(Printable.escaped(id))  \(Printable.escaped(line))")
             fflush(nil)
         }
     }
@@ -64,7 +64,7 @@ final class ProgressView: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if live { clear() }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        Output.write(text + "\n", to: 2)
         drawnLines = 0
     }
 
@@ -146,7 +146,7 @@ final class ProgressView: @unchecked Sendable {
             let elapsed = row.started.map { "\(Int(((row.ended ?? now) - $0).components.seconds))s" } ?? ""
             let credits = row.credits.map { "\($0.formatted) cr" } ?? ""
             var text =
-                "  \(id.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.state.padding(toLength: 11, withPad: " ", startingAt: 0))  \(elapsed.leftPadded(6))  \(credits.leftPadded(9))  \(row.detail)"
+                "  \(id.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.state.padding(toLength: 11, withPad: " ", startingAt: 0))  \(elapsed.leftPadded(6))  \(credits.leftPadded(9))  \(Printable.escaped(row.detail))"
             if text.count > 150 { text = String(text.prefix(149)) + "…" }
             lines.append(terminal.paint(text, style(row.state)))
         }
@@ -228,7 +228,7 @@ final class ProgressView: @unchecked Sendable {
         }
         if var data = try? CanonicalJSON.data(object) {
             data.append(0x0A)
-            FileHandle.standardOutput.write(data)
+            Output.write(data)
         }
     }
 }

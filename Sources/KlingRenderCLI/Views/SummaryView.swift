@@ -13,29 +13,38 @@ struct SummaryView {
         if json { return renderJSON(report, manifest: manifest) }
         var counts: [String: Int] = [:]
         var problems: [String] = []
-        for (id, outcome) in report.outcomes {
+        for (rawID, outcome) in report.outcomes {
+            let id = Printable.escaped(rawID)
+            let e = Printable.escaped
             switch outcome {
             case .unchanged: counts["unchanged", default: 0] += 1
             case .done: counts["rendered", default: 0] += 1
             case .failed(let reason):
                 counts["failed", default: 0] += 1
-                problems.append(terminal.paint("  failed     \(id): \(reason)", .red))
+                problems.append(terminal.paint("  failed     \(id): \(e(reason))", .red))
             case .blocked(let by):
                 counts["blocked", default: 0] += 1
-                problems.append(terminal.paint("  blocked    \(id): waits on \(by)", .yellow))
+                problems.append(terminal.paint("  blocked    \(id): waits on \(e(by))", .yellow))
             case .uncertain(let reason):
                 counts["uncertain", default: 0] += 1
-                problems.append(terminal.paint("  uncertain  \(id): \(reason)", .red))
+                problems.append(terminal.paint("  uncertain  \(id): \(e(reason))", .red))
             case .inFlight(let task):
                 counts["in flight", default: 0] += 1
                 problems.append(
-                    terminal.paint("  in flight  \(id): task \(task); `kling-render apply` again resumes it", .yellow))
+                    terminal.paint(
+                        "  in flight  \(id): task \(e(task)); `kling-render apply` again resumes it", .yellow))
+            case .unanswered(let task, let reason):
+                counts["in flight", default: 0] += 1
+                problems.append(
+                    terminal.paint(
+                        "  unknown    \(id): task \(e(task)): \(e(reason)); it stays in flight, `kling-render apply` polls it again",
+                        .red))
             case .downloadFailed(let reason):
                 counts["not downloaded", default: 0] += 1
-                problems.append(terminal.paint("  download   \(id): \(reason)", .red))
+                problems.append(terminal.paint("  download   \(id): \(e(reason))", .red))
             case .notStarted(let reason):
                 counts["not started", default: 0] += 1
-                problems.append(terminal.paint("  not started \(id): \(reason)", .dim))
+                problems.append(terminal.paint("  not started \(id): \(e(reason))", .dim))
             }
         }
         let order = [
@@ -47,7 +56,7 @@ struct SummaryView {
             + terminal.paint(
                 (report.succeeded ? "Apply complete: " : "Apply incomplete: ") + parts.joined(separator: ", ") + ".",
                 .bold) + "\n"
-        if let reason = report.stopReason { out += "Stopped: \(reason).\n" }
+        if let reason = report.stopReason { out += "Stopped: \(Printable.escaped(reason)).\n" }
         out += problems.map { $0 + "\n" }.joined()
         out +=
             "Credits: \(report.estimatedCredits.formatted) estimated, \(report.consumedCredits.formatted) consumed.\n"
@@ -56,10 +65,8 @@ struct SummaryView {
             out +=
                 "Files: \(report.files.count) written (\(bytes.formatted(.byteCount(style: .file)))), under \(workspace.paths.output.lastPathComponent)/.\n"
         }
-        out += "Manifest: \(manifest)\n"
-        if !report.succeeded,
-            report.outcomes.contains(where: { if case .inFlight = $0.outcome { true } else { false } })
-        {
+        out += "Manifest: \(Printable.escaped(manifest))\n"
+        if !report.succeeded, report.outcomes.contains(where: \.outcome.isInFlight) {
             out +=
                 "Run `kling-render apply \(workspace.project.file)\(plan.simulated ? " --simulate" : "")` to resume.\n"
         }
@@ -85,6 +92,10 @@ struct SummaryView {
             case .inFlight(let t):
                 object["outcome"] = .string("in_flight")
                 object["task_id"] = .string(t)
+            case .unanswered(let t, let r):
+                object["outcome"] = .string("unknown")
+                object["task_id"] = .string(t)
+                object["reason"] = .string(r)
             case .downloadFailed(let r):
                 object["outcome"] = .string("download_failed")
                 object["reason"] = .string(r)
@@ -106,5 +117,14 @@ struct SummaryView {
         if let reason = report.stopReason { summary["stopped"] = .string(reason) }
         let data = (try? CanonicalJSON.data(summary)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+extension ShotOutcome {
+    var isInFlight: Bool {
+        switch self {
+        case .inFlight, .unanswered: true
+        default: false
+        }
     }
 }

@@ -39,5 +39,44 @@ struct Terminal: Sendable {
 
 /// Writes to standard error, unbuffered.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    Output.write(text + "\n", to: 2)
+}
+
+/// Every write of the CLI to standard output and error. A reader that went away (`apply --json |
+/// head -c 1`) is no reason to stop rendering: SIGPIPE is ignored (`KlingRenderCommand.main`), a
+/// write that fails marks that stream closed, and the run goes on, recording as it goes.
+enum Output {
+    nonisolated(unsafe) private static var closed: Set<Int32> = []
+    private static let lock = NSLock()
+
+    /// Ignores SIGPIPE for the process: a closed pipe is an error code, not a death.
+    static func survivePipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    static func write(_ text: String, to fd: Int32 = 1) {
+        write(Data(text.utf8), to: fd)
+    }
+
+    static func write(_ data: Data, to fd: Int32 = 1) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !closed.contains(fd) else { return }
+        // What `print` buffered goes first, so that lines stay in order.
+        fflush(nil)
+        data.withUnsafeBytes { buffer in
+            guard var base = buffer.baseAddress else { return }
+            var left = buffer.count
+            while left > 0 {
+                let n = Glibc.write(fd, base, left)
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 {
+                    closed.insert(fd)
+                    return
+                }
+                base += n
+                left -= n
+            }
+        }
+    }
 }

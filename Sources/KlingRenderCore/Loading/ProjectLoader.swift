@@ -22,15 +22,22 @@ package struct ProjectLoader: Sendable {
         let fail = { (message: String) in
             LoadResult(project: nil, diagnostics: [Diagnostic(.error, file: path, at: nil, message)])
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            return fail("no such file")
+        // What the path is, before a byte is read: a FIFO would block, `/dev/zero` never ends.
+        guard let kind = ProjectFolder.kind(ofPath: path) else { return fail("no such file") }
+        switch kind {
+        case .file: break
+        case .folder: return fail("is a folder, not a project file")
+        default: return fail("is \(kind.phrase), not a project file; name a regular YAML file")
         }
-        if isDirectory.boolValue { return fail("is a folder, not a project file") }
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > maxFileSize {
             return fail("file is \(size.formatted) bytes; project files are limited to \(maxFileSize.formatted) bytes")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let data: Data
+        do {
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw CocoaError(.fileReadNoPermission) }
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: maxFileSize + 1) ?? Data()
+        } catch {
             return fail("cannot read the file (permission denied?)")
         }
         if data.count > maxFileSize {
@@ -44,6 +51,9 @@ package struct ProjectLoader: Sendable {
             LoadResult(project: nil, diagnostics: [Diagnostic(.error, file: file, at: nil, message)])
         }
         if data.isEmpty { return fail("file is empty; a project starts with `version: 1`") }
+        if let encoding = Self.wideEncoding(data) {
+            return fail("file is \(encoding) text; save it as UTF-8")
+        }
         if data.withUnsafeBytes({ raw in raw.baseAddress.map { memchr($0, 0, raw.count) != nil } ?? false }) {
             return fail("file looks binary (it holds NUL bytes); expected a YAML project file")
         }
@@ -74,6 +84,25 @@ package struct ProjectLoader: Sendable {
         let diagnostics = builder.sink.diagnostics.sortedByPosition()
         return LoadResult(
             project: diagnostics.hasErrors ? nil : project, diagnostics: diagnostics, source: text)
+    }
+}
+
+extension ProjectLoader {
+    /// UTF-16 or UTF-32, by byte-order mark or by the NUL bytes ASCII text has in them.
+    static func wideEncoding(_ data: Data) -> String? {
+        let head = [UInt8](data.prefix(4))
+        if head.starts(with: [0x00, 0x00, 0xFE, 0xFF]) || head.starts(with: [0xFF, 0xFE, 0x00, 0x00]) {
+            return "UTF-32"
+        }
+        if head.starts(with: [0xFE, 0xFF]) { return "UTF-16 (big-endian)" }
+        if head.starts(with: [0xFF, 0xFE]) { return "UTF-16 (little-endian)" }
+        if head.count >= 4 {
+            if head[0] == 0, head[1] == 0, head[2] == 0, head[3] != 0 { return "UTF-32" }
+            if head[0] != 0, head[1] == 0, head[2] == 0, head[3] == 0 { return "UTF-32" }
+            if head[0] == 0, head[1] != 0, head[2] == 0, head[3] != 0 { return "UTF-16 (big-endian)" }
+            if head[0] != 0, head[1] == 0, head[2] != 0, head[3] == 0 { return "UTF-16 (little-endian)" }
+        }
+        return nil
     }
 }
 

@@ -59,7 +59,7 @@ private struct State {
     /// An owned copy of one event's data, so that libyaml's memory is freed at once.
     enum Event {
         case streamStart, streamEnd, documentStart, documentEnd
-        case scalar(text: String, plain: Bool, quoted: Bool, anchor: String?, location: SourceLocation)
+        case scalar(text: String, plain: Bool, quoted: Bool, tag: String?, anchor: String?, location: SourceLocation)
         case sequenceStart(anchor: String?, location: SourceLocation)
         case sequenceEnd
         case mappingStart(anchor: String?, location: SourceLocation)
@@ -84,10 +84,12 @@ private struct State {
             let s = event.data.scalar
             let text = string(s.value, length: Int(s.length))
             let tag = s.tag.map { String(cString: $0) }
-            let plain = s.style == YAML_PLAIN_SCALAR_STYLE && tag != "tag:yaml.org,2002:str"
+            // One rule for every typed field: a tagged scalar (`!!float 5`, `!custom 5`) is never a
+            // number or a boolean, whatever the tag says.
+            let plain = s.style == YAML_PLAIN_SCALAR_STYLE && tag == nil
             let quoted = s.style == YAML_SINGLE_QUOTED_SCALAR_STYLE || s.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE
             return .scalar(
-                text: text, plain: plain, quoted: quoted, anchor: s.anchor.map { String(cString: $0) },
+                text: text, plain: plain, quoted: quoted, tag: tag, anchor: s.anchor.map { String(cString: $0) },
                 location: location)
         case YAML_SEQUENCE_START_EVENT:
             return .sequenceStart(
@@ -151,7 +153,7 @@ private struct State {
 
     func eventLocation(_ event: Event) -> SourceLocation? {
         switch event {
-        case .scalar(_, _, _, _, let l), .sequenceStart(_, let l), .mappingStart(_, let l), .alias(_, let l): l
+        case .scalar(_, _, _, _, _, let l), .sequenceStart(_, let l), .mappingStart(_, let l), .alias(_, let l): l
         default: nil
         }
     }
@@ -160,8 +162,9 @@ private struct State {
         -> YAMLNode
     {
         switch event {
-        case .scalar(let text, let plain, let quoted, let anchor, let location):
-            let node = YAMLNode.scalar(YAMLScalar(text: text, isPlain: plain, isQuoted: quoted, location: location))
+        case .scalar(let text, let plain, let quoted, let tag, let anchor, let location):
+            let node = YAMLNode.scalar(
+                YAMLScalar(text: text, isPlain: plain, isQuoted: quoted, tag: tag, location: location))
             if let anchor { anchors[anchor] = node }
             return node
         case .alias(let anchor, let location):

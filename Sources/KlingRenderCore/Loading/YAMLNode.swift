@@ -23,6 +23,8 @@ package struct YAMLScalar: Sendable, Hashable {
     package var isPlain: Bool
     /// Single- or double-quoted: the text starts one column after `location`.
     package var isQuoted: Bool = false
+    /// An explicit tag (`!!float`, `!custom`), as libyaml resolved it; nil for none.
+    package var tag: String? = nil
     package var location: SourceLocation
 
     /// Where the character at `offset` (in Characters) of `text` stands, when the scalar

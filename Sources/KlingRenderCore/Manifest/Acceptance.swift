@@ -6,7 +6,7 @@ package enum Acceptance {
     /// accepted shot) against their existing renders. The request actually sent is kept.
     /// Returns the accepted ids in plan order. Call with the manifest lock held.
     package static func accept(_ ids: [String], in workspace: Workspace) throws -> [String] {
-        guard var manifest = try ManifestStore.read(workspace.paths.manifest)?.manifest else {
+        guard var manifest = try ManifestStore.read(workspace.paths)?.manifest else {
             throw PlanError(message: "nothing has been rendered yet (no \(workspace.paths.manifest.lastPathComponent))")
         }
         let plan = try Planner().plan(workspace.project, manifest: manifest, paths: workspace.paths)
@@ -37,7 +37,7 @@ package enum Acceptance {
             accepted.append(shot.id)
             acceptedSet.insert(shot.id)
         }
-        try ManifestStore.write(manifest, to: workspace.paths.manifest)
+        try ManifestStore.write(manifest, to: workspace.paths)
         return accepted
     }
 }

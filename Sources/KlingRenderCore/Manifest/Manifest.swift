@@ -41,8 +41,8 @@ package struct Manifest: Codable, Sendable, Equatable {
         totals = Totals(
             shots: shots.count,
             succeeded: shots.values.filter { $0.status == .succeeded }.count,
-            estimatedCredits: shots.values.reduce(0) { $0 + $1.estimatedCredits },
-            consumedCredits: shots.values.reduce(0) { $0 + ($1.consumedCredits ?? 0) })
+            estimatedCredits: shots.values.reduce(0) { $0.addingSaturated($1.estimatedCredits) },
+            consumedCredits: shots.values.reduce(0) { $0.addingSaturated($1.consumedCredits ?? 0) })
     }
 
     /// The manifest's bytes: pretty, sorted, newline-terminated.
@@ -149,43 +149,65 @@ extension ManifestFile {
         case size(Int64)
         /// The recorded size, other bytes (only looked for with `verify`).
         case hash
+        /// Not a regular file (a link, a folder…): never read, never taken for a render.
+        case notAFile(ProjectFolder.Kind)
+        /// The manifest names a path that is not where kling-render keeps this video: never looked at.
+        case misplaced(expected: String)
     }
 
     /// Checks the file's size, and with `verify` its SHA-256, against what the manifest recorded.
-    package func check(in paths: ProjectPaths, verify: Bool) -> Check {
-        let url = paths.absolute(path)
-        guard let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int64 else {
-            return .missing
+    /// `expected` is where the tool keeps this video: a manifest naming any other path (`../x`,
+    /// another shot's file) is data not to be trusted, and the file there is not even looked at.
+    package func check(in paths: ProjectPaths, expected: String, verify: Bool) -> Check {
+        guard path == expected else { return .misplaced(expected: expected) }
+        switch paths.root.entry(path) {
+        case .missing, .refused: return .missing
+        case .other(let kind): return .notAFile(kind)
+        case .file(let size):
+            if size != bytes { return .size(size) }
+            if verify, (try? paths.root.sha256(path)) != sha256 { return .hash }
+            return .ok
         }
-        if size != bytes { return .size(size) }
-        if verify, (try? FileHash.sha256(of: url)) != sha256 { return .hash }
-        return .ok
     }
 }
 
-/// Where a project's manifest and renders live: real and simulated renders apart.
+/// Where a project's manifest and renders live: real and simulated renders apart. Every path
+/// here is relative to `root`, the project file's folder, through which every file is touched.
 package struct ProjectPaths: Sendable {
+    package var root: ProjectFolder
     /// The project file's folder.
     package var folder: URL
     package var manifest: URL
+    /// The manifest's name in `root`.
+    package var manifestName: String
     package var output: URL
+    /// The output folder relative to `root`, normalized: "" when it is the project's folder itself.
+    package var outputPath: String
 
     package init(projectFile: String, output: String, simulated: Bool) {
         let file = URL(fileURLWithPath: projectFile)
         folder = file.deletingLastPathComponent()
+        root = ProjectFolder(folder)
         var stem = file.lastPathComponent
         for ext in [".yaml", ".yml"] where stem.hasSuffix(ext) { stem.removeLast(ext.count) }
-        manifest = folder.appendingPathComponent(stem + (simulated ? ".sim.manifest.json" : ".manifest.json"))
-        self.output = folder.appendingPathComponent(simulated ? output + "-sim" : output)
+        manifestName = stem + (simulated ? ".sim.manifest.json" : ".manifest.json")
+        manifest = folder.appendingPathComponent(manifestName)
+        // The loader refuses an output that leaves the folder; a saved plan's never reaches here.
+        let normalized = (try? ProjectFolder.normalize(output)) ?? "renders"
+        outputPath = simulated ? Self.simulatedOutput(normalized) : normalized
+        self.output = outputPath.isEmpty ? folder : folder.appendingPathComponent(outputPath)
     }
 
-    /// Where shot `id`'s `n`-th video goes (`ID.mp4`, `ID-2.mp4`): from the shot id only.
+    /// `renders` → `renders-sim`; the project's own folder (`output: .`) → `sim`.
+    static func simulatedOutput(_ output: String) -> String {
+        output.isEmpty ? "sim" : output + "-sim"
+    }
+
+    /// Where shot `id`'s `n`-th video goes: `ID.mp4`, then `ID.2.mp4`… Shot ids hold no `.`, so
+    /// no name of one shot can be the name of another's (`a-2` is a shot id; `a.2` is not).
     package func videoPath(shot id: String, number: Int) -> String {
-        let name = number == 1 ? "\(id).mp4" : "\(id)-\(number).mp4"
-        let relativeOutput =
-            output.path.hasPrefix(folder.path + "/")
-            ? String(output.path.dropFirst(folder.path.count + 1)) : output.path
-        return relativeOutput + "/" + name
+        let name = number == 1 ? "\(id).mp4" : "\(id).\(number).mp4"
+        return outputPath.isEmpty ? name : outputPath + "/" + name
     }
 
     /// A file beside the project file, named as the user named the project file (`examples/x.manifest.json`).
@@ -195,6 +217,14 @@ package struct ProjectPaths: Sendable {
     }
 
     package func absolute(_ relative: String) -> URL {
-        folder.appendingPathComponent(relative)
+        root.url(relative)
+    }
+}
+
+extension Int {
+    /// A sum that stops at `Int.max` instead of trapping: totals of numbers read from outside.
+    package func addingSaturated(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }

@@ -15,85 +15,86 @@ package struct ManifestError: Error, Sendable, CustomStringConvertible {
 
 /// Reads and writes manifests. Every write is atomic: a temporary file in the same folder,
 /// fsync'd, renamed over the old one, the folder fsync'd; a crash leaves the old or the new, whole.
+/// A manifest is someone else's data: it is read without following a link, size-capped, and
+/// checked field by field (`ManifestCheck`) before anything trusts it.
 package enum ManifestStore {
+    /// Larger manifests are refused before they are read (100,000 shots take about 60 MB).
+    package static let maxSize = 256 << 20
+
     /// nil when there is no manifest yet.
-    package static func read(_ url: URL) throws(ManifestError) -> (manifest: Manifest, digest: String)? {
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ManifestError(path: url.path, reason: "cannot read the manifest")
+    package static func read(_ paths: ProjectPaths) throws(ManifestError) -> (manifest: Manifest, digest: String)? {
+        try read(paths.manifestName, in: paths.root)
+    }
+
+    package static func read(_ name: String, in folder: ProjectFolder) throws(ManifestError) -> (
+        manifest: Manifest, digest: String
+    )? {
+        if case .missing = folder.entry(name) { return nil }
+        let data: Data
+        do {
+            let handle = try folder.openForReading(name)
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: maxSize + 1) ?? Data()
+        } catch let error as FolderError {
+            throw ManifestError(path: name, reason: "cannot read the manifest: \(error.reason)")
+        } catch {
+            throw ManifestError(path: name, reason: "cannot read the manifest (\(error.localizedDescription))")
+        }
+        if data.count > maxSize {
+            throw ManifestError(
+                path: name, reason: "the manifest is larger than \(maxSize >> 20) MiB; it is not one of kling-render's")
         }
         do {
             let manifest = try Manifest.decode(data)
             guard manifest.version == Manifest.currentVersion else {
                 throw ManifestError(
-                    path: url.path, reason: "manifest version \(manifest.version) is not known to this kling-render")
+                    path: name, reason: "manifest version \(manifest.version) is not known to this kling-render")
+            }
+            if let problem = ManifestCheck.problem(in: manifest) {
+                throw ManifestError(
+                    path: name, reason: "\(problem); restore it from version control, it is never overwritten")
             }
             return (manifest, Digest.sha256Hex(data))
         } catch let error as ManifestError {
             throw error
         } catch {
             throw ManifestError(
-                path: url.path,
-                reason: "the manifest is not valid JSON of kling-render (\(Self.describe(error))); "
+                path: name,
+                reason: "the manifest is not valid JSON of kling-render (\(JSONProblem.describe(error, in: data))); "
                     + "restore it from version control, it is never overwritten")
         }
     }
 
-    private static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _): "missing `\(key.stringValue)`"
-        case DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context),
-            DecodingError.valueNotFound(_, let context):
-            context.codingPath.map(\.stringValue).joined(separator: ".") + ": " + context.debugDescription
-        default: "\(error)"
-        }
-    }
-
-    package static func write(_ manifest: Manifest, to url: URL) throws {
+    package static func write(_ manifest: Manifest, to paths: ProjectPaths) throws {
         var manifest = manifest
         manifest.recomputeTotals()
-        try AtomicFile.write(try manifest.encoded(), to: url)
+        try AtomicFile.write(try manifest.encoded(), to: paths.manifestName, in: paths.root)
     }
 }
 
-/// Writes a file whole or not at all.
+/// Writes a file whole or not at all, through the project's folder: the temporary file is new
+/// (`O_EXCL`, never a link planted at a guessable name), and the rename replaces whatever stood
+/// at the name — a link included — without writing through it.
 package enum AtomicFile {
-    package static func write(_ data: Data, to url: URL) throws {
-        let folder = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary.path]) }
-        var ok = true
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n <= 0 {
-                    ok = false
-                    break
-                }
-                offset += n
-            }
+    package static func write(_ data: Data, to name: String, in folder: ProjectFolder) throws {
+        let slash = name.lastIndex(of: "/").map { name[...$0] } ?? ""
+        let base = name.split(separator: "/").last.map(String.init) ?? name
+        let temporary = "\(slash).\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let handle = try folder.createNew(temporary)
+        do {
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            folder.removeOwnFile(temporary)
+            throw error
         }
-        if fsync(fd) != 0 { ok = false }
-        close(fd)
-        guard ok else {
-            unlink(temporary.path)
-            throw CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: url.path])
-        }
-        guard rename(temporary.path, url.path) == 0 else {
-            unlink(temporary.path)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-        }
-        syncFolder(folder)
-    }
-
-    package static func syncFolder(_ folder: URL) {
-        let fd = open(folder.path, O_RDONLY)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
+        do {
+            try folder.rename(temporary, to: name)
+        } catch {
+            folder.removeOwnFile(temporary)
+            throw error
         }
     }
 }

@@ -4,6 +4,8 @@ import Foundation
 package struct ProjectStatus: Codable, Sendable, Equatable {
     package enum FileState: String, Codable, Sendable {
         case ok, missing, modified
+        /// The manifest names a path where kling-render keeps no video of this shot: not looked at.
+        case ignored
     }
 
     package struct File: Codable, Sendable, Equatable {
@@ -63,12 +65,14 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
                     id: shot.id, type: shot.type.name, status: "not rendered", current: false, taskID: nil,
                     consumedCredits: nil, files: [], error: nil)
             }
-            let files = entry.files.map { file -> File in
+            let files = entry.files.enumerated().map { n, file -> File in
+                let expected = workspace.paths.videoPath(shot: shot.id, number: n + 1)
                 let state: FileState =
-                    switch file.check(in: workspace.paths, verify: verify) {
+                    switch file.check(in: workspace.paths, expected: expected, verify: verify) {
                     case .ok: .ok
                     case .missing: .missing
-                    case .size, .hash: .modified
+                    case .size, .hash, .notAFile: .modified
+                    case .misplaced: .ignored
                     }
                 return File(path: file.path, bytes: file.bytes, state: state)
             }

@@ -81,13 +81,24 @@ package struct Planner: Sendable {
                     reasons = replacedUpstream.map { "upstream \($0) is replaced" }
                 } else {
                     switch recorded.status {
+                    case .succeeded where recorded.urls.isEmpty:
+                        // Paid for, and nothing to fetch: only a new render gives a video. Shown with its credits.
+                        action = .rerender
+                        reasons = ["the manifest records a finished render with no video URL"]
                     case .succeeded:
-                        if let problem = fileProblem(recorded, paths: paths) {
+                        if let problem = fileProblem(shot.id, recorded, paths: paths) {
                             action = .download
                             reasons = [problem]
                         } else {
                             action = .unchanged
                         }
+                    case .running where recorded.taskID == nil:
+                        // An inconsistent record: a task may exist, and submitting again could pay twice.
+                        action = .uncertain
+                        reasons = [
+                            "the manifest says a task is running but names none: a task may exist and be charged; "
+                                + "--replace \(shot.id) submits again"
+                        ]
                     case .running:
                         action = .resume
                         reasons = ["task \(recorded.taskID ?? "?") is running: polled, never submitted again"]
@@ -161,14 +172,17 @@ package struct Planner: Sendable {
     }
 
     /// Why a finished render's files cannot be trusted, or nil when they can.
-    private func fileProblem(_ recorded: ManifestShot, paths: ProjectPaths) -> String? {
-        if recorded.files.isEmpty { return "no file was downloaded" }
-        for file in recorded.files {
-            switch file.check(in: paths, verify: options.verify) {
+    private func fileProblem(_ id: String, _ recorded: ManifestShot, paths: ProjectPaths) -> String? {
+        if recorded.files.count != recorded.urls.count { return "no file was downloaded" }
+        for (n, file) in recorded.files.enumerated() {
+            let expected = paths.videoPath(shot: id, number: n + 1)
+            switch file.check(in: paths, expected: expected, verify: options.verify) {
             case .ok: continue
             case .missing: return "\(file.path) is missing"
             case .size(let size): return "\(file.path) has \(size) bytes, not \(file.bytes)"
             case .hash: return "\(file.path) does not match its SHA-256"
+            case .notAFile(let kind): return "\(file.path) is \(kind.phrase), not a render"
+            case .misplaced(let expected): return "the manifest names a file that is not \(expected); it is ignored"
             }
         }
         return nil

@@ -22,7 +22,7 @@ package struct Workspace: Sendable {
         let paths = ProjectPaths(projectFile: file, output: project.output, simulated: simulated)
         let read: (manifest: Manifest, digest: String)?
         do {
-            read = try ManifestStore.read(paths.manifest)
+            read = try ManifestStore.read(paths)
         } catch {
             throw .manifest(error)
         }
@@ -32,12 +32,16 @@ package struct Workspace: Sendable {
     }
 }
 
-/// `plan --out`: a plan with what it was made from, so that `apply` can refuse it once stale.
+/// `plan --out`: a plan with what it was made from. A saved plan is data from someone else:
+/// `apply` takes from it only the project file (a path inside the plan's folder) and the options,
+/// makes the plan again from the project and the manifest, and applies it only if it is exactly
+/// the saved one — as Terraform does. Nothing in the file can add a shot, lower a price, or change
+/// a fingerprint that the project and the manifest do not say.
 package struct SavedPlan: Codable, Sendable {
-    package static let currentFormat = "kling-render-plan/1"
+    package static let currentFormat = "kling-render-plan/2"
 
     package var format: String
-    /// The project file, as an absolute path.
+    /// The project file, relative to the plan file's folder.
     package var projectFile: String
     package var projectDigest: String
     package var manifestDigest: String
@@ -51,13 +55,62 @@ package struct SavedPlan: Codable, Sendable {
         case manifestDigest = "manifest_digest"
     }
 
-    package init(workspace: Workspace, options: PlanOptions, plan: Plan) {
+    /// Fails when the plan file would not sit in the project file's folder or one above it.
+    package init(workspace: Workspace, options: PlanOptions, plan: Plan, planFile: String) throws(PlanError) {
+        let planFolder = URL(fileURLWithPath: planFile).deletingLastPathComponent().standardizedFileURL.path
+        let project = URL(fileURLWithPath: workspace.project.file).standardizedFileURL.path
+        let prefix = planFolder == "/" ? "/" : planFolder + "/"
+        guard project.hasPrefix(prefix) else {
+            throw PlanError(
+                message:
+                    "save the plan beside \(workspace.project.file) or in a folder above it, so that it names the project by a relative path"
+            )
+        }
         format = Self.currentFormat
-        projectFile = URL(fileURLWithPath: workspace.project.file).standardizedFileURL.path
+        projectFile = String(project.dropFirst(prefix.count))
         projectDigest = workspace.projectDigest
         manifestDigest = workspace.manifestDigest
         self.options = options
         self.plan = plan
+    }
+
+    /// Reads a saved plan, refusing anything that is not one (or is too large to be one).
+    package static func read(_ file: String) throws(PlanError) -> SavedPlan {
+        let folder = ProjectFolder(URL(fileURLWithPath: file).deletingLastPathComponent())
+        let data: Data
+        do {
+            let handle = try folder.openForReading(URL(fileURLWithPath: file).lastPathComponent)
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: ManifestStore.maxSize + 1) ?? Data()
+        } catch {
+            throw PlanError(message: "cannot read \(file): \(error)")
+        }
+        let saved: SavedPlan
+        do {
+            saved = try JSONDecoder().decode(SavedPlan.self, from: data)
+        } catch {
+            throw PlanError(
+                message:
+                    "\(file) is not a plan saved by this version of `kling-render plan --out` (\(JSONProblem.describe(error, in: data)))"
+            )
+        }
+        guard saved.format == currentFormat else {
+            throw PlanError(
+                message: "\(file) is not a plan saved by this version of `kling-render plan --out`; make it again")
+        }
+        return saved
+    }
+
+    /// The project file named by the plan, resolved inside the plan file's folder.
+    package func projectPath(planFile: String) throws(PlanError) -> String {
+        let folder = URL(fileURLWithPath: planFile).deletingLastPathComponent()
+        guard let relative = try? ProjectFolder.normalize(projectFile), !relative.isEmpty else {
+            throw PlanError(
+                message:
+                    "\(planFile) names the project file `\(Printable.short(projectFile))`, which is not inside its folder; it is not applied"
+            )
+        }
+        return folder.appendingPathComponent(relative).relativePath
     }
 
     /// Why this plan may no longer be applied, or nil when it may.
@@ -67,6 +120,22 @@ package struct SavedPlan: Codable, Sendable {
         }
         if workspace.manifestDigest != manifestDigest {
             return "\(workspace.paths.manifest.lastPathComponent) changed since this plan was made (another apply ran?)"
+        }
+        return nil
+    }
+
+    /// Where the saved plan differs from the plan made now, or nil when they are the same work.
+    package func difference(from fresh: Plan) -> String? {
+        if plan.shots.map(\.id) != fresh.shots.map(\.id) {
+            return "its shots are not the ones the project and the manifest give"
+        }
+        for (saved, now) in zip(plan.shots, fresh.shots) where saved != now {
+            return "shot `\(now.id)` differs from what the project and the manifest give"
+        }
+        if plan.removed != fresh.removed || plan.totalCredits != fresh.totalCredits || plan.budget != fresh.budget
+            || plan.simulated != fresh.simulated || plan.project != fresh.project
+        {
+            return "its totals are not the ones the project and the manifest give"
         }
         return nil
     }

@@ -74,7 +74,7 @@ struct ProjectBuilder {
         }
 
         var budget: Int?
-        if let node = top["budget"], let b = integer(node, field: "budget") {
+        if let node = top["budget"], let b = integer(node, field: "budget", range: " of credits, 0 or more") {
             if b < 0 {
                 sink.error(node.location, "`budget` must be zero or more credits, not \(b)")
             } else {
@@ -82,7 +82,7 @@ struct ProjectBuilder {
             }
         }
         var parallelism: Int?
-        if let node = top["parallelism"], let p = integer(node, field: "parallelism") {
+        if let node = top["parallelism"], let p = integer(node, field: "parallelism", range: " from 1 to 256") {
             if !(1...256).contains(p) {
                 sink.error(node.location, "`parallelism` must be from 1 to 256, not \(p)")
             } else {
@@ -380,8 +380,8 @@ struct ProjectBuilder {
             if s.isNull { return .null }
             if s.text == "true" || s.text == "True" || s.text == "TRUE" { return .bool(true) }
             if s.text == "false" || s.text == "False" || s.text == "FALSE" { return .bool(false) }
-            if let i = Int(s.text) { return .int(i) }
-            if let d = Double(s.text), d.isFinite, s.text.contains(where: { $0.isNumber }) { return .double(d) }
+            if NumberSyntax.isInteger(s.text), let i = Int(s.text) { return .int(i) }
+            if NumberSyntax.isDecimal(s.text), let d = Double(s.text), d.isFinite { return .double(d) }
             return .string(s.text)
         }
     }
@@ -410,9 +410,12 @@ struct ProjectBuilder {
         return s.isNull ? "" : s.text
     }
 
-    mutating func integer(_ node: YAMLNode, field: String) -> Int? {
-        guard case .scalar(let s) = node, s.isPlain, !s.isNull, let value = Int(s.text) else {
-            sink.error(node.location, "`\(field)` must be a whole number, not \(Self.describe(node))")
+    /// One rule for whole numbers: an untagged, unquoted run of decimal digits (`-` allowed),
+    /// within Int's range. `range` words the values the field takes, for the message.
+    mutating func integer(_ node: YAMLNode, field: String, range: String = "") -> Int? {
+        guard case .scalar(let s) = node, s.isPlain, !s.isNull, NumberSyntax.isInteger(s.text), let value = Int(s.text)
+        else {
+            sink.error(node.location, "`\(field)` must be a whole number\(range), not \(Self.describe(node))")
             return nil
         }
         return value
@@ -420,8 +423,13 @@ struct ProjectBuilder {
 
     static func describe(_ node: YAMLNode) -> String {
         guard case .scalar(let s) = node else { return node.kindName }
+        let text = Printable.short(s.text, limit: 40)
+        if let tag = s.tag {
+            let shown = tag.hasPrefix("tag:yaml.org,2002:") ? "!!" + tag.dropFirst(18) : Substring(tag)
+            return "`\(Printable.short(String(shown), limit: 40)) \(text)` (a tagged value; write the number alone)"
+        }
         if s.isNull { return "empty" }
-        return s.isPlain ? "`\(s.text)`" : "the string \"\(s.text)\""
+        return s.isPlain ? "`\(text)`" : "the string \"\(text)\""
     }
 
     /// Converts one request field, typed by the schema: never by YAML 1.1's guessing.
@@ -431,7 +439,9 @@ struct ProjectBuilder {
         let name = field.fileName
         switch field.kind {
         case .integer:
-            guard let d = integer(node, field: name) else { return nil }
+            let range =
+                field == .duration ? " from \(APILimits.durations.lowerBound) to \(APILimits.durations.upperBound)" : ""
+            guard let d = integer(node, field: name, range: range) else { return nil }
             if field == .duration, !APILimits.durations.contains(d) {
                 sink.error(
                     node.location,
@@ -441,7 +451,9 @@ struct ProjectBuilder {
             }
             return .integer(d)
         case .number:
-            guard case .scalar(let s) = node, s.isPlain, let v = Double(s.text), v.isFinite else {
+            guard case .scalar(let s) = node, s.isPlain, NumberSyntax.isDecimal(s.text), let v = Double(s.text),
+                v.isFinite
+            else {
                 sink.error(node.location, "`\(name)` must be a number from 0 to 1, not \(Self.describe(node))")
                 return nil
             }
@@ -611,5 +623,31 @@ struct ProjectBuilder {
             let names = (path + [start]).map { shots[$0].id }.joined(separator: " → ")
             sink.error(shots[start].location, "dependency cycle: \(names)", note: "remove one of these references")
         }
+    }
+}
+
+/// The written form of numbers in a project file: decimal only. `0x5`, `0o7`, `inf`, `.nan`,
+/// `1_000` and `+5` are not numbers here, in any field.
+enum NumberSyntax {
+    static func isInteger(_ text: String) -> Bool {
+        var digits = Substring(text)
+        if digits.first == "-" { digits = digits.dropFirst() }
+        return !digits.isEmpty && digits.utf8.allSatisfy { (0x30...0x39).contains($0) }
+    }
+
+    /// `-1`, `0.5`, `.5`, `5.`, `1e-3`: digits, at most one point, an optional exponent.
+    static func isDecimal(_ text: String) -> Bool {
+        var rest = Substring(text)
+        if rest.first == "-" { rest = rest.dropFirst() }
+        var mantissa = rest
+        if let e = rest.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            mantissa = rest[..<e]
+            var exponent = rest[rest.index(after: e)...]
+            if exponent.first == "-" || exponent.first == "+" { exponent = exponent.dropFirst() }
+            guard !exponent.isEmpty, exponent.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return false }
+        }
+        let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.contains(where: { !$0.isEmpty }) else { return false }
+        return parts.allSatisfy { $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }
     }
 }

@@ -1,0 +1,145 @@
+import Foundation
+
+/// A manifest comes from version control, committed by anyone: before the tool trusts it, every
+/// field that names a file, a URL, a task or a number is checked, and the first problem is named
+/// by its field (`shots.a.files[0].path`).
+package enum ManifestCheck {
+    /// No render costs more than this many credits: larger numbers are someone's mistake or attack.
+    package static let maxCredits = 1_000_000_000
+    /// No video is larger than this (a 15 s 4K video is well under 1 GiB).
+    package static let maxVideoBytes: Int64 = 4 << 30
+    /// Task ids are short words; this bounds what a manifest or an answer may make us store and print.
+    package static let maxTaskIDLength = 128
+    package static let maxURLLength = 8192
+
+    package static func problem(in manifest: Manifest) -> String? {
+        for (id, shot) in manifest.shots.sorted(by: { $0.key < $1.key }) {
+            if let problem = problem(id: id, shot: shot) { return problem }
+        }
+        return nil
+    }
+
+    private static func problem(id: String, shot: ManifestShot) -> String? {
+        let at = "shots.\(isShotID(id) ? id : "…")"
+        if !isShotID(id) { return "`shots` holds a key that is not a shot id" }
+        if !isHex64(shot.fingerprint) { return "\(at).fingerprint is not a SHA-256" }
+        if let task = shot.taskID, !isTaskID(task) {
+            return "\(at).task_id is not a task id (1 to \(maxTaskIDLength) letters, digits, `-`, `_`, `.` or `:`)"
+        }
+        if !(0...maxCredits).contains(shot.estimatedCredits) {
+            return "\(at).estimated_credits must be from 0 to \(maxCredits.formatted)"
+        }
+        if let consumed = shot.consumedCredits, !(0...maxCredits).contains(consumed) {
+            return "\(at).consumed_credits must be from 0 to \(maxCredits.formatted)"
+        }
+        for (n, url) in shot.urls.enumerated() where !isVideoURL(url) {
+            return "\(at).urls[\(n)] is not an http(s) URL"
+        }
+        for (n, file) in shot.files.enumerated() {
+            let field = "\(at).files[\(n)]"
+            guard let normalized = try? ProjectFolder.normalize(file.path), normalized == file.path,
+                !normalized.isEmpty
+            else {
+                return
+                    "\(field).path `\(Printable.escaped(String(file.path.prefix(200))))` is not a path inside the project's folder"
+            }
+            if !(0...maxVideoBytes).contains(file.bytes) {
+                return "\(field).bytes must be from 0 to \(maxVideoBytes.formatted)"
+            }
+            if !isHex64(file.sha256) { return "\(field).sha256 is not a SHA-256" }
+        }
+        return nil
+    }
+
+    package static func isShotID(_ id: String) -> Bool {
+        guard let first = id.unicodeScalars.first, id.unicodeScalars.count <= 200 else { return false }
+        let allowed = { (c: Unicode.Scalar) in ("a"..."z").contains(c) || ("0"..."9").contains(c) }
+        return allowed(first) && id.unicodeScalars.allSatisfy { allowed($0) || $0 == "-" || $0 == "_" }
+    }
+
+    package static func isTaskID(_ id: String) -> Bool {
+        let scalars = id.unicodeScalars
+        return !scalars.isEmpty && scalars.count <= maxTaskIDLength
+            && scalars.allSatisfy {
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.:".unicodeScalars.contains($0))
+            }
+    }
+
+    /// An http or https URL with a host: the only URLs the tool fetches (never `file:`, `http+unix:`).
+    package static func isVideoURL(_ text: String) -> Bool {
+        guard text.utf8.count <= maxURLLength,
+            !text.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }),
+            let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = url.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+
+    private static func isHex64(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+}
+
+/// Says where a JSON document went wrong: the field for a wrong type, the byte offset for bad syntax.
+package enum JSONProblem {
+    package static func describe(_ error: any Error, in data: Data) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "missing `\(path(context.codingPath + [key]))`"
+        case DecodingError.typeMismatch(let type, let context):
+            return "`\(path(context.codingPath))` is not \(typeName(type))"
+        case DecodingError.valueNotFound(let type, let context):
+            return "`\(path(context.codingPath))` is null, not \(typeName(type))"
+        case DecodingError.dataCorrupted(let context):
+            if !context.codingPath.isEmpty {
+                return
+                    "`\(path(context.codingPath))`: \(Printable.escaped(String(context.debugDescription.prefix(200))))"
+            }
+            return syntax(context, in: data)
+        default:
+            return Printable.escaped(String("\(error)".prefix(200)))
+        }
+    }
+
+    private static func syntax(_ context: DecodingError.Context, in data: Data) -> String {
+        let underlying = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+        // Foundation names the offending byte as "around line L, column C" or "at offset N".
+        let detail = [underlying, context.debugDescription].compactMap { text -> String? in
+            for marker in ["around line", "at offset", "at line", "offset"] {
+                if let range = text.range(of: marker) {
+                    return String(text[range.lowerBound...].prefix(60)).trimmingCharacters(
+                        in: CharacterSet(charactersIn: ".)\" "))
+                }
+            }
+            return nil
+        }.first
+        if let detail { return "not valid JSON \(detail)" }
+        if let last = data.lastIndex(where: { !" \n\r\t".utf8.contains($0) }), !"}]".utf8.contains(data[last]) {
+            return "not valid JSON: it ends at byte \(data.count) in the middle of a value (truncated?)"
+        }
+        return "not valid JSON: " + Printable.escaped(String(underlying.prefix(160)))
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        var out = ""
+        for key in keys {
+            if let index = key.intValue {
+                out += "[\(index)]"
+            } else {
+                out += (out.isEmpty ? "" : ".") + Printable.escaped(String(key.stringValue.prefix(80)))
+            }
+        }
+        return out.isEmpty ? "the document" : out
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int64.Type: "a whole number in range"
+        case is String.Type: "text"
+        case is Bool.Type: "true or false"
+        case is Double.Type: "a number"
+        default: "of the expected type"
+        }
+    }
+}

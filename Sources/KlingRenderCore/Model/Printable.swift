@@ -1,0 +1,40 @@
+/// Text from outside — a manifest, an answer of the API, a project name — shown to a person.
+///
+/// A terminal obeys the control characters in what it prints: a newline can forge a line of
+/// output, an escape sequence can recolour, move the cursor or retitle the window, and a bidi
+/// override can reorder what is read. Every human view passes such data through `escaped`, which
+/// spells those characters out (`\n`, `\u{1B}`) and leaves the rest as it was.
+package enum Printable {
+    package static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
+            guard needsEscape(scalar) else {
+                out.unicodeScalars.append(scalar)
+                continue
+            }
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            }
+        }
+        return out
+    }
+
+    /// C0 and C1 controls, DEL, and the bidi embedding, override and isolate characters.
+    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0..<0x20, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C: true
+        default: false
+        }
+    }
+
+    /// At most `limit` characters, with `…` when cut: for echoing untrusted text of any length.
+    package static func short(_ text: String, limit: Int = 200) -> String {
+        let cut = text.count > limit ? String(text.prefix(limit)) + "…" : text
+        return escaped(cut)
+    }
+}
