@@ -91,8 +91,9 @@ let package = Package(
         .testTarget(
             name: "KlingRenderEndToEndTests",
             dependencies: [
-                "KlingRenderCore", "KlingSimulator", "KlingAPI",
+                "KlingRenderCore", "KlingRenderExecution", "KlingSimulator", "KlingAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

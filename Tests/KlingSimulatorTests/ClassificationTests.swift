@@ -65,4 +65,29 @@ struct ClassificationTests {
         }
         #expect(TaskPhase(status: "RENDERING_MAGIC") == .unknown)
     }
+
+    @Test(
+        "Retry-After from outside is capped at 300 s, whatever it says",
+        arguments: [
+            ("1e300", 300.0), ("999999999", 300.0), ("Fri, 31 Dec 9999 23:59:59 GMT", 300.0), ("2", 2.0),
+            ("-1", nil), ("nan", nil), ("inf", nil),
+        ] as [(String, Double?)])
+    func retryAfterCapped(_ value: String, _ expected: Double?) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Retry-After", value: value)
+        let wait = KlingClient.retryAfter(headers).map { Double($0.components.seconds) }
+        #expect(wait == expected)
+    }
+
+    @Test("the key is redacted from every text the client passes on, and a bad key is refused by name")
+    func redaction() {
+        let client = KlingClient(baseURL: "http://127.0.0.1:1", apiKey: "sk-secret-42")
+        let error = KlingAPIError.rejected(status: 400, code: "X", message: "bad key sk-secret-42!").redacted(
+            by: client)
+        #expect("\(error)".contains("[redacted key]") && !"\(error)".contains("sk-secret-42"))
+        #expect(KlingClient.keyProblem("sk-secret-42") == nil)
+        for bad in ["a\nb", "a\u{7F}b", "a b", "ä", ""] {
+            #expect(KlingClient.keyProblem(bad) != nil)
+        }
+    }
 }

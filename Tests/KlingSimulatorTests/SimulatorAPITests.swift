@@ -144,12 +144,15 @@ struct SimulatorAPITests {
             $0.requestsPerSecond = 3
             $0.timeScale = 1
         }) { sim in
-            // Ten at once: at most three get through within the second.
+            // Ten at once: at most three a second get through, however long a loaded machine takes to send them.
+            let started = ContinuousClock.now
             let answers = try await withThrowingTaskGroup(of: WireAnswer.self) { group in
                 for _ in 0..<10 { group.addTask { try await send(sim, .GET, "/api/status?task_id=n75none") } }
                 return try await group.reduce(into: [WireAnswer]()) { $0.append($1) }
             }
-            #expect(answers.filter { $0.status == 429 }.count >= 7)
+            let seconds = Int((ContinuousClock.now - started).components.seconds) + 1
+            #expect(answers.filter { $0.status != 429 }.count <= 3 * (seconds + 1))
+            #expect(answers.contains { $0.status == 429 } || seconds >= 3)
             let limited = try #require(answers.first { $0.status == 429 })
             #expect(limited.headers.first(name: "Retry-After") != nil)
             #expect(limited.json["error"] as? String == "RATE_LIMITED")

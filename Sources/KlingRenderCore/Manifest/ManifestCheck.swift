@@ -44,7 +44,7 @@ package enum ManifestCheck {
                     "\(field).path `\(Printable.escaped(String(file.path.prefix(200))))` is not a path inside the project's folder"
             }
             if !(0...maxVideoBytes).contains(file.bytes) {
-                return "\(field).bytes must be from 0 to \(maxVideoBytes.formatted)"
+                return "\(field).bytes must be from 0 to \(Int(maxVideoBytes).formatted)"
             }
             if !isHex64(file.sha256) { return "\(field).sha256 is not a SHA-256" }
         }
@@ -102,23 +102,45 @@ package enum JSONProblem {
         }
     }
 
+    /// Foundation's decoder says only "not valid JSON" here, whatever went wrong: its parser
+    /// finds the byte, and a walk finds a number that fits no whole-number field.
     private static func syntax(_ context: DecodingError.Context, in data: Data) -> String {
-        let underlying = context.underlyingError.map { "\($0)" } ?? context.debugDescription
-        // Foundation names the offending byte as "around line L, column C" or "at offset N".
-        let detail = [underlying, context.debugDescription].compactMap { text -> String? in
-            for marker in ["around line", "at offset", "at line", "offset"] {
-                if let range = text.range(of: marker) {
-                    return String(text[range.lowerBound...].prefix(60)).trimmingCharacters(
-                        in: CharacterSet(charactersIn: ".)\" "))
-                }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+            if detail.contains("end of file") {
+                return "not valid JSON: it ends at byte \(data.count) in the middle of a value (truncated?)"
             }
-            return nil
-        }.first
-        if let detail { return "not valid JSON \(detail)" }
-        if let last = data.lastIndex(where: { !" \n\r\t".utf8.contains($0) }), !"}]".utf8.contains(data[last]) {
-            return "not valid JSON: it ends at byte \(data.count) in the middle of a value (truncated?)"
+            return "not valid JSON: "
+                + Printable.short(detail.trimmingCharacters(in: CharacterSet(charactersIn: ".")), limit: 120)
         }
-        return "not valid JSON: " + Printable.escaped(String(underlying.prefix(160)))
+        if let path = unfitNumber(in: object, at: "") {
+            return "`\(path)` is not a whole number in range"
+        }
+        return "not of the expected shape: " + Printable.short(context.debugDescription, limit: 120)
+    }
+
+    /// The first number outside request values that is not a whole number Int can hold.
+    private static func unfitNumber(in value: Any, at path: String) -> String? {
+        switch value {
+        case let object as [String: Any]:
+            for key in object.keys.sorted() where !["request", "before", "after"].contains(key) {
+                let child =
+                    path.isEmpty ? Printable.short(key, limit: 80) : path + "." + Printable.short(key, limit: 80)
+                if let found = unfitNumber(in: object[key]!, at: child) { return found }
+            }
+        case let array as [Any]:
+            for (n, item) in array.enumerated() {
+                if let found = unfitNumber(in: item, at: path + "[\(n)]") { return found }
+            }
+        case let number as NSNumber:
+            let double = number.doubleValue
+            if double.rounded() != double || !(Double(Int.min)..<Double(Int.max)).contains(double) { return path }
+        default: break
+        }
+        return nil
     }
 
     private static func path(_ keys: [any CodingKey]) -> String {
