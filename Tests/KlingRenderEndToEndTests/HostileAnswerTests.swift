@@ -46,6 +46,20 @@ struct HostileAnswerTests {
         #expect(run.server.count("POST", "/api/generate") == 1)
     }
 
+    @Test("an answer to the submission over 4 MiB: said so, and uncertain (the task may exist)")
+    func oversizedSubmissionAnswer() async throws {
+        let run = try await HostileRun { call, _ in
+            call.path == "/api/generate" ? .raw(200, Data(repeating: 0x20, count: 5 << 20)) : .normal
+        }
+        defer { Task { await run.stop() } }
+        let result = try await run.apply()
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("larger than 4 MiB"), "\(result.stdout)")
+        #expect(!result.stdout.contains("could not reach the API"))
+        #expect(run.shot["status"] as? String == "uncertain")
+        #expect(run.server.count("POST", "/api/generate") == 1)
+    }
+
     @Test("Retry-After: 1e300 on submission is capped at 300 s, and said so")
     func hugeRetryAfter() async throws {
         let posts = Counter()
