@@ -139,14 +139,6 @@ public struct KlingClient: Sendable {
             urls: urls, failureReason: reason)
     }
 
-    /// What a download answer said before its bytes.
-    public struct DownloadHead: Sendable {
-        /// Where the bytes start: the requested offset for a 206, 0 when the server sent all.
-        public var offset: Int64
-        /// The whole file's length, when the server said it.
-        public var totalLength: Int64?
-    }
-
     /// Fetches a video from `offset` (a `Range` request when above 0), handing each chunk to
     /// `receive` as it arrives: memory stays flat whatever the size. No API key is sent.
     public func download(

@@ -5,6 +5,12 @@ public struct CreatedTask: Sendable, Equatable {
     public var taskID: String
     public var status: String
     public var consumedCredits: Int?
+
+    public init(taskID: String, status: String, consumedCredits: Int?) {
+        self.taskID = taskID
+        self.status = status
+        self.consumedCredits = consumedCredits
+    }
 }
 
 /// `data` of a `GET /api/status` answer, with its status mapped to a phase.
@@ -18,6 +24,18 @@ public struct TaskReport: Sendable, Equatable {
     public var urls: [String]
     /// `error_message`, else `failed_reason`, else the status itself; nil unless failed.
     public var failureReason: String?
+
+    public init(
+        taskID: String, status: String, phase: TaskPhase, consumedCredits: Int?, urls: [String],
+        failureReason: String?
+    ) {
+        self.taskID = taskID
+        self.status = status
+        self.phase = phase
+        self.consumedCredits = consumedCredits
+        self.urls = urls
+        self.failureReason = failureReason
+    }
 }
 
 /// The API's envelope, read leniently: every field optional, unknown fields ignored.

@@ -48,15 +48,16 @@ package struct DownloadLimits: Sendable {
 /// that the new one would replace is moved to `OUTPUT/previous/`, never deleted. Every file is
 /// touched through the project's folder: a link at any of these names is refused, never followed.
 package struct Downloader: Sendable {
-    package var client: KlingClient
+    package var api: any KlingService
     package var folder: ProjectFolder
     package var attempts = 5
     package var backoff = Backoff(base: 0.5, cap: 8)
     package var limits = DownloadLimits()
     package var sleep: @Sendable (Double) async throws -> Void
 
-    package init(client: KlingClient, folder: ProjectFolder, sleep: @escaping @Sendable (Double) async throws -> Void) {
-        self.client = client
+    package init(api: any KlingService, folder: ProjectFolder, sleep: @escaping @Sendable (Double) async throws -> Void)
+    {
+        self.api = api
         self.folder = folder
         self.sleep = sleep
     }
@@ -111,12 +112,12 @@ package struct Downloader: Sendable {
         let resumeAt = Int64(try handle.seekToEnd())
         let writer = ChunkWriter(handle: handle, maxBytes: limits.maxBytes)
         let limits = self.limits
-        let client = self.client
+        let api = self.api
         let total = try await withThrowingTaskGroup(of: Int64??.self, returning: Int64?.self) { group in
             group.addTask {
                 var have = resumeAt
                 var total: Int64?
-                try await client.download(url, from: have) { head in
+                try await api.download(url, from: have) { head in
                     total = head.totalLength
                     if let length = head.totalLength, length > limits.maxBytes {
                         throw DownloadError.refused(

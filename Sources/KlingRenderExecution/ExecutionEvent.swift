@@ -20,22 +20,25 @@ package enum ExecutionEvent: Sendable, Equatable {
     case rendered(shot: String, urls: [String], credits: Int?)
     case downloading(shot: String, file: String, resumedAt: Int64)
     case downloaded(shot: String, file: ManifestFile)
-    case failed(shot: String, reason: String)
+    case failed(shot: String, reason: Reason)
     /// Not started: an upstream shot has no output.
     case blocked(shot: String, by: String)
     /// The request went out and its answer was lost.
-    case uncertain(shot: String, reason: String)
+    case uncertain(shot: String, reason: Reason)
     /// The local time-out passed: the task stays in flight for the next apply.
     case timedOut(shot: String, taskID: String)
+    /// Polling stopped: the answers could not be used. The task stays in flight.
+    case unanswered(shot: String, taskID: String, reason: Reason)
     /// The run stops submitting: 401, 402, `--fail-fast`, or an interrupt.
-    case stopping(reason: String)
+    case stopping(reason: Reason)
     case warning(String)
 
     package var shot: String? {
         switch self {
         case .unchanged(let s), .submitting(let s), .submitted(let s, _, _), .retrying(let s, _, _),
             .polled(let s, _, _, _), .unknownStatus(let s, _), .rendered(let s, _, _), .downloading(let s, _, _),
-            .downloaded(let s, _), .failed(let s, _), .blocked(let s, _), .uncertain(let s, _), .timedOut(let s, _):
+            .downloaded(let s, _), .failed(let s, _), .blocked(let s, _), .uncertain(let s, _), .timedOut(let s, _),
+            .unanswered(let s, _, _):
             s
         case .stopping, .warning: nil
         }

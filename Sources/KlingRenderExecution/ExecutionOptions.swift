@@ -4,7 +4,7 @@ import Foundation
 package struct ExecutionOptions: Sendable {
     /// Tasks in flight at once (submitted and not finished). Status requests do not count.
     package var parallelism = 4
-    /// Real seconds after which polling stops; the tasks stay in flight for the next apply.
+    /// Seconds after which polling and downloading stop; the tasks stay in flight for the next apply.
     package var timeout: Double?
     /// Stop submitting at the first failure.
     package var failFast = false
@@ -21,58 +21,8 @@ package struct ExecutionOptions: Sendable {
     /// after which a shot stops being polled: it stays in flight, and the next apply polls it again.
     package var maxUnusableAnswers = 10
 
+    /// Ceiling on local CPU work at once (ffmpeg, later): the core count.
+    package var cpu = ProcessInfo.processInfo.activeProcessorCount
+
     package init() {}
-}
-
-/// How one shot ended in a run.
-package enum ShotOutcome: Sendable, Equatable {
-    /// Nothing to do: its render was current.
-    case unchanged
-    /// Rendered (or resumed, or downloaded again) and on disk.
-    case done
-    case failed(String)
-    /// Not started: an upstream shot has no output.
-    case blocked(by: String)
-    /// The answer to its request was lost: a task may exist.
-    case uncertain(String)
-    /// Still rendering when the run stopped (time-out, interrupt): the next apply resumes it.
-    case inFlight(taskID: String)
-    /// Still in flight, but its status answers could not be used, again and again: polling
-    /// stopped. Never resubmitted; the next apply polls it again.
-    case unanswered(taskID: String, reason: String)
-    /// Rendered, but its video could not be fetched.
-    case downloadFailed(String)
-    /// Never started: the run stopped submitting first.
-    case notStarted(String)
-
-    package var isSuccess: Bool { self == .unchanged || self == .done }
-}
-
-/// The end of a run: each shot's outcome, in plan order, and the money.
-package struct ApplyReport: Sendable {
-    package var outcomes: [(id: String, outcome: ShotOutcome)]
-    package var estimatedCredits: Int
-    package var consumedCredits: Int
-    package var files: [ManifestFileWritten]
-    /// Why the run stopped early, if it did.
-    package var stopReason: String?
-
-    package init(
-        outcomes: [(id: String, outcome: ShotOutcome)], estimatedCredits: Int, consumedCredits: Int,
-        files: [ManifestFileWritten], stopReason: String?
-    ) {
-        self.outcomes = outcomes
-        self.estimatedCredits = estimatedCredits
-        self.consumedCredits = consumedCredits
-        self.files = files
-        self.stopReason = stopReason
-    }
-
-    package var succeeded: Bool { stopReason == nil && outcomes.allSatisfy { $0.outcome.isSuccess } }
-}
-
-package struct ManifestFileWritten: Sendable, Equatable {
-    package var shot: String
-    package var path: String
-    package var bytes: Int64
 }

@@ -1,19 +1,5 @@
 import KlingRenderCore
 
-/// How long a render is expected to take, from its type and length: the client's own guess,
-/// written apart from the simulator's timings, so that polling is tested against a mismatch.
-package enum RenderTimeEstimate {
-    /// Expected seconds of API time for one render of `shot`.
-    package static func seconds(type: TaskType, seconds videoSeconds: Int?) -> Double {
-        let name = type.name
-        if name.hasSuffix("video-edit") { return name.hasPrefix("o3-pro") ? 170 : 120 }
-        let length = Double(videoSeconds ?? 5)
-        if name.hasPrefix("o3-pro") { return 140 + 25 * length }
-        if name.hasPrefix("pro") { return 110 + 25 * length }
-        return 70 + 15 * length  // std, o3-std
-    }
-}
-
 /// When to ask for a task's status: the first poll late (at 80% of the expected render time), then
 /// every 9% of the time elapsed since submission, between 1 and 60 seconds. A render that takes
 /// T seconds is seen done at most 9% of T after it finishes, with about five status requests when

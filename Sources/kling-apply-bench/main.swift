@@ -81,15 +81,11 @@ func schedule(shots: Int, timeScale: Double) async throws {
     // The simulator's own render times: the critical path and the total work, in simulated seconds.
     let graph = ShotGraph(project)
     var duration = [Double](repeating: 0, count: graph.shots.count)
-    var finish = [Double](repeating: 0, count: graph.shots.count)
     for i in graph.order {
-        let shot = graph.shots[i]
-        let body = try CanonicalJSON.data(shot.request { _ in "https://example.com/v.mp4" })
+        let body = try CanonicalJSON.data(graph.shots[i].request { _ in "https://example.com/v.mp4" })
         duration[i] = SimulatorServer.renderSeconds(request: body) ?? 0
-        let start = shot.upstreamIDs.compactMap { graph.index[$0].map { finish[$0] } }.max() ?? 0
-        finish[i] = start + duration[i]
     }
-    let critical = finish.max() ?? 0
+    let critical = LongestPath.critical(order: graph.order, cost: { duration[$0] }, dependents: graph.downstream)
     let work = duration.reduce(0, +)
     let naivePolls = duration.reduce(0) { $0 + ($1 / 5).rounded(.up) }
 
@@ -114,18 +110,18 @@ func schedule(shots: Int, timeScale: Double) async throws {
         options.parallelism = parallelism
         options.timeScale = timeScale
         options.downloads = 16
-        let executor = Executor(
+        let engine = Engine(
             project: project, plan: plan, paths: paths,
             manifest: Manifest(project: project.name, endpoint: simulator.baseURL, simulated: true),
-            client: KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey),
+            api: KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey),
             options: options, events: { _ in })
         let start = ContinuousClock.now
-        let report = await executor.run()
+        let report = await engine.run()
         let makespan = seconds(ContinuousClock.now - start) * timeScale
         let stats = await simulator.stats()
         await simulator.stop()
         guard report.succeeded, stats.tasksCreated == shots else {
-            print("the run did not succeed: \(report.outcomes.filter { !$0.outcome.isSuccess }.prefix(3))")
+            print("the run did not succeed: \(report.shots.filter { !$0.outcome.isSuccess }.prefix(3))")
             exit(1)
         }
         let bound = max(critical, work / Double(parallelism))
@@ -154,7 +150,7 @@ func download(megabytes: Int) async throws {
     defer { try? FileManager.default.removeItem(at: folder) }
     let before = peakRSSMegabytes()
     let start = ContinuousClock.now
-    let file = try await Downloader(client: client, folder: ProjectFolder(folder)) { _ in }.fetch(
+    let file = try await Downloader(api: client, folder: ProjectFolder(folder)) { _ in }.fetch(
         report.urls[0], to: "big.mp4")
     let elapsed = seconds(ContinuousClock.now - start)
     await simulator.stop()

@@ -53,7 +53,8 @@ struct PollScheduleTests {
     func estimates() throws {
         let pro = try #require(TaskType.named("pro-text-to-video"))
         let std = try #require(TaskType.named("std-text-to-video"))
-        #expect(RenderTimeEstimate.seconds(type: pro, seconds: 10) > RenderTimeEstimate.seconds(type: pro, seconds: 5))
-        #expect(RenderTimeEstimate.seconds(type: pro, seconds: 5) > RenderTimeEstimate.seconds(type: std, seconds: 5))
+        #expect(pro.expectedRenderSeconds(videoSeconds: 10) > pro.expectedRenderSeconds(videoSeconds: 5))
+        #expect(pro.expectedRenderSeconds(videoSeconds: 5) > std.expectedRenderSeconds(videoSeconds: 5))
+        #expect(pro.expectedRenderSeconds(videoSeconds: 5) == 235, "the table's value: 110 + 25 × 5")
     }
 }

@@ -136,11 +136,12 @@ struct ApplyCommand: AsyncParsableCommand {
         let uncertain = plan.shots.filter { $0.action == .uncertain }.map(\.id)
         guard plan.hasChanges else {
             if json {
-                let outcomes = plan.shots.map { shot -> (id: String, outcome: ShotOutcome) in
-                    (shot.id, shot.action == .uncertain ? .uncertain("the answer to its request was lost") : .unchanged)
+                let shots = plan.shots.map { shot in
+                    ApplyReport.ShotResult(
+                        id: shot.id, outcome: shot.action == .uncertain ? .uncertain(.recordedUncertain) : .unchanged)
                 }
                 let report = ApplyReport(
-                    outcomes: outcomes, estimatedCredits: 0, consumedCredits: 0, files: [], stopReason: nil)
+                    shots: shots, estimatedCredits: 0, consumedCredits: 0, files: [], stopReason: nil)
                 print(
                     SummaryView(terminal: .standardOutput, json: true).render(report, plan: plan, workspace: workspace),
                     terminator: "")
@@ -189,10 +190,10 @@ struct ApplyCommand: AsyncParsableCommand {
         options.failFast = failFast
         options.timeScale = connection.timeScale
         let progress = ProgressView(terminal: .standardOutput, json: json, shots: plan.shots)
-        let executor = Executor(
+        let engine = Engine(
             project: workspace.project, plan: plan, paths: workspace.paths, manifest: manifest,
-            client: connection.client, options: options, events: { progress.handle($0) })
-        let run = Task { await executor.run() }
+            api: connection.client, options: options, events: { progress.handle($0) })
+        let run = Task { await engine.run() }
         let interrupts = InterruptHandler {
             progress.note("interrupted: no new task is submitted; waiting for answers already on their way…")
             run.cancel()

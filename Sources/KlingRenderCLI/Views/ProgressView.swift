@@ -109,20 +109,24 @@ final class ProgressView: @unchecked Sendable {
             row.state = "done"
             row.detail = file.path
             row.ended = now
-        case .failed(_, let reason):
+        case .failed(let shot, let reason):
             row.state = "failed"
-            row.detail = reason
+            row.detail = reason.worded(shot: shot)
             row.ended = now
         case .blocked(_, let by):
             row.state = "blocked"
             row.detail = "waits on \(by)"
-        case .uncertain(_, let reason):
+        case .uncertain(let shot, let reason):
             row.state = "uncertain"
-            row.detail = reason
+            row.detail = reason.worded(shot: shot)
             row.ended = now
         case .timedOut(_, let task):
             row.state = "in flight"
             row.detail = "\(task): the next apply resumes it"
+            row.ended = now
+        case .unanswered(let shot, let task, let reason):
+            row.state = "in flight"
+            row.detail = "\(task): \(reason.worded(shot: shot))"
             row.ended = now
         case .stopping, .warning: break
         }
@@ -185,11 +189,12 @@ final class ProgressView: @unchecked Sendable {
         case .downloading(_, let file, let at):
             at > 0 ? "downloading \(file), resuming at byte \(at)" : "downloading \(file)"
         case .downloaded(_, let file): "downloaded \(file.path) (\(file.bytes.formatted(.byteCount(style: .file))))"
-        case .failed(_, let reason): "failed: \(reason)"
+        case .failed(let shot, let reason): "failed: \(reason.worded(shot: shot))"
         case .blocked(_, let by): "blocked: waits on \(by)"
-        case .uncertain(_, let reason): "uncertain: \(reason)"
+        case .uncertain(let shot, let reason): "uncertain: \(reason.worded(shot: shot))"
         case .timedOut(_, let task): "timed out: task \(task) stays in flight; the next apply resumes it"
-        case .stopping(let reason): "stopping: \(reason)"
+        case .unanswered(let shot, let task, let reason): "unknown: task \(task): \(reason.worded(shot: shot))"
+        case .stopping(let reason): "stopping: \(reason.worded())"
         case .warning(let text): "warning: \(text)"
         }
     }
@@ -219,8 +224,13 @@ final class ProgressView: @unchecked Sendable {
             object["file"] = .string(file.path)
             object["bytes"] = .int(Int(file.bytes))
             object["sha256"] = .string(file.sha256)
-        case .failed(_, let reason), .uncertain(_, let reason), .stopping(let reason):
-            object["reason"] = .string(reason)
+        case .failed(let shot, let reason), .uncertain(let shot, let reason):
+            object["reason"] = .string(reason.worded(shot: shot))
+        case .stopping(let reason):
+            object["reason"] = .string(reason.worded())
+        case .unanswered(let shot, let task, let reason):
+            object["task_id"] = .string(task)
+            object["reason"] = .string(reason.worded(shot: shot))
         case .blocked(_, let by): object["by"] = .string(by)
         case .timedOut(_, let task): object["task_id"] = .string(task)
         case .warning(let text): object["message"] = .string(text)
@@ -249,6 +259,7 @@ extension ExecutionEvent {
         case .blocked: "blocked"
         case .uncertain: "uncertain"
         case .timedOut: "timed_out"
+        case .unanswered: "unknown"
         case .stopping: "stopping"
         case .warning: "warning"
         }

@@ -13,39 +13,10 @@ struct SummaryView {
         if json { return renderJSON(report, manifest: manifest) }
         var counts: [String: Int] = [:]
         var problems: [String] = []
-        for (rawID, outcome) in report.outcomes {
-            let id = Printable.escaped(rawID)
-            let e = Printable.escaped
-            switch outcome {
-            case .unchanged: counts["unchanged", default: 0] += 1
-            case .done: counts["rendered", default: 0] += 1
-            case .failed(let reason):
-                counts["failed", default: 0] += 1
-                problems.append(terminal.paint("  failed     \(id): \(e(reason))", .red))
-            case .blocked(let by):
-                counts["blocked", default: 0] += 1
-                problems.append(terminal.paint("  blocked    \(id): waits on \(e(by))", .yellow))
-            case .uncertain(let reason):
-                counts["uncertain", default: 0] += 1
-                problems.append(terminal.paint("  uncertain  \(id): \(e(reason))", .red))
-            case .inFlight(let task):
-                counts["in flight", default: 0] += 1
-                problems.append(
-                    terminal.paint(
-                        "  in flight  \(id): task \(e(task)); `kling-render apply` again resumes it", .yellow))
-            case .unanswered(let task, let reason):
-                counts["in flight", default: 0] += 1
-                problems.append(
-                    terminal.paint(
-                        "  unknown    \(id): task \(e(task)): \(e(reason)); it stays in flight, `kling-render apply` polls it again",
-                        .red))
-            case .downloadFailed(let reason):
-                counts["not downloaded", default: 0] += 1
-                problems.append(terminal.paint("  download   \(id): \(e(reason))", .red))
-            case .notStarted(let reason):
-                counts["not started", default: 0] += 1
-                problems.append(terminal.paint("  not started \(id): \(e(reason))", .dim))
-            }
+        for result in report.shots {
+            let (key, line, style) = Self.row(result)
+            counts[key, default: 0] += 1
+            if let line { problems.append(terminal.paint("  " + Printable.escaped(line), style)) }
         }
         let order = [
             "rendered", "unchanged", "failed", "blocked", "uncertain", "in flight", "not downloaded", "not started",
@@ -56,7 +27,7 @@ struct SummaryView {
             + terminal.paint(
                 (report.succeeded ? "Apply complete: " : "Apply incomplete: ") + parts.joined(separator: ", ") + ".",
                 .bold) + "\n"
-        if let reason = report.stopReason { out += "Stopped: \(Printable.escaped(reason)).\n" }
+        if let reason = report.stopReason { out += "Stopped: \(Printable.escaped(reason.worded())).\n" }
         out += problems.map { $0 + "\n" }.joined()
         out +=
             "Credits: \(report.estimatedCredits.formatted) estimated, \(report.consumedCredits.formatted) consumed.\n"
@@ -66,42 +37,46 @@ struct SummaryView {
                 "Files: \(report.files.count) written (\(bytes.formatted(.byteCount(style: .file)))), under \(workspace.paths.output.lastPathComponent)/.\n"
         }
         out += "Manifest: \(Printable.escaped(manifest))\n"
-        if !report.succeeded, report.outcomes.contains(where: \.outcome.isInFlight) {
+        if !report.succeeded, report.shots.contains(where: \.outcome.isInFlight) {
             out +=
                 "Run `kling-render apply \(workspace.project.file)\(plan.simulated ? " --simulate" : "")` to resume.\n"
         }
         return out
     }
 
+    /// A shot's count key, its problem line (nil when it did well), and the line's colour.
+    static func row(_ result: ApplyReport.ShotResult) -> (String, String?, Terminal.Style) {
+        let id = result.id
+        switch result.outcome {
+        case .unchanged: return ("unchanged", nil, .dim)
+        case .done: return ("rendered", nil, .green)
+        case .failed(let reason): return ("failed", "failed     \(id): \(reason.worded(shot: id))", .red)
+        case .blocked(let by): return ("blocked", "blocked    \(id): waits on \(by)", .yellow)
+        case .uncertain(let reason): return ("uncertain", "uncertain  \(id): \(reason.worded(shot: id))", .red)
+        case .inFlight(let task, .unusableAnswers(let count, let last)):
+            let reason = Reason.unusableAnswers(count: count, last: last).worded(shot: id)
+            return ("in flight", "unknown    \(id): task \(task): \(reason)", .red)
+        case .inFlight(let task, _):
+            return ("in flight", "in flight  \(id): task \(task); `kling-render apply` again resumes it", .yellow)
+        case .downloadFailed(let reason):
+            return ("not downloaded", "download   \(id): \(reason.worded(shot: id))", .red)
+        case .notStarted(let reason): return ("not started", "not started \(id): \(reason.worded(shot: id))", .dim)
+        }
+    }
+
+    /// The same report as one JSON object, with the same words.
     private func renderJSON(_ report: ApplyReport, manifest: String) -> String {
         var shots: [JSONValue] = []
-        for (id, outcome) in report.outcomes {
-            var object: [String: JSONValue] = ["id": .string(id)]
-            switch outcome {
-            case .unchanged: object["outcome"] = .string("unchanged")
-            case .done: object["outcome"] = .string("rendered")
-            case .failed(let r):
-                object["outcome"] = .string("failed")
-                object["reason"] = .string(r)
-            case .blocked(let by):
-                object["outcome"] = .string("blocked")
-                object["by"] = .string(by)
-            case .uncertain(let r):
-                object["outcome"] = .string("uncertain")
-                object["reason"] = .string(r)
-            case .inFlight(let t):
-                object["outcome"] = .string("in_flight")
-                object["task_id"] = .string(t)
-            case .unanswered(let t, let r):
-                object["outcome"] = .string("unknown")
-                object["task_id"] = .string(t)
-                object["reason"] = .string(r)
-            case .downloadFailed(let r):
-                object["outcome"] = .string("download_failed")
-                object["reason"] = .string(r)
-            case .notStarted(let r):
-                object["outcome"] = .string("not_started")
-                object["reason"] = .string(r)
+        for result in report.shots {
+            var object: [String: JSONValue] = ["id": .string(result.id), "outcome": .string(result.outcome.name)]
+            switch result.outcome {
+            case .failed(let r), .uncertain(let r), .downloadFailed(let r), .notStarted(let r):
+                object["reason"] = .string(r.worded(shot: result.id))
+            case .blocked(let by): object["by"] = .string(by)
+            case .inFlight(let task, let r):
+                object["task_id"] = .string(task)
+                object["reason"] = .string(r.worded(shot: result.id))
+            case .unchanged, .done: break
             }
             shots.append(.object(object))
         }
@@ -114,17 +89,25 @@ struct SummaryView {
                 }),
             "manifest": .string(manifest),
         ]
-        if let reason = report.stopReason { summary["stopped"] = .string(reason) }
+        if let reason = report.stopReason { summary["stopped"] = .string(reason.worded()) }
         let data = (try? CanonicalJSON.data(summary)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }
 
 extension ShotOutcome {
-    var isInFlight: Bool {
+    /// The outcome's one word, in the summary's JSON.
+    var name: String {
         switch self {
-        case .inFlight, .unanswered: true
-        default: false
+        case .unchanged: "unchanged"
+        case .done: "rendered"
+        case .failed: "failed"
+        case .blocked: "blocked"
+        case .uncertain: "uncertain"
+        case .inFlight(_, .unusableAnswers): "unknown"
+        case .inFlight: "in_flight"
+        case .downloadFailed: "download_failed"
+        case .notStarted: "not_started"
         }
     }
 }

@@ -88,9 +88,24 @@ package struct TaskType: Sendable, Hashable {
     package let price: Price
     package let required: Set<ShotField>
     package let allowed: Set<ShotField>
+    /// How long a render is expected to take: the client's own guess, written apart from the
+    /// simulator's timings, so that polling is tested against a mismatch.
+    package let renderTime: RenderTime
 
-    /// Task ids the API gives this type start with this.
-    package var taskIDPrefix: String { model == .kling3 ? "n75" : "n71" }
+    package enum RenderTime: Sendable, Hashable {
+        /// `base` seconds plus `perSecond` for each second of video.
+        case perSecond(base: Double, perSecond: Double)
+        /// The same whatever the length (edits follow their source).
+        case fixed(Double)
+    }
+
+    /// Expected seconds of API time for one render of `videoSeconds` (default 5).
+    package func expectedRenderSeconds(videoSeconds: Int?) -> Double {
+        switch renderTime {
+        case .fixed(let seconds): seconds
+        case .perSecond(let base, let perSecond): base + perSecond * Double(videoSeconds ?? APILimits.defaultDuration)
+        }
+    }
 
     /// Edits take no duration: their length follows the source video.
     package var takesDuration: Bool { allowed.contains(.duration) }
@@ -114,7 +129,7 @@ package struct TaskType: Sendable, Hashable {
         let generation: Set<ShotField> = [.prompt, .duration, .aspectRatio, .sound, .negativePrompt]
         let kling3 = generation.union([.cfgScale])
         func type(
-            _ name: String, _ family: Family, _ model: Model, _ price: Price
+            _ name: String, _ family: Family, _ model: Model, _ price: Price, _ renderTime: RenderTime
         ) -> TaskType {
             var allowed = model == .kling3 ? kling3 : generation
             var required: Set<ShotField> = [.prompt]
@@ -130,21 +145,25 @@ package struct TaskType: Sendable, Hashable {
                 required.insert(.video)
             }
             return TaskType(
-                name: name, family: family, model: model, price: price, required: required, allowed: allowed)
+                name: name, family: family, model: model, price: price, required: required, allowed: allowed,
+                renderTime: renderTime)
         }
+        let pro = RenderTime.perSecond(base: 110, perSecond: 25)
+        let o3Pro = RenderTime.perSecond(base: 140, perSecond: 25)
+        let standard = RenderTime.perSecond(base: 70, perSecond: 15)
         return [
-            type("pro-text-to-video", .text, .kling3, .perSecond(silent: 54, withSound: 80)),
-            type("pro-image-to-video", .image, .kling3, .perSecond(silent: 54, withSound: 80)),
-            type("std-text-to-video", .text, .kling3, .perSecond(silent: 40, withSound: 60)),
-            type("std-image-to-video", .image, .kling3, .perSecond(silent: 40, withSound: 60)),
-            type("o3-pro-text-to-video", .text, .o3, .perSecond(silent: 48, withSound: 48)),
-            type("o3-pro-image-to-video", .image, .o3, .perSecond(silent: 48, withSound: 48)),
-            type("o3-pro-reference-to-video", .reference, .o3, .perSecond(silent: 72, withSound: 72)),
-            type("o3-pro-video-edit", .edit, .o3, .fixed(435)),
-            type("o3-std-text-to-video", .text, .o3, .perSecond(silent: 36, withSound: 36)),
-            type("o3-std-image-to-video", .image, .o3, .perSecond(silent: 36, withSound: 36)),
-            type("o3-std-reference-to-video", .reference, .o3, .perSecond(silent: 20, withSound: 20)),
-            type("o3-std-video-edit", .edit, .o3, .fixed(360)),
+            type("pro-text-to-video", .text, .kling3, .perSecond(silent: 54, withSound: 80), pro),
+            type("pro-image-to-video", .image, .kling3, .perSecond(silent: 54, withSound: 80), pro),
+            type("std-text-to-video", .text, .kling3, .perSecond(silent: 40, withSound: 60), standard),
+            type("std-image-to-video", .image, .kling3, .perSecond(silent: 40, withSound: 60), standard),
+            type("o3-pro-text-to-video", .text, .o3, .perSecond(silent: 48, withSound: 48), o3Pro),
+            type("o3-pro-image-to-video", .image, .o3, .perSecond(silent: 48, withSound: 48), o3Pro),
+            type("o3-pro-reference-to-video", .reference, .o3, .perSecond(silent: 72, withSound: 72), o3Pro),
+            type("o3-pro-video-edit", .edit, .o3, .fixed(435), .fixed(170)),
+            type("o3-std-text-to-video", .text, .o3, .perSecond(silent: 36, withSound: 36), standard),
+            type("o3-std-image-to-video", .image, .o3, .perSecond(silent: 36, withSound: 36), standard),
+            type("o3-std-reference-to-video", .reference, .o3, .perSecond(silent: 20, withSound: 20), standard),
+            type("o3-std-video-edit", .edit, .o3, .fixed(360), .fixed(120)),
         ]
     }()
 }

@@ -1,0 +1,30 @@
+import Foundation
+import NIOCore
+
+/// What the engine needs of the Kling API: create a task, ask for its status, fetch a video.
+/// `KlingClient` is the real one over HTTP; tests put an in-memory stand-in behind the same
+/// protocol, so the engine runs unchanged in virtual time.
+public protocol KlingService: Sendable {
+    func generate(body: Data) async throws(KlingAPIError) -> CreatedTask
+    func status(taskID: String) async throws(KlingAPIError) -> TaskReport
+    /// Fetches a video from `offset`, handing each chunk to `receive` as it arrives. No key is sent.
+    func download(
+        _ url: String, from offset: Int64, head: (DownloadHead) async throws -> Void,
+        receive: (ByteBuffer) async throws -> Void
+    ) async throws
+}
+
+/// What a download answer said before its bytes.
+public struct DownloadHead: Sendable {
+    /// Where the bytes start: the requested offset for a 206, 0 when the server sent all.
+    public var offset: Int64
+    /// The whole file's length, when the server said it.
+    public var totalLength: Int64?
+
+    public init(offset: Int64, totalLength: Int64?) {
+        self.offset = offset
+        self.totalLength = totalLength
+    }
+}
+
+extension KlingClient: KlingService {}

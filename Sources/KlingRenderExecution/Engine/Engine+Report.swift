@@ -1,0 +1,46 @@
+import KlingRenderCore
+
+extension Engine {
+    /// Each shot's outcome from its steps' results, the credits of what was submitted, the files written.
+    func report(_ graph: Graph, results: [WalkResult], stop: Reason?) async -> ApplyReport {
+        let final = await context.recorder.manifest
+        var shots: [ApplyReport.ShotResult] = []
+        var files: [ManifestFileWritten] = []
+        var estimated = 0
+        var consumed = 0
+        for planned in plan.shots {
+            let outcome = outcome(of: planned.id, graph: graph, results: results, stop: stop)
+            shots.append(ApplyReport.ShotResult(id: planned.id, outcome: outcome))
+            if planned.action.submits, let entry = final.shots[planned.id], entry.fingerprint == planned.fingerprint,
+                entry.status != .submitting || entry.taskID != nil
+            {
+                estimated = estimated.addingSaturated(planned.estimatedCredits)
+                consumed = consumed.addingSaturated(entry.consumedCredits ?? 0)
+            }
+            if outcome == .done, planned.action != .unchanged {
+                for file in final.shots[planned.id]?.files ?? [] {
+                    files.append(ManifestFileWritten(shot: planned.id, path: file.path, bytes: file.bytes))
+                }
+            }
+        }
+        return ApplyReport(
+            shots: shots, estimatedCredits: estimated, consumedCredits: consumed, files: files, stopReason: stop)
+    }
+
+    private func outcome(of id: String, graph: Graph, results: [WalkResult], stop: Reason?) -> ShotOutcome {
+        let stopped = ShotOutcome.notStarted(.stopped(stop ?? .interrupted))
+        if let render = graph.render[id] {
+            switch results[render] {
+            case .ended(let end) where !end.succeeded: return end.outcome
+            case .ended: break
+            case .blocked(let root): return .blocked(by: graph.owner[root] ?? id)
+            case .notStarted: return stopped
+            }
+        }
+        guard let download = graph.download[id] else { return .unchanged }
+        switch results[download] {
+        case .ended(let end): return end.succeeded ? .done : end.outcome
+        case .blocked, .notStarted: return .downloadFailed(.stopped(stop ?? .interrupted))
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import KlingAPI
+import KlingRenderCore
+
+/// `apply`'s engine: turns a plan into a graph of steps — a `RenderStep` and a `DownloadStep` per
+/// shot that renders, a `DownloadStep` for one whose files are missing, a `RecordedStep` for one
+/// recorded uncertain — walks it, and reports the run as a value.
+package struct Engine: Sendable {
+    package var project: Project
+    package var plan: Plan
+    package var context: RunContext
+
+    package init(
+        project: Project, plan: Plan, paths: ProjectPaths, manifest: Manifest, api: any KlingService,
+        options: ExecutionOptions, clock: any EngineClock = SystemClock(),
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        events: @escaping @Sendable (ExecutionEvent) -> Void
+    ) {
+        self.project = project
+        self.plan = plan
+        var recorded: [String: [String]] = [:]
+        for shot in plan.shots where shot.action == .unchanged || shot.action == .download {
+            recorded[shot.id] = manifest.shots[shot.id]?.urls ?? []
+        }
+        context = RunContext(
+            api: api, clock: clock, recorder: ManifestRecorder(manifest: manifest, paths: paths),
+            outputs: OutputStore(recorded),
+            limits: ResourceLimits(tasks: options.parallelism, transfers: options.downloads, cpu: options.cpu),
+            options: options, paths: paths, events: events, random: random)
+    }
+
+    package var recorder: ManifestRecorder { context.recorder }
+
+    package func run() async -> ApplyReport {
+        let graph = buildGraph()
+        let (results, stop) = await Walker(nodes: graph.nodes, limits: context.limits, clock: context.clock).walk()
+        if let stop { context.events(.stopping(reason: stop)) }
+        return await report(graph, results: results, stop: stop)
+    }
+
+    /// The steps of each shot, in plan order (which is topological), and where each shot's steps are.
+    struct Graph {
+        var nodes: [WalkNode] = []
+        var render: [String: Int] = [:]
+        var download: [String: Int] = [:]
+        var owner: [Int: String] = [:]
+    }
+
+    func buildGraph() -> Graph {
+        var graph = Graph()
+        let shots = Dictionary(project.shots.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        func add(_ step: any Step, for id: String, after dependencies: [Int], cost: Double) -> Int {
+            graph.nodes.append(WalkNode(step: step, dependencies: dependencies, cost: cost))
+            graph.owner[graph.nodes.count - 1] = id
+            return graph.nodes.count - 1
+        }
+        for planned in plan.shots {
+            switch planned.action {
+            case .unchanged: continue
+            case .uncertain:
+                let step = RecordedStep(id: planned.id, outcome: .uncertain(.recordedUncertain), events: context.events)
+                graph.render[planned.id] = add(step, for: planned.id, after: [], cost: 0)
+            case .download:
+                graph.download[planned.id] = add(
+                    DownloadStep(id: planned.id, context: context), for: planned.id, after: [], cost: 0)
+            case .render, .rerender, .resume:
+                guard let shot = shots[planned.id] else { continue }
+                let upstream = shot.upstreamIDs.compactMap { graph.render[$0] }
+                let step = RenderStep(planned: planned, shot: shot, context: context)
+                let render = add(step, for: planned.id, after: upstream, cost: step.expectedSeconds)
+                graph.render[planned.id] = render
+                graph.download[planned.id] = add(
+                    DownloadStep(id: planned.id, context: context), for: planned.id, after: [render], cost: 0)
+            }
+        }
+        return graph
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import KlingAPI
+import KlingRenderCore
+
+/// What every step of a run works through: the API, the clock, the manifest, the outputs known
+/// so far, the resource bounds, the options, and where events go. Steps get nothing else.
+package struct RunContext: Sendable {
+    package var api: any KlingService
+    package var clock: any EngineClock
+    package var recorder: ManifestRecorder
+    package var outputs: OutputStore
+    package var limits: ResourceLimits
+    package var options: ExecutionOptions
+    package var paths: ProjectPaths
+    package var events: @Sendable (ExecutionEvent) -> Void
+    /// A number in [0, 1) for back-off jitter; tests fix it to get exact sequences.
+    package var random: @Sendable () -> Double
+
+    /// API seconds per clock second, never zero: what every wait in API time is divided by.
+    package var timeScale: Double { max(options.timeScale, 1e-9) }
+
+    /// Sleeps `seconds` of API time, scaled to the clock.
+    package func sleep(apiSeconds seconds: Double) async throws {
+        try await clock.sleep(seconds: seconds / timeScale)
+    }
+}
+
+/// The video URLs of each shot known so far: recorded ones at the start, rendered ones as they come.
+package actor OutputStore {
+    private var urls: [String: [String]]
+
+    package init(_ urls: [String: [String]] = [:]) { self.urls = urls }
+
+    package func set(_ id: String, _ list: [String]) { urls[id] = list }
+
+    package func get(_ id: String) -> [String]? { urls[id] }
+
+    package func first(of ids: some Sequence<String>) -> [String: String] {
+        var out: [String: String] = [:]
+        for id in ids { if let url = urls[id]?.first { out[id] = url } }
+        return out
+    }
+}

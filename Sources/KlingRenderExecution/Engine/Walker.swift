@@ -1,0 +1,215 @@
+import KlingRenderCore
+
+/// What a step holds while it runs. Each kind has its own bound: tasks in flight are what a Kling
+/// account limits, transfers share the network, local CPU work (ffmpeg) the cores.
+package enum Resource: Hashable, Sendable, CaseIterable {
+    case tasks
+    case transfers
+    case cpu
+    /// Holds nothing: a step that only reports (a shot recorded as uncertain).
+    case none
+}
+
+/// One unit of work in the graph: render a shot, download its files; later upload an asset,
+/// extract a frame, assemble a cut. A new kind of work is a new type conforming to this, in a
+/// file of its own; the walker never changes for it.
+package protocol Step: Sendable {
+    var resource: Resource { get }
+    func run() async -> StepEnd
+}
+
+/// How a step ended.
+package struct StepEnd: Sendable, Equatable {
+    /// Whether the steps that wait for this one may start; otherwise they are blocked.
+    package var succeeded: Bool
+    package var outcome: ShotOutcome
+    package var stop: Stop?
+
+    package static let success = StepEnd(succeeded: true, outcome: .done, stop: nil)
+
+    package static func ended(_ outcome: ShotOutcome, stop: Stop? = nil) -> StepEnd {
+        StepEnd(succeeded: false, outcome: outcome, stop: stop)
+    }
+}
+
+/// A step's request that the run stop.
+package enum Stop: Sendable, Equatable {
+    /// Start no more task-holding steps; let running ones and transfers finish (402, `--fail-fast`).
+    case submitting(Reason)
+    /// Stop everything at once (401).
+    case everything(Reason)
+
+    var reason: Reason {
+        switch self {
+        case .submitting(let r), .everything(let r): r
+        }
+    }
+}
+
+/// A step and the steps it waits for, by index in the walker's list.
+package struct WalkNode: Sendable {
+    package var step: any Step
+    package var dependencies: [Int]
+    /// Expected seconds of work, for the longest-remaining-path priority.
+    package var cost: Double
+
+    package init(step: any Step, dependencies: [Int], cost: Double) {
+        self.step = step
+        self.dependencies = dependencies
+        self.cost = cost
+    }
+}
+
+/// What became of each node.
+package enum WalkResult: Sendable, Equatable {
+    case ended(StepEnd)
+    /// Never started: node `by` (the first that failed on its way) has no output.
+    case blocked(by: Int)
+    /// Never started: the run stopped first.
+    case notStarted
+}
+
+/// Walks a graph of steps, as Terraform's `dag.Walk` does: a step starts the moment every step it
+/// waits for has succeeded, the longest remaining path first (list order breaks ties), within the
+/// bound of its resource; a step that does not succeed blocks everything downstream of it. The
+/// walker knows nothing of HTTP, files or the manifest.
+///
+/// Nodes come in topological order (each after the nodes it waits for).
+package struct Walker: Sendable {
+    package var nodes: [WalkNode]
+    package var limits: ResourceLimits
+    package var clock: any EngineClock
+
+    package init(nodes: [WalkNode], limits: ResourceLimits, clock: any EngineClock) {
+        self.nodes = nodes
+        self.limits = limits
+        self.clock = clock
+    }
+
+    package func walk() async -> (results: [WalkResult], stop: Reason?) {
+        var state = WalkState(nodes: nodes)
+        await withTaskGroup(of: (Int, StepEnd).self) { group in
+            await start(&state, in: &group)
+            while let (index, end) = await group.next() {
+                state.finish(index, end)
+                if case .everything = end.stop { group.cancelAll() }
+                await start(&state, in: &group)
+                // Only now, with its successors joined, does the finished step stop holding the clock.
+                clock.leave()
+            }
+        }
+        return (state.results, state.stop)
+    }
+
+    /// Starts every ready step its resource has room for, highest priority first.
+    private func start(_ state: inout WalkState, in group: inout TaskGroup<(Int, StepEnd)>) async {
+        if Task.isCancelled, state.stop == nil { state.stop = .interrupted }
+        guard !state.stoppedEverything, !Task.isCancelled else { return }
+        var bounds: [Resource: Int] = [:]
+        for resource in Resource.allCases { bounds[resource] = await limits.current(resource) }
+        for index in state.takeReady(bounds: bounds) {
+            let step = nodes[index].step
+            clock.join()
+            group.addTask { (index, await step.run()) }
+        }
+    }
+}
+
+/// The walker's bookkeeping: waits, the ready queue, what runs, what ended.
+private struct WalkState {
+    var results: [WalkResult]
+    var waiting: [Int]
+    var dependents: [[Int]]
+    var priority: [Double]
+    var resources: [Resource]
+    var ready: [Int] = []
+    var running: [Resource: Int] = [:]
+    var stop: Reason?
+    var stoppedSubmitting = false
+    var stoppedEverything = false
+
+    init(nodes: [WalkNode]) {
+        results = Array(repeating: .notStarted, count: nodes.count)
+        waiting = nodes.map(\.dependencies.count)
+        resources = nodes.map(\.step.resource)
+        var dependents = [[Int]](repeating: [], count: nodes.count)
+        for (i, node) in nodes.enumerated() {
+            for d in node.dependencies { dependents[d].append(i) }
+        }
+        self.dependents = dependents
+        priority = LongestPath.remaining(order: Array(nodes.indices), cost: { nodes[$0].cost }, dependents: dependents)
+        ready = nodes.indices.filter { waiting[$0] == 0 }
+    }
+
+    /// The ready steps to start now, within each resource's bound, longest remaining path first.
+    mutating func takeReady(bounds: [Resource: Int]) -> [Int] {
+        ready.sort { (priority[$0], -$0) > (priority[$1], -$1) }
+        var started: [Int] = []
+        var kept: [Int] = []
+        for index in ready {
+            let resource = resources[index]
+            let bound = resource == .none ? Int.max : bounds[resource] ?? 1
+            if stoppedSubmitting && resource == .tasks || running[resource, default: 0] >= bound {
+                kept.append(index)
+                continue
+            }
+            running[resource, default: 0] += 1
+            started.append(index)
+        }
+        ready = kept
+        return started
+    }
+
+    mutating func finish(_ index: Int, _ end: StepEnd) {
+        running[resources[index], default: 1] -= 1
+        results[index] = .ended(end)
+        if end.succeeded {
+            for d in dependents[index] {
+                waiting[d] -= 1
+                if waiting[d] == 0, results[d] == .notStarted { ready.append(d) }
+            }
+        } else {
+            block(downstreamOf: index, root: index)
+        }
+        switch end.stop {
+        case .submitting(let reason):
+            if stop == nil { stop = reason }
+            stoppedSubmitting = true
+        case .everything(let reason):
+            if !stoppedEverything { stop = reason }
+            stoppedSubmitting = true
+            stoppedEverything = true
+        case nil: break
+        }
+    }
+
+    private mutating func block(downstreamOf index: Int, root: Int) {
+        var stack = dependents[index]
+        while let d = stack.popLast() {
+            guard results[d] == .notStarted else { continue }
+            results[d] = .blocked(by: root)
+            ready.removeAll { $0 == d }
+            stack.append(contentsOf: dependents[d])
+        }
+    }
+}
+
+/// The bound on each resource. The bound on tasks in flight moves: a 429 on submission lowers it
+/// by one, each accepted submission raises it back, never above the maximum.
+package actor ResourceLimits {
+    private let maximum: [Resource: Int]
+    private var bound: [Resource: Int]
+
+    package init(tasks: Int, transfers: Int, cpu: Int) {
+        maximum = [.tasks: max(1, tasks), .transfers: max(1, transfers), .cpu: max(1, cpu)]
+        bound = maximum
+    }
+
+    package func current(_ resource: Resource) -> Int { bound[resource] ?? Int.max }
+
+    package func lower(_ resource: Resource) { bound[resource] = max(1, (bound[resource] ?? 1) - 1) }
+
+    package func raise(_ resource: Resource) {
+        bound[resource] = min(maximum[resource] ?? 1, (bound[resource] ?? 0) + 1)
+    }
+}

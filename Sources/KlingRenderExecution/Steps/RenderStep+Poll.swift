@@ -1,0 +1,123 @@
+import Foundation
+import KlingAPI
+import KlingRenderCore
+
+extension RenderStep {
+    /// Polls a task on `PollSchedule` until it ends, `--timeout` passes, or its answers prove unusable.
+    func poll(taskID: String, resumed: Bool) async -> StepEnd {
+        let schedule = PollSchedule(expected: expectedSeconds)
+        let clock = context.clock
+        let started = clock.now()
+        let deadline = context.options.timeout.map { started + $0 }
+        var tally = PollTally()
+        while true {
+            let elapsed = (clock.now() - started) * context.timeScale
+            var wait = schedule.delay(elapsed: elapsed, polls: tally.polls, resumed: resumed) / context.timeScale
+            if let deadline {
+                let left = deadline - clock.now()
+                if left <= 0 {
+                    context.events(.timedOut(shot: id, taskID: taskID))
+                    return .ended(.inFlight(taskID: taskID, .timedOut))
+                }
+                wait = min(wait, left)
+            }
+            do {
+                try await clock.sleep(seconds: wait)
+            } catch {
+                return .ended(.inFlight(taskID: taskID, .interrupted))
+            }
+            tally.polls += 1
+            let report: TaskReport
+            do {
+                report = try await context.api.status(taskID: taskID)
+            } catch {
+                if let end = await unanswered(error, taskID: taskID, tally: &tally, deadline: deadline) { return end }
+                continue
+            }
+            tally.unusable = 0
+            if let end = await answered(report, taskID: taskID, tally: &tally) { return end }
+        }
+    }
+
+    /// What a poll's error means: nil to poll on, else how the step ends.
+    private func unanswered(_ error: KlingAPIError, taskID: String, tally: inout PollTally, deadline: Double?) async
+        -> StepEnd?
+    {
+        switch error {
+        case .invalidAPIKey:
+            return .ended(.inFlight(taskID: taskID, .keyRefused), stop: .everything(.keyRefused))
+        case .taskNotFound:
+            tally.notFound += 1
+            guard tally.notFound >= 3 else { return nil }
+            return .ended(.inFlight(taskID: taskID, .taskUnknown(taskID: taskID)))
+        case .rateLimited(let retryAfter, _):
+            guard let retryAfter else { return nil }
+            var pause =
+                (Double(retryAfter.components.seconds) + Double(retryAfter.components.attoseconds) / 1e18)
+                / context.timeScale
+            // The deadline holds whatever the server asks for.
+            if let deadline { pause = min(pause, max(0, deadline - context.clock.now())) }
+            try? await context.clock.sleep(seconds: pause)
+            return nil
+        case .unexpectedAnswer, .serverError, .rejected, .urlExpired:
+            tally.unusable += 1
+            guard tally.unusable >= context.options.maxUnusableAnswers else {
+                context.events(.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: 0))
+                return nil
+            }
+            let reason = Reason.unusableAnswers(count: tally.unusable, last: "\(error)")
+            context.events(.unanswered(shot: id, taskID: taskID, reason: reason))
+            return .ended(.inFlight(taskID: taskID, reason))
+        case .notSent, .answerLost, .insufficientCredits:
+            context.events(.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: 0))
+            return nil
+        }
+    }
+
+    /// What a status answer means: nil to poll on, else how the step ends.
+    private func answered(_ report: TaskReport, taskID: String, tally: inout PollTally) async -> StepEnd? {
+        context.events(.polled(shot: id, taskID: taskID, status: report.status, phase: report.phase))
+        switch report.phase {
+        case .running:
+            return nil
+        case .unknown:
+            if tally.unknownWords.insert(report.status).inserted {
+                context.events(.unknownStatus(shot: id, status: report.status))
+            }
+            return nil
+        case .succeeded:
+            do {
+                try await context.recorder.record(id) { entry in
+                    entry?.status = .succeeded
+                    entry?.urls = report.urls
+                    entry?.files = []
+                    entry?.error = nil
+                    if let credits = report.consumedCredits { entry?.consumedCredits = credits }
+                }
+            } catch {
+                context.events(.warning("the render of \(id) could not be written to the manifest: \(error)"))
+            }
+            await context.outputs.set(id, report.urls)
+            context.events(.rendered(shot: id, urls: report.urls, credits: report.consumedCredits))
+            return .success
+        case .failed:
+            let reason = Reason.taskFailed(message: report.failureReason ?? report.status)
+            try? await context.recorder.record(id) { entry in
+                entry?.status = .failed
+                entry?.error = report.failureReason ?? report.status
+                if let credits = report.consumedCredits { entry?.consumedCredits = credits }
+            }
+            context.events(.failed(shot: id, reason: reason))
+            return .ended(.failed(reason))
+        }
+    }
+}
+
+/// What a poll loop counts.
+struct PollTally {
+    var polls = 0
+    var notFound = 0
+    /// Answers in a row that came back and could not be used.
+    var unusable = 0
+    var unknownWords = Set<String>()
+}

@@ -1,0 +1,133 @@
+import Foundation
+import KlingAPI
+import KlingRenderCore
+
+extension RenderStep {
+    /// Records the intent, sends `POST /api/generate` (again only where no task can exist), and
+    /// records the task id. Returns the task id, or how the step ended.
+    func submit() async -> Result<String, EndedEarly> {
+        let outputs = await context.outputs.first(of: shot.inputs.values)
+        // Never send a request with an input missing: that would pay for a render of nothing.
+        if let missing = shot.inputs.values.sorted().first(where: { outputs[$0] == nil }) {
+            context.events(.blocked(shot: id, by: missing))
+            return .failure(EndedEarly(end: .ended(.blocked(by: missing))))
+        }
+        let request = shot.request { outputs[$0] ?? "" }
+        let body: Data
+        do {
+            body = try CanonicalJSON.data(request)
+        } catch {
+            return .failure(EndedEarly(end: .ended(.failed(.manifestUnwritable(detail: "\(error)")))))
+        }
+        let previous = await context.recorder.entry(id)
+        do {
+            try await context.recorder.record(id) { entry in
+                entry = ManifestShot(
+                    type: shot.type.name, fingerprint: planned.fingerprint, request: request, inputs: shot.inputs,
+                    status: .submitting, estimatedCredits: planned.estimatedCredits)
+            }
+        } catch {
+            let reason = Reason.manifestUnwritable(detail: "\(error)")
+            return .failure(EndedEarly(end: .ended(.notStarted(reason), stop: .submitting(reason))))
+        }
+        context.events(.submitting(shot: id))
+        return await send(body, restoring: previous)
+    }
+
+    /// The POST and its retries. `previous` is what the manifest said before the intent.
+    private func send(_ body: Data, restoring previous: ManifestShot?) async -> Result<String, EndedEarly> {
+        /// Nothing was created: the manifest goes back to what it said before.
+        func restore(_ outcome: ShotOutcome, stop: Stop? = nil) async -> Result<String, EndedEarly> {
+            try? await context.recorder.record(id) { $0 = previous }
+            return .failure(EndedEarly(end: .ended(outcome, stop: stop)))
+        }
+        let backoff = Backoff(base: 1, cap: 60)
+        var attempt = 0
+        while true {
+            let api = context.api
+            // Not cancelled by an interrupt: a request half-sent is a task half-known.
+            let answer = await Task { () -> Result<CreatedTask, KlingAPIError> in
+                do throws(KlingAPIError) {
+                    return .success(try await api.generate(body: body))
+                } catch {
+                    return .failure(error)
+                }
+            }.value
+            let error: KlingAPIError
+            switch answer {
+            case .success(let created): return .success(await accepted(created))
+            case .failure(let failure): error = failure
+            }
+            switch error {
+            case .invalidAPIKey:
+                return await restore(.notStarted(.keyRefused), stop: .everything(.keyRefused))
+            case .insufficientCredits(let message):
+                return await restore(
+                    .notStarted(.noCredits(message: message)), stop: .submitting(.noCredits(message: message)))
+            case .rejected(let status, let code, let message):
+                return .failure(
+                    EndedEarly(end: await failed(.rejected(status: status, code: code, message: message), error)))
+            case _ where error.isSafeToResubmit:
+                attempt += 1
+                if attempt >= context.options.submitAttempts {
+                    let reason = Reason.submitGaveUp(tries: attempt, last: "\(error)")
+                    context.events(.failed(shot: id, reason: reason))
+                    return await restore(.failed(reason))
+                }
+                let wait = await retryWait(after: error, attempt: attempt, backoff: backoff)
+                context.events(.retrying(shot: id, reason: "\(error)", seconds: wait / context.timeScale))
+                do {
+                    try await context.sleep(apiSeconds: wait)
+                } catch {
+                    return await restore(.notStarted(.interrupted))
+                }
+            default:
+                // The request went out and no usable answer came: a task may exist.
+                let reason = Reason.answerLost(detail: "\(error)")
+                try? await context.recorder.record(id) { entry in
+                    entry?.status = .uncertain
+                    entry?.error = "\(error)"
+                }
+                context.events(.uncertain(shot: id, reason: reason))
+                return .failure(EndedEarly(end: .ended(.uncertain(reason))))
+            }
+        }
+    }
+
+    /// The task id goes to disk first, whatever else the answer says.
+    private func accepted(_ created: CreatedTask) async -> String {
+        do {
+            try await context.recorder.record(id) { entry in
+                entry?.status = .running
+                entry?.taskID = created.taskID
+                entry?.consumedCredits = created.consumedCredits
+            }
+        } catch {
+            context.events(.warning("task \(created.taskID) of \(id) could not be written to the manifest: \(error)"))
+        }
+        context.events(.submitted(shot: id, taskID: created.taskID, credits: created.consumedCredits))
+        await context.limits.raise(.tasks)
+        return created.taskID
+    }
+
+    /// A refusal of the request itself: recorded as failed.
+    private func failed(_ reason: Reason, _ error: KlingAPIError) async -> StepEnd {
+        try? await context.recorder.record(id) { entry in
+            entry?.status = .failed
+            entry?.error = "\(error)"
+        }
+        context.events(.failed(shot: id, reason: reason))
+        return .ended(.failed(reason))
+    }
+
+    /// API seconds to wait before sending again: `Retry-After` when a 429 names it (and the bound on
+    /// tasks in flight drops by one), else exponential back-off with full jitter.
+    private func retryWait(after error: KlingAPIError, attempt: Int, backoff: Backoff) async -> Double {
+        guard case .rateLimited(let retryAfter, _) = error else {
+            return backoff.delay(attempt: attempt - 1, unit: context.random())
+        }
+        await context.limits.lower(.tasks)
+        guard let retryAfter else { return backoff.delay(attempt: attempt - 1, unit: context.random()) }
+        return Double(retryAfter.components.seconds) + Double(retryAfter.components.attoseconds) / 1e18
+    }
+}
