@@ -51,6 +51,11 @@ public struct KlingClient: Sendable {
         return text.count > limit ? String(text.prefix(limit)) + "…" : text
     }
 
+    /// Whether a text spells out the key (as is, or percent-encoded): such a text is never kept.
+    func holdsKey(_ text: String) -> Bool {
+        redacted(text, limit: .max) != text
+    }
+
     public init(baseURL: String, apiKey: String, http: HTTPClient = KlingClient.sharedHTTPClient) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
@@ -84,7 +89,7 @@ public struct KlingClient: Sendable {
             // A 200 that names no task: one may have been created all the same.
             throw .answerLost(reason: "the answer to the request has no task id (\(Self.snippet(data)))")
         }
-        guard WireLimits.isTaskID(taskID) else {
+        guard WireLimits.isTaskID(taskID), !holdsKey(taskID) else {
             throw .answerLost(reason: "the answer names a task id that is not one (\(taskID.utf8.count) bytes)")
         }
         // Anything else in the answer that is unusable is dropped, never fatal: the task id is what counts.
@@ -123,9 +128,12 @@ public struct KlingClient: Sendable {
         }
         var phase = TaskPhase(status: word)
         let offered = payload.response ?? []
-        let urls = offered.filter(WireLimits.isVideoURL)
+        let urls = offered.filter { WireLimits.isVideoURL($0) && !holdsKey($0) }
         var reason: String?
-        if phase == .succeeded, urls.isEmpty {
+        if phase == .succeeded, offered.count > WireLimits.maxURLs {
+            phase = .failed
+            reason = "the API reported \(offered.count) video URLs; a render has at most \(WireLimits.maxURLs)"
+        } else if phase == .succeeded, urls.isEmpty {
             phase = .failed
             reason =
                 offered.isEmpty
@@ -134,9 +142,11 @@ public struct KlingClient: Sendable {
         } else if phase == .failed {
             reason = [payload.errorMessage, payload.failedReason].compactMap { $0 }.first { !$0.isEmpty } ?? word
         }
-        return TaskReport(
+        var report = TaskReport(
             taskID: taskID, status: word, phase: phase, consumedCredits: payload.consumedCredits,
             urls: urls, failureReason: reason)
+        report.echoedRequest = payload.request.mapValues { redacted($0, limit: 4000) }
+        return report
     }
 
     /// Fetches a video from `offset` (a `Range` request when above 0), handing each chunk to
@@ -160,8 +170,15 @@ public struct KlingClient: Sendable {
             let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
             try await head(DownloadHead(offset: 0, totalLength: length))
         case 206:
-            let total = response.headers.first(name: "Content-Range").flatMap { $0.split(separator: "/").last }
-                .flatMap { Int64($0) }
+            // `bytes START-END/TOTAL`: the bytes must start where the partial file stops.
+            let range = response.headers.first(name: "Content-Range") ?? ""
+            let total = range.split(separator: "/").last.flatMap { Int64($0) }
+            let start = range.split(separator: " ").last?.split(separator: "-").first.flatMap { Int64($0) }
+            guard start == offset || offset == 0 && start == nil else {
+                throw KlingAPIError.unexpectedAnswer(
+                    status: 206,
+                    detail: "the server resumed at another byte than \(offset) (Content-Range: \(Self.plain(range)))")
+            }
             try await head(DownloadHead(offset: offset, totalLength: total))
         case 403, 404, 410:
             throw KlingAPIError.urlExpired(status: status)
@@ -202,14 +219,35 @@ public struct KlingClient: Sendable {
         }
         let status = Int(response.status.code)
         do {
-            let body = try await response.body.collect(upTo: Self.maxAnswerBytes)
+            let body = try await collect(response.body, within: requestTimeout)
             return (status, response.headers, Data(buffer: body))
+        } catch is AnswerTooSlow {
+            let reason =
+                "the answer (HTTP \(status)) did not arrive whole within \(requestTimeout.nanoseconds / 1_000_000_000) s"
+            throw sent ? .answerLost(reason: reason) : .unexpectedAnswer(status: status, detail: reason)
         } catch is NIOTooManyBytesError {
             let reason = "the answer (HTTP \(status)) is larger than \(Self.maxAnswerBytes >> 20) MiB; no API answer is"
             // For a POST the request arrived: a task may exist.
             throw sent ? .answerLost(reason: reason) : .unexpectedAnswer(status: status, detail: reason)
         } catch {
             throw Self.transport(error, sent: sent)
+        }
+    }
+
+    private struct AnswerTooSlow: Error {}
+
+    /// An answer's body, whole, within `limit`: a server that drips it a byte at a time is cut off
+    /// (the client's own deadline stops once the head has come).
+    private func collect(_ body: HTTPClientResponse.Body, within limit: TimeAmount) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: Self.maxAnswerBytes) }
+            group.addTask {
+                try await Task.sleep(for: .nanoseconds(limit.nanoseconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else { throw AnswerTooSlow() }
+            return buffer
         }
     }
 

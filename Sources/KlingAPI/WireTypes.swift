@@ -24,6 +24,9 @@ public struct TaskReport: Sendable, Equatable {
     public var urls: [String]
     /// `error_message`, else `failed_reason`, else the status itself; nil unless failed.
     public var failureReason: String?
+    /// The text fields of the request the task was created with, as the API echoes it (`type`,
+    /// `prompt`…): what `import` compares with the shot. Empty when the API does not echo it.
+    public var echoedRequest: [String: String] = [:]
 
     public init(
         taskID: String, status: String, phase: TaskPhase, consumedCredits: Int?, urls: [String],
@@ -52,6 +55,7 @@ struct Envelope: Decodable {
         var response: [String]?
         var errorMessage: String?
         var failedReason: String?
+        var request: [String: String] = [:]
 
         enum CodingKeys: String, CodingKey {
             case status, response
@@ -59,6 +63,15 @@ struct Envelope: Decodable {
             case consumedCredits = "consumed_credits"
             case errorMessage = "error_message"
             case failedReason = "failed_reason"
+            case request
+        }
+
+        /// Any key of an object, for reading the echoed request's text fields.
+        struct AnyKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
         }
 
         init(from decoder: any Decoder) throws {
@@ -74,6 +87,11 @@ struct Envelope: Decodable {
                 ?? (try? c.decodeIfPresent(String.self, forKey: .response)).flatMap { $0.map { [$0] } }
             errorMessage = try? c.decodeIfPresent(String.self, forKey: .errorMessage)
             failedReason = try? c.decodeIfPresent(String.self, forKey: .failedReason)
+            if let echoed = try? c.nestedContainer(keyedBy: AnyKey.self, forKey: .request) {
+                for key in echoed.allKeys.prefix(64) {
+                    if let text = try? echoed.decode(String.self, forKey: key) { request[key.stringValue] = text }
+                }
+            }
         }
     }
 
@@ -97,6 +115,8 @@ enum WireLimits {
     /// No task costs more credits; a larger number is dropped, never trapped on.
     static let maxCredits = 1_000_000_000
     static let maxTaskIDLength = 128
+    /// No render has more videos than this; an answer with more is not used.
+    static let maxURLs = 16
 
     /// 1–128 ASCII letters, digits, `-`, `_`, `.` or `:`.
     static func isTaskID(_ id: String) -> Bool {
@@ -116,13 +136,13 @@ enum WireLimits {
         return text
     }
 
-    /// An http(s) URL with a host, of sensible length, without spaces or controls.
+    /// An http(s) URL with a host and no user or password, of sensible length, without spaces or controls.
     static func isVideoURL(_ text: String) -> Bool {
         guard text.utf8.count <= 8192, !text.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }),
-            let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-            let host = url.host, !host.isEmpty
+            let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
         else { return false }
-        return true
+        return url.user == nil && url.password == nil
     }
 
     /// Credits as sent: a whole number from 0 to `maxCredits`, else nothing.

@@ -50,14 +50,19 @@ package struct DownloadLimits: Sendable {
 package struct Downloader: Sendable {
     package var api: any KlingService
     package var folder: ProjectFolder
+    /// The API's base URL: video URLs may point into a local network only when it does (`URLPolicy`).
+    package var endpoint: String
     package var attempts = 5
     package var backoff = Backoff(base: 0.5, cap: 8)
     package var limits = DownloadLimits()
     package var sleep: @Sendable (Double) async throws -> Void
 
-    package init(api: any KlingService, folder: ProjectFolder, sleep: @escaping @Sendable (Double) async throws -> Void)
-    {
+    package init(
+        api: any KlingService, folder: ProjectFolder, endpoint: String,
+        sleep: @escaping @Sendable (Double) async throws -> Void
+    ) {
         self.api = api
+        self.endpoint = endpoint
         self.folder = folder
         self.sleep = sleep
     }
@@ -66,8 +71,8 @@ package struct Downloader: Sendable {
     package func fetch(_ url: String, to path: String, onStart: @escaping @Sendable (Int64) -> Void = { _ in })
         async throws(DownloadError) -> ManifestFile
     {
-        guard ManifestCheck.isVideoURL(url) else {
-            throw .refused("`\(Printable.short(url, limit: 80))` is not an http(s) URL; no other kind is fetched")
+        if let problem = URLPolicy.problem(url, endpoint: endpoint) {
+            throw .refused("`\(Printable.short(url, limit: 80))` \(problem); it is not fetched")
         }
         let partial = Self.partialFile(for: path, url: url)
         var lastProblem = ""
@@ -84,6 +89,10 @@ package struct Downloader: Sendable {
                 return ManifestFile(path: path, bytes: bytes, sha256: sha256)
             } catch let error as KlingAPIError {
                 if case .urlExpired(let status) = error { throw .expired(url: url, status: status) }
+                // A resume the server cannot or will not serve (416, a lying Content-Range): start over.
+                if case .unexpectedAnswer(let status, _) = error, status == 206 || status == 416 {
+                    folder.removeOwnFile(partial)
+                }
                 lastProblem = "\(error)"
             } catch let error as DownloadError {
                 if case .failed(_, let reason) = error {
@@ -151,6 +160,8 @@ package struct Downloader: Sendable {
         }
         let (written, sha256) = try await writer.finish()
         if let total, written != total {
+            // More than the whole file is no resume of it: start over next time.
+            if written > total { folder.removeOwnFile(partial) }
             throw DownloadError.failed(url: url, reason: "got \(written) of \(total) bytes")
         }
         if total == nil, written == 0 {
@@ -203,10 +214,20 @@ package struct Downloader: Sendable {
             let parent = slash.map { String(path[...$0]) } ?? ""
             let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
             let stem = name.hasSuffix(".mp4") ? String(name.dropLast(4)) : name
-            let kept = "\(parent)previous/\(stem)-\(old.prefix(12)).mp4"
-            if case .file = folder.entry(kept) { return }
             try folder.directory(parent + "previous", create: true)
-            try folder.rename(path, to: kept)
+            // A name already taken by other bytes (planted, or a collision) is never overwritten.
+            for n in 1...100 {
+                let kept = "\(parent)previous/\(stem)-\(old.prefix(12))\(n == 1 ? "" : "-\(n)").mp4"
+                switch folder.entry(kept) {
+                case .missing:
+                    return try folder.rename(path, to: kept)
+                case .file where (try? folder.sha256(kept)) == old:
+                    return  // already kept: the destination's bytes are safe there
+                default:
+                    continue
+                }
+            }
+            throw DownloadError.disk("cannot keep the previous \(name) under previous/: every name is taken")
         }
     }
 }

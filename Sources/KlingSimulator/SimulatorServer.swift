@@ -81,23 +81,40 @@ public enum SimulatorServer {
     ) -> some ApplicationProtocol {
         let router = Router(context: SimulatorContext.self)
         router.add(middleware: JSONErrorMiddleware(state: state))
-        let clips = ClipStore(configuration: configuration)
+        addAPIRoutes(to: router, configuration, state: state)
+        addVideoRoutes(to: router, clips: ClipStore(configuration: configuration), state: state)
+        addControlRoutes(to: router, state: state)
+        var logger = Logger(label: "kling-simulator")
+        logger.logLevel = .critical
+        return Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "kling-simulator"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
 
-        /// Counts the request, then checks its key (401) and the key's rate (429).
-        @Sendable func admit(_ request: Request, as endpoint: String) async -> Result<String, Refusal> {
-            await state.count(endpoint)
-            guard let key = bearer(request), await state.authenticate(key) else {
-                return .failure(Refusal(response: error(401, "INVALID_API_KEY", "Invalid or missing API key")))
-            }
-            if let retry = await state.rateLimit(key) {
-                return .failure(Refusal(response: error(429, "RATE_LIMITED", "Rate limit exceeded", retryAfter: retry)))
-            }
-            return .success(key)
+    /// Counts the request, then checks its key (401) and the key's rate (429).
+    @Sendable static func admit(_ request: Request, as endpoint: String, state: SimulatorState) async -> Result<
+        String, Refusal
+    > {
+        await state.count(endpoint)
+        guard let key = bearer(request), await state.authenticate(key) else {
+            return .failure(Refusal(response: error(401, "INVALID_API_KEY", "Invalid or missing API key")))
         }
+        if let retry = await state.rateLimit(key) {
+            return .failure(Refusal(response: error(429, "RATE_LIMITED", "Rate limit exceeded", retryAfter: retry)))
+        }
+        return .success(key)
+    }
 
+    /// `POST /api/generate` and `GET /api/status`: the API itself.
+    static func addAPIRoutes(
+        to router: Router<SimulatorContext>, _ configuration: SimulatorConfiguration, state: SimulatorState
+    ) {
         router.post("/api/generate") { request, context in
             let key: String
-            switch await admit(request, as: "POST /api/generate") {
+            switch await admit(request, as: "POST /api/generate", state: state) {
             case .success(let admitted): key = admitted
             case .failure(let refusal): return refusal.response
             }
@@ -134,7 +151,7 @@ public enum SimulatorServer {
 
         router.get("/api/status") { request, context in
             let key: String
-            switch await admit(request, as: "GET /api/status") {
+            switch await admit(request, as: "GET /api/status", state: state) {
             case .success(let admitted): key = admitted
             case .failure(let refusal): return refusal.response
             }
@@ -160,6 +177,10 @@ public enum SimulatorServer {
             return json(200, Envelope(code: 200, message: "success", data: SimJSON.object(data)))
         }
 
+    }
+
+    /// `GET /videos/TASK/1.mp4`, with `Range`.
+    static func addVideoRoutes(to router: Router<SimulatorContext>, clips: ClipStore, state: SimulatorState) {
         router.get("/videos/:task/:file") { request, context in
             await state.count("GET /videos")
             guard let id = context.parameters.get("task"), context.parameters.get("file") == "1.mp4" else {
@@ -176,6 +197,13 @@ public enum SimulatorServer {
             }
         }
 
+    }
+
+    /// `/_sim/…`: the counters, the clock, the task list (the "dashboard"), and a reset.
+    static func addControlRoutes(to router: Router<SimulatorContext>, state: SimulatorState) {
+        router.get("/_sim/tasks") { _, _ in
+            json(200, await state.dashboard())
+        }
         router.get("/_sim/stats") { _, _ in
             json(200, await state.stats())
         }
@@ -195,14 +223,6 @@ public enum SimulatorServer {
             return json(200, Envelope(code: 200, message: "success", data: SimJSON.null))
         }
 
-        var logger = Logger(label: "kling-simulator")
-        logger.logLevel = .critical
-        return Application(
-            router: router,
-            configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "kling-simulator"),
-            onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
-            logger: logger)
     }
 
     /// An answer that ends a request before its handler's work.

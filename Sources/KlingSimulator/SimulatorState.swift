@@ -185,6 +185,19 @@ actor SimulatorState {
             balances: balances)
     }
 
+    /// `GET /_sim/tasks`: every task, oldest first, as an account's dashboard lists them.
+    func dashboard() -> SimulatorDashboard {
+        let t = now()
+        let list = tasks.values.filter { $0.type != "adopted" }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        return SimulatorDashboard(
+            tasks: list.map { task in
+                let status = t < task.finishesAt ? "IN_PROGRESS" : task.fails ? "FAILED" : "SUCCESS"
+                return SimulatorDashboard.Entry(
+                    taskID: task.id, account: task.key, request: task.request, status: status,
+                    consumedCredits: task.credits, createdAt: SimulatorServer.timestamp(task.createdAt))
+            })
+    }
+
     func reset() {
         tasks = [:]
         balances = configuration.keys
@@ -196,6 +209,35 @@ actor SimulatorState {
         faults = [:]
         random = SeededRandom(seed: configuration.seed)
     }
+}
+
+/// `GET /_sim/tasks`: the simulator's "dashboard", where a user (or a test) finds a task by its
+/// request and time, to `import` it.
+public struct SimulatorDashboard: Codable, Sendable {
+    public struct Entry: Codable, Sendable {
+        public var taskID: String
+        /// The key the task was charged to.
+        public var account: String
+        var request: [String: SimJSON]
+        public var status: String
+        public var consumedCredits: Int
+        public var createdAt: String
+
+        /// The echoed request's prompt, for finding a task.
+        public var prompt: String? {
+            if case .string(let text) = request["prompt"] { return text }
+            return nil
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case account, request, status
+            case taskID = "task_id"
+            case consumedCredits = "consumed_credits"
+            case createdAt = "created_at"
+        }
+    }
+
+    public var tasks: [Entry]
 }
 
 /// `GET /_sim/stats`: what tests read to prove nothing was submitted twice.

@@ -150,8 +150,9 @@ func download(megabytes: Int) async throws {
     defer { try? FileManager.default.removeItem(at: folder) }
     let before = peakRSSMegabytes()
     let start = ContinuousClock.now
-    let file = try await Downloader(api: client, folder: ProjectFolder(folder)) { _ in }.fetch(
-        report.urls[0], to: "big.mp4")
+    let file = try await Downloader(api: client, folder: ProjectFolder(folder), endpoint: client.baseURL) { _ in }
+        .fetch(
+            report.urls[0], to: "big.mp4")
     let elapsed = seconds(ContinuousClock.now - start)
     await simulator.stop()
     print(

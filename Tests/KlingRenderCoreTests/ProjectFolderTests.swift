@@ -121,5 +121,25 @@ struct ProjectFolderTests {
     func printable() {
         #expect(Printable.escaped("a\u{1B}[31mb\nc\u{202E}d\u{7F}") == #"a\u{1B}[31mb\nc\u{202E}d\u{7F}"#)
         #expect(Printable.escaped("plain — text ✓") == "plain — text ✓")
+        #expect(Printable.escaped("a\u{200B}b\u{FEFF}c\u{2028}d") == #"a\u{200B}b\u{FEFF}c\u{2028}d"#)
+    }
+
+    @Test(
+        "video URLs: http(s) only, no user or password, no local network unless the API is there",
+        arguments: [
+            ("https://cdn.example.com/v.mp4", "https://kling3api.com", true),
+            ("http://169.254.169.254/latest/meta-data", "https://kling3api.com", false),
+            ("http://127.0.0.1:8080/v.mp4", "https://kling3api.com", false),
+            ("http://[::1]/v.mp4", "https://kling3api.com", false),
+            ("http://10.1.2.3/v.mp4", "https://kling3api.com", false),
+            ("http://localhost/v.mp4", "https://kling3api.com", false),
+            ("http://127.0.0.1:8080/v.mp4", "http://127.0.0.1:9999", true),
+            ("http://127.0.0.1:8080/v.mp4", "simulator", true),
+            ("http://u:p@cdn.example.com/v.mp4", "https://kling3api.com", false),
+            ("http+unix://%2Fvar%2Frun/v.mp4", "simulator", false),
+            ("file:///etc/passwd", "simulator", false),
+        ])
+    func urlPolicy(_ url: String, _ endpoint: String, _ allowed: Bool) {
+        #expect((URLPolicy.problem(url, endpoint: endpoint) == nil) == allowed)
     }
 }

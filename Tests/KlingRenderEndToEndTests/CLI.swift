@@ -84,3 +84,16 @@ final class Scratch {
 
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 }
+
+extension Process {
+    /// Waits for the process on a thread of its own: never on the cooperative pool, whose two
+    /// threads (on two cores) every other running test needs.
+    func exited() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread {
+                self.waitUntilExit()
+                continuation.resume()
+            }.start()
+        }
+    }
+}

@@ -100,7 +100,7 @@ struct CrashTests {
                 r, scale: scale, extra: ["--parallelism", "3"] + now.sorted().flatMap { ["--replace", $0] })
             try await wait(r, for: process, until: moment)
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await process.exited()
             // The manifest is whole after every kill.
             let data = try #require(r.manifestData)
             #expect((try? JSONSerialization.jsonObject(with: data)) != nil, "the manifest is valid JSON after kill -9")
@@ -134,12 +134,10 @@ struct CrashTests {
         let err = Pipe()
         let process = try launch(r, scale: scale, output: out, errors: err)
         try await wait(r) { Self.count($0, "running") >= 2 }
-        let started = ContinuousClock.now
         kill(process.processIdentifier, SIGINT)
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(ContinuousClock.now - started < .seconds(5), "stops promptly")
         #expect(process.terminationStatus == 1)
         #expect(stderr.contains("interrupted"))
         #expect(stdout.contains("Stopped: interrupted"))

@@ -10,7 +10,8 @@ import Testing
 struct DownloadLimitTests {
     func downloader(_ server: HostileServer, folder: URL, _ configure: (inout DownloadLimits) -> Void) -> Downloader {
         var downloader = Downloader(
-            api: KlingClient(baseURL: server.baseURL, apiKey: "k"), folder: ProjectFolder(folder)
+            api: KlingClient(baseURL: server.baseURL, apiKey: "k"), folder: ProjectFolder(folder),
+            endpoint: server.baseURL
         ) { _ in }
         downloader.attempts = 2
         configure(&downloader.limits)

@@ -226,10 +226,73 @@ struct HostileAnswerTests {
         try process.run()
         _ = try pipe.fileHandleForReading.read(upToCount: 1)
         try pipe.fileHandleForReading.close()
-        await Task.detached { process.waitUntilExit() }.value
+        await process.exited()
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
         #expect(run.shot["status"] as? String == "succeeded")
         #expect((run.shot["files"] as? [Any])?.count == 1)
+    }
+
+    @Test("the key as a task id, or in a video URL: never stored, never printed")
+    func keyInIDsAndURLs() async throws {
+        for (path, answer) in [
+            ("/api/generate", HostileServer.created("hostile-test-key-7f3a9c")),
+            (
+                "/api/status",
+                HostileServer.succeeded("n75hostile1", urls: ["http://127.0.0.1:9/hostile-test-key-7f3a9c/v.mp4"])
+            ),
+        ] {
+            let run = try await HostileRun { call, _ in call.path == path ? answer : .normal }
+            let result = try await run.apply(["--json"])
+            await run.stop()
+            #expect(result.status == 1)
+            for text in [result.stdout, result.stderr, run.manifestText] {
+                #expect(!text.contains(run.key), "\(path): the key is never echoed")
+            }
+        }
+    }
+
+    @Test("10,000 video URLs for one render: not used, not 10,000 files")
+    func manyURLs() async throws {
+        let run = try await HostileRun { call, base in
+            guard call.path == "/api/status" else { return .normal }
+            return HostileServer.succeeded("n75hostile1", urls: (0..<10_000).map { "\(base)/videos/\($0).mp4" })
+        }
+        defer { Task { await run.stop() } }
+        let result = try await run.apply()
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("10000 video URLs; a render has at most 16"), "\(result.stdout.prefix(2000))")
+        #expect(run.server.count("GET", "/videos/") == 0)
+    }
+
+    @Test("a status answer that drips a byte a second is cut off by --timeout")
+    func drippingStatus() async throws {
+        let run = try await HostileRun { call, _ in
+            call.path == "/api/status" ? .drip(length: 1_000, interval: .seconds(1)) : .normal
+        }
+        defer { Task { await run.stop() } }
+        let started = Date()
+        let result = try await run.apply(["--timeout", "2s"])
+        #expect(Date().timeIntervalSince(started) < 60)
+        #expect(result.status == 1)
+        #expect(run.shot["status"] as? String == "running", "in flight: the next apply polls it")
+    }
+
+    @Test("a resume answered from another byte than asked is started over, never appended")
+    func lyingContentRange() async throws {
+        let run = try await HostileRun { call, _ in
+            guard call.path.hasPrefix("/videos/"), call.range != nil else { return .normal }
+            return .raw(206, HostileServer.video, headers: ["Content-Range": "bytes 0-39999/40000"])
+        }
+        defer { Task { await run.stop() } }
+        #expect(try await run.apply().status == 0)
+        let url = try #require((run.shot["urls"] as? [String])?.first)
+        try FileManager.default.removeItem(atPath: run.scratch.path("renders/a.mp4"))
+        let partial = run.scratch.path("renders/.a.mp4.\(sha256(Data(url.utf8)).prefix(12)).part")
+        try Data(repeating: 0x58, count: 500).write(to: URL(fileURLWithPath: partial))
+        let result = try await run.apply()
+        #expect(result.status == 0, "\(result.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: run.scratch.path("renders/a.mp4"))) == HostileServer.video)
+        #expect(!FileManager.default.fileExists(atPath: partial))
     }
 }

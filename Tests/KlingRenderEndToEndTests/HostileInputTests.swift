@@ -17,23 +17,23 @@ struct HostileInputTests {
         """
 
     @Test("a FIFO or a device as the project file is named as such, and nothing blocks")
-    func specialFiles() throws {
+    func specialFiles() async throws {
         let scratch = try Scratch()
         #expect(mkfifo(scratch.path("pipe.yaml"), 0o644) == 0)
-        let fifo = try CLI.run(["validate", "pipe.yaml"], in: scratch.url)
+        let fifo = try await CLI.run(["validate", "pipe.yaml"], in: scratch.url)
         #expect(fifo.status == 1)
         #expect(fifo.stderr.contains("is a FIFO (named pipe), not a project file"), "\(fifo.stderr)")
-        let zero = try CLI.run(["plan", "/dev/zero"], in: scratch.url)
+        let zero = try await CLI.run(["plan", "/dev/zero"], in: scratch.url)
         #expect(zero.status == 1)
         #expect(zero.stderr.contains("is a device, not a project file"), "\(zero.stderr)")
     }
 
     @Test("a 10,000-character line is echoed in at most a screen's width")
-    func longLine() throws {
+    func longLine() async throws {
         let scratch = try Scratch()
         try scratch.write(
             "film.yaml", "version: 1\nshots:\n  " + String(repeating: "x", count: 10_000) + "\n    type: x\n")
-        let result = try CLI.run(["validate", "film.yaml"], in: scratch.url)
+        let result = try await CLI.run(["validate", "film.yaml"], in: scratch.url)
         #expect(result.status == 1)
         let longest = result.stderr.split(separator: "\n").map(\.count).max() ?? 0
         #expect(longest < 200, "the longest line printed has \(longest) characters")
@@ -60,11 +60,11 @@ struct HostileInputTests {
     }
 
     @Test("a truncated or deeply nested manifest is refused with where it broke, no crash")
-    func malformedManifest() throws {
+    func malformedManifest() async throws {
         let scratch = try Scratch()
         try scratch.write("film.yaml", Self.film)
         try scratch.write("film.manifest.json", #"{"version": 1, "project": "film", "shots": {"a": {"type": "std"#)
-        let truncated = try CLI.run(["plan", "film.yaml"], in: scratch.url)
+        let truncated = try await CLI.run(["plan", "film.yaml"], in: scratch.url)
         #expect(truncated.status == 1)
         #expect(truncated.stderr.contains("ends at byte 62"), "\(truncated.stderr)")
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
@@ -72,7 +72,7 @@ struct HostileInputTests {
             "film.manifest.json",
             #"{"version":1,"project":"film","endpoint":"x","simulated":false,"totals":{},"shots":{"a":{"request":{"x":"#
                 + deep + "}}}}")
-        let nested = try CLI.run(["status", "film.yaml"], in: scratch.url)
+        let nested = try await CLI.run(["status", "film.yaml"], in: scratch.url)
         #expect(nested.status == 1, "\(nested.stderr)")
         #expect(nested.stderr.contains("film.manifest.json"))
         #expect(nested.stderr.contains("around character"), "\(nested.stderr)")
@@ -85,10 +85,10 @@ struct HostileInputTests {
             ["--timeout", "-5s"], ["--timeout", "31d"], ["--time-scale", "1e308"], ["--time-scale", "0"],
             ["--time-scale", "nan"],
         ])
-    func hostileOptions(_ option: [String]) throws {
+    func hostileOptions(_ option: [String]) async throws {
         let scratch = try Scratch()
         try scratch.write("film.yaml", Self.film)
-        let result = try CLI.run(["apply", "film.yaml", "--yes"] + option, in: scratch.url)
+        let result = try await CLI.run(["apply", "film.yaml", "--yes"] + option, in: scratch.url)
         #expect(result.status == 2, "\(option): \(result.stderr)")
         #expect(result.stderr.contains(option[0]))
     }
@@ -96,10 +96,10 @@ struct HostileInputTests {
     @Test(
         "an endpoint that is not http(s) is named as such",
         arguments: ["file:///etc/passwd", "ftp://host/x", "http+unix://%2Ftmp%2Fs"])
-    func endpoints(_ endpoint: String) throws {
+    func endpoints(_ endpoint: String) async throws {
         let scratch = try Scratch()
         try scratch.write("film.yaml", Self.film)
-        let result = try CLI.run(
+        let result = try await CLI.run(
             ["apply", "film.yaml", "--yes", "--endpoint", endpoint], in: scratch.url,
             environment: ["KLING_API_KEY": "k-123456"])
         #expect(result.status == 1)
@@ -123,5 +123,18 @@ struct HostileInputTests {
         #expect(open.status == 0, "\(open.stderr)")
         #expect(open.stderr.contains("can be read by others (mode 644); `chmod 600 open.key`"), "\(open.stderr)")
         #expect(!open.stderr.contains(run.key) && !open.stdout.contains(run.key))
+    }
+
+    @Test("an endpoint with a user or password is refused: it would be recorded and printed")
+    func endpointCredentials() async throws {
+        let scratch = try Scratch()
+        try scratch.write("film.yaml", Self.film)
+        let result = try await CLI.run(
+            ["apply", "film.yaml", "--yes", "--endpoint", "http://user:s3cretpw@127.0.0.1:9"], in: scratch.url,
+            environment: ["KLING_API_KEY": "k-123456"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("holds a user name or password"), "\(result.stderr)")
+        #expect(!result.stderr.contains("s3cretpw") && !result.stdout.contains("s3cretpw"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("film.manifest.json")))
     }
 }

@@ -273,6 +273,8 @@ struct HostileRepositoryTests {
         try editManifest(run) { a in
             a["status"] = "running"
             a["task_id"] = "n75elsewhere"
+            a["urls"] = [String]()
+            a["files"] = [Any]()
         }
         let url = run.scratch.url.appendingPathComponent("film.manifest.json")
         var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
@@ -297,5 +299,93 @@ struct HostileRepositoryTests {
         #expect(plan.status == 0, "\(plan.stderr)")
         #expect(!plan.stdout.contains("\u{1B}"))
         #expect(plan.stdout.contains(#"evil\u{1B}[31m\nApply complete"#), "\(plan.stdout)")
+    }
+
+    @Test("a manifest URL into the local network, with a public endpoint, is refused by field; nothing is fetched")
+    func manifestURLIntoLocalNetwork() async throws {
+        let (run, _) = try await rendered()
+        defer { Task { await run.stop() } }
+        let url = run.scratch.url.appendingPathComponent("film.manifest.json")
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        object["endpoint"] = "https://kling3api.com"
+        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: url)
+        try editManifest(run) { $0["urls"] = ["http://169.254.169.254/latest/meta-data/iam/security-credentials/x"] }
+        try FileManager.default.removeItem(atPath: run.scratch.path("renders/a.mp4"))
+        let before = run.server.calls.count
+        let plan = try await run.run(["plan", "film.yaml"])
+        #expect(plan.status == 1)
+        #expect(plan.stderr.contains("shots.a.urls[0] points into a local or private network"), "\(plan.stderr)")
+        #expect(run.server.calls.count == before)
+    }
+
+    @Test("a download names the host it comes from in the plan")
+    func downloadHostInPlan() async throws {
+        let (run, _) = try await rendered()
+        defer { Task { await run.stop() } }
+        try FileManager.default.removeItem(atPath: run.scratch.path("renders/a.mp4"))
+        let plan = try await run.run(["plan", "film.yaml"])
+        #expect(plan.stdout.contains("fetched again from 127.0.0.1"), "\(plan.stdout)")
+    }
+
+    @Test("a saved plan naming its project through a link out of its folder is refused")
+    func planThroughLink() async throws {
+        let run = try await HostileRun { _, _ in .normal }
+        defer { Task { await run.stop() } }
+        let victim = try Scratch()
+        try victim.write("film.yaml", HostileRun.oneShot)
+        #expect(try await CLI.run(["plan", "film.yaml", "--out", "film.plan"], in: victim.url).status == 0)
+        try FileManager.default.copyItem(atPath: victim.path("film.plan"), toPath: run.scratch.path("film.plan"))
+        try link("link", in: run.scratch, to: victim.url.path)
+        let url = run.scratch.url.appendingPathComponent("film.plan")
+        var saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        saved["project_file"] = "link/film.yaml"
+        try JSONSerialization.data(withJSONObject: saved, options: [.sortedKeys]).write(to: url)
+        let result = try await run.run(["apply", "film.plan"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("not a file inside its folder"), "\(result.stderr)")
+        #expect(run.server.calls.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: victim.path("film.manifest.json")))
+    }
+
+    @Test("a name planted in previous/ is never overwritten; the user's own file is kept beside it")
+    func plantedPrevious() async throws {
+        let (run, _) = try await rendered()
+        defer { Task { await run.stop() } }
+        let edited = Data("my own cut of the shot".utf8)
+        try edited.write(to: URL(fileURLWithPath: run.scratch.path("renders/a.mp4")))
+        try FileManager.default.createDirectory(
+            atPath: run.scratch.path("renders/previous"), withIntermediateDirectories: true)
+        let planted = run.scratch.path("renders/previous/a-\(sha256(edited).prefix(12)).mp4")
+        try Data("planted".utf8).write(to: URL(fileURLWithPath: planted))
+        let result = try await run.apply()
+        #expect(result.status == 0, "\(result.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: planted)) == Data("planted".utf8))
+        let kept = planted.replacingOccurrences(of: ".mp4", with: "-2.mp4")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: kept)) == edited, "the user's file is kept")
+    }
+
+    @Test("a project file that links out of its folder is not followed, and its target's lines are not printed")
+    func projectFileLink() async throws {
+        let scratch = try Scratch()
+        let outside = try Scratch()
+        let secret = try outside.write("credentials", "aws_secret_access_key = NOT-FOR-YOUR-EYES\n")
+        try link("film.yaml", in: scratch, to: secret.path)
+        let result = try await CLI.run(["validate", "film.yaml"], in: scratch.url)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("is a symbolic link to a file outside its folder"), "\(result.stderr)")
+        #expect(!result.stderr.contains("NOT-FOR-YOUR-EYES"))
+    }
+
+    @Test("a 200 KB error in a shared manifest is cut short in the plan")
+    func longManifestError() async throws {
+        let (run, _) = try await rendered()
+        defer { Task { await run.stop() } }
+        try editManifest(run) { a in
+            a["status"] = "failed"
+            a["error"] = String(repeating: "e", count: 200_000)
+        }
+        let plan = try await run.run(["plan", "film.yaml"])
+        #expect(plan.status == 0)
+        #expect(plan.stdout.utf8.count < 5_000)
     }
 }

@@ -13,6 +13,7 @@ final class HostileServer: @unchecked Sendable {
         var query: String
         var body: String
         var authorization: String?
+        var range: String?
     }
 
     enum Answer: Sendable {
@@ -40,7 +41,8 @@ final class HostileServer: @unchecked Sendable {
             let body = try await request.body.collect(upTo: 1 << 20)
             let call = Call(
                 method: method, path: request.uri.path, query: request.uri.query ?? "",
-                body: String(buffer: body), authorization: request.headers[.authorization])
+                body: String(buffer: body), authorization: request.headers[.authorization],
+                range: request.headers[.range])
             self.lock.withLock { self.log.append(call) }
             return Self.response(for: await script(call, self.baseURL), call: call, base: self.baseURL)
         }
@@ -101,6 +103,7 @@ final class HostileServer: @unchecked Sendable {
                 switch name {
                 case "Content-Type": fields[.contentType] = value
                 case "Retry-After": fields[.retryAfter] = value
+                case "Content-Range": fields[.contentRange] = value
                 default: Issue.record("HostileServer sends no \(name) header")
                 }
             }

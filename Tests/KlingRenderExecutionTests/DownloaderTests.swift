@@ -36,8 +36,9 @@ struct DownloaderTests {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let destination = dir.appendingPathComponent("renders/fox.mp4")
-        let file = try await Downloader(api: client, folder: ProjectFolder(dir)) { _ in }.fetch(
-            url, to: "renders/fox.mp4")
+        let file = try await Downloader(api: client, folder: ProjectFolder(dir), endpoint: client.baseURL) { _ in }
+            .fetch(
+                url, to: "renders/fox.mp4")
         let data = try Data(contentsOf: destination)
         #expect(file.bytes == 3_000_000 && data.count == 3_000_000)
         #expect(file.sha256 == Digest.sha256Hex(data))
@@ -51,16 +52,18 @@ struct DownloaderTests {
         let dir = try folder()
         defer { try? FileManager.default.removeItem(at: dir) }
         let destination = dir.appendingPathComponent("fox.mp4")
-        let whole = try await Downloader(api: client, folder: ProjectFolder(dir)) { _ in }.fetch(url, to: "fox.mp4")
+        let whole = try await Downloader(api: client, folder: ProjectFolder(dir), endpoint: client.baseURL) { _ in }
+            .fetch(url, to: "fox.mp4")
         let full = try Data(contentsOf: destination)
         try FileManager.default.removeItem(at: destination)
         // A download cut off at 1.2 MB.
         try full.prefix(1_200_000).write(
             to: dir.appendingPathComponent(Downloader.partialFile(for: "fox.mp4", url: url)))
         let offsets = OffsetLog()
-        let again = try await Downloader(api: client, folder: ProjectFolder(dir)) { _ in }.fetch(url, to: "fox.mp4") {
-            offsets.append($0)
-        }
+        let again = try await Downloader(api: client, folder: ProjectFolder(dir), endpoint: client.baseURL) { _ in }
+            .fetch(url, to: "fox.mp4") {
+                offsets.append($0)
+            }
         #expect(offsets.values == [1_200_000], "asked only for the rest")
         #expect(again == whole)
         let stats = await simulator.stats()
@@ -75,7 +78,8 @@ struct DownloaderTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let destination = dir.appendingPathComponent("fox.mp4")
         try Data("an older render".utf8).write(to: destination)
-        _ = try await Downloader(api: client, folder: ProjectFolder(dir)) { _ in }.fetch(url, to: "fox.mp4")
+        _ = try await Downloader(api: client, folder: ProjectFolder(dir), endpoint: client.baseURL) { _ in }.fetch(
+            url, to: "fox.mp4")
         let kept = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("previous").path)
         #expect(kept.count == 1 && kept[0].hasPrefix("fox-"))
         let old = try Data(contentsOf: dir.appendingPathComponent("previous").appendingPathComponent(kept[0]))
@@ -90,7 +94,8 @@ struct DownloaderTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let gone = url.replacingOccurrences(of: "/videos/", with: "/videos/n75nosuch")
         await #expect(throws: DownloadError.expired(url: gone, status: 404)) {
-            try await Downloader(api: client, folder: ProjectFolder(dir)) { _ in }.fetch(gone, to: "x.mp4")
+            try await Downloader(api: client, folder: ProjectFolder(dir), endpoint: client.baseURL) { _ in }.fetch(
+                gone, to: "x.mp4")
         }
     }
 }

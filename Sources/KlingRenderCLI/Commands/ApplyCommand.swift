@@ -43,16 +43,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Stop submitting at the first failed shot.")
     var failFast = false
 
-    @Option(help: ArgumentHelp("The API's base URL (overrides KLING_API_BASE).", valueName: "url"))
-    var endpoint: String?
-
-    @Option(help: ArgumentHelp("Read the API key from this file instead of KLING_API_KEY.", valueName: "file"))
-    var apiKeyFile: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Simulated seconds per real second: compresses render times (--simulate: 100).", valueName: "x"))
-    var timeScale: Double?
+    @OptionGroup var connection: ConnectionOptions
 
     @Flag(help: "Print events as JSON lines.")
     var json = false
@@ -64,13 +55,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 "--timeout takes a time of at most 30 days, such as 90s, 30m, 2h or 1d; got `\(Printable.short(timeout, limit: 40))`"
             )
         }
-        if let timeScale, !Self.timeScales.contains(timeScale) {
-            throw ValidationError("--time-scale takes a number from 0.001 to 1000000")
-        }
     }
-
-    /// Simulated seconds per real second that a wait can be divided by without a trap or a hang.
-    static let timeScales = 0.001...1_000_000.0
 
     /// `90`, `90s`, `30m`, `2h`, `1d`: a time above 0 and at most 30 days, else nil.
     static func seconds(_ text: String) -> Double? {
@@ -90,8 +75,34 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // 1. What to apply: a saved plan, exactly, or a plan made now.
         let saved = try readSavedPlan()
+        let simulated = saved?.options.simulated ?? planning.simulate
+        let (workspace, plan) = try makePlan(saved: saved, simulated: simulated)
+        guard plan.hasChanges else { return try nothingToDo(plan, workspace: workspace) }
+        // Output folder, consent, key and endpoint: all before anything is sent.
+        if let problem = outputProblem(workspace) { throw fail(problem) }
+        if saved == nil, !yes, plan.totalCredits > 0 { try confirm(plan) }
+        let session = try await connection.connect(simulated: simulated, quiet: json)
+        defer { Task { await session.simulator?.stop() } }
+        try checkEndpoint(of: workspace, plan: plan, against: session)
+        let lock = try lockManifest(of: workspace)
+        defer { lock.release() }
+        do {
+            try workspace.paths.root.directory(workspace.paths.outputPath, create: true)
+        } catch {
+            throw fail("the output folder cannot be used: \(error); nothing was sent")
+        }
+        var options = ExecutionOptions()
+        options.parallelism = parallelism ?? workspace.project.parallelism ?? 4
+        options.timeout = timeout.flatMap(Self.seconds)
+        options.failFast = failFast
+        let report = await RenderRun(workspace: workspace, plan: plan, session: session, json: json).run(options)
+        if !report.succeeded { throw ExitCode.failure }
+    }
+
+    /// What to apply: a saved plan, made again and compared, or a plan made now; shown, and checked
+    /// against the budget.
+    private func makePlan(saved: SavedPlan?, simulated: Bool) throws -> (Workspace, Plan) {
         if saved != nil, !planning.targets.isEmpty || !planning.replace.isEmpty {
             throw fail(
                 "a saved plan is applied as it was made; make a new one with `kling-render plan --target/--replace … --out`"
@@ -101,28 +112,20 @@ struct ApplyCommand: AsyncParsableCommand {
             throw fail(
                 "\(file) was planned for real renders; make a rehearsal plan with `kling-render plan --simulate --out`")
         }
-        let simulated = saved?.options.simulated ?? planning.simulate
-        let projectFile: String
-        do {
-            projectFile = try saved?.projectPath(planFile: file) ?? file
-        } catch {
-            throw fail(error.message)
-        }
-        let workspace = try openWorkspace(projectFile, simulated: simulated)
+        let workspace: Workspace
         let plan: Plan
         do {
+            workspace = try openWorkspace(try saved?.projectPath(planFile: file) ?? file, simulated: simulated)
             // A saved plan is made again from the project and the manifest, and applied only if the same.
             plan = try Planner(options: saved?.options ?? planning.planOptions).plan(
                 workspace.project, manifest: workspace.manifest, paths: workspace.paths)
-        } catch {
+        } catch let error as PlanError {
             throw fail(error.message)
         }
-        if let saved {
-            if let problem = saved.staleness(against: workspace) ?? saved.difference(from: plan) {
-                throw fail(
-                    "\(file) is stale: \(problem); nothing was sent. Make a new plan with `kling-render plan \(workspace.project.file) --out \(file)`"
-                )
-            }
+        if let saved, let problem = saved.staleness(against: workspace) ?? saved.difference(from: plan) {
+            throw fail(
+                "\(file) is stale: \(problem); nothing was sent. Make a new plan with `kling-render plan \(workspace.project.file) --out \(file)`"
+            )
         }
         if !json { print(PlanView(terminal: .standardOutput).render(plan), terminator: "") }
         if saved != nil, let budget = workspace.project.budget, plan.totalCredits > budget {
@@ -133,85 +136,41 @@ struct ApplyCommand: AsyncParsableCommand {
         if let problem = plan.budgetProblem {
             throw fail("\(problem); nothing was sent. Raise `budget:` or pass --max-credits, or --target fewer shots")
         }
-        let uncertain = plan.shots.filter { $0.action == .uncertain }.map(\.id)
-        guard plan.hasChanges else {
-            if json {
-                let shots = plan.shots.map { shot in
-                    ApplyReport.ShotResult(
-                        id: shot.id, outcome: shot.action == .uncertain ? .uncertain(.recordedUncertain) : .unchanged)
-                }
-                let report = ApplyReport(
-                    shots: shots, estimatedCredits: 0, consumedCredits: 0, files: [], stopReason: nil)
-                print(
-                    SummaryView(terminal: .standardOutput, json: true).render(report, plan: plan, workspace: workspace),
-                    terminator: "")
-            } else {
-                print("Nothing to do: no request was sent.")
-            }
-            if !uncertain.isEmpty {
-                throw fail(
-                    "\(uncertain.joined(separator: ", ")) uncertain: check your Kling account, then `--replace ID` to submit again"
-                )
-            }
-            return
-        }
+        return (workspace, plan)
+    }
 
-        // 2. Output folder, consent, key and endpoint: all before anything is sent.
-        if let problem = outputProblem(workspace) { throw fail(problem) }
-        if saved == nil, !yes, plan.totalCredits > 0 { try confirm(plan) }
-        let connection = try await connect(simulated: simulated)
-        defer { Task { await connection.simulator?.stop() } }
-        if let manifest = workspace.manifest, manifest.endpoint != connection.label,
-            plan.shots.contains(where: { $0.action == .resume })
-        {
-            // The manifest may come from someone else: never advise sending the key to the host it names.
+    /// A plan with no change: say so (or print the summary), and fail if a shot is uncertain.
+    private func nothingToDo(_ plan: Plan, workspace: Workspace) throws {
+        if json {
+            let shots = plan.shots.map { shot in
+                ApplyReport.ShotResult(
+                    id: shot.id, outcome: shot.action == .uncertain ? .uncertain(.recordedUncertain) : .unchanged)
+            }
+            let report = ApplyReport(shots: shots, estimatedCredits: 0, consumedCredits: 0, files: [], stopReason: nil)
+            print(
+                SummaryView(terminal: .standardOutput, json: true).render(report, plan: plan, workspace: workspace),
+                terminator: "")
+        } else {
+            print("Nothing to do: no request was sent.")
+        }
+        let uncertain = plan.shots.filter { $0.action == .uncertain }.map(\.id)
+        if !uncertain.isEmpty {
             throw fail(
-                "tasks in \(workspace.paths.manifest.lastPathComponent) were recorded against \(Printable.short(manifest.endpoint, limit: 120)), "
-                    + "and this run uses \(connection.label). Check which of the two is your Kling API before resuming them; nothing was sent"
+                "\(uncertain.joined(separator: ", ")) uncertain: check your Kling account, then `kling-render import` the task, or `--replace ID` to submit again"
             )
         }
-        let lock = try lockManifest(of: workspace)
-        defer { lock.release() }
-        do {
-            try workspace.paths.root.directory(workspace.paths.outputPath, create: true)
-        } catch {
-            throw fail("the output folder cannot be used: \(error); nothing was sent")
-        }
+    }
 
-        // 3. Render.
-        var manifest =
-            workspace.manifest
-            ?? Manifest(project: workspace.project.name, endpoint: connection.label, simulated: simulated)
-        manifest.endpoint = connection.label
-        manifest.project = workspace.project.name
-        var options = ExecutionOptions()
-        options.parallelism = parallelism ?? workspace.project.parallelism ?? 4
-        options.timeout = timeout.flatMap(Self.seconds)
-        options.failFast = failFast
-        options.timeScale = connection.timeScale
-        let progress = ProgressView(terminal: .standardOutput, json: json, shots: plan.shots)
-        let engine = Engine(
-            project: workspace.project, plan: plan, paths: workspace.paths, manifest: manifest,
-            api: connection.client, options: options, events: { progress.handle($0) })
-        let run = Task { await engine.run() }
-        let interrupts = InterruptHandler {
-            progress.note("interrupted: no new task is submitted; waiting for answers already on their way…")
-            run.cancel()
-        }
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                progress.tick()
-            }
-        }
-        let report = await run.value
-        ticker.cancel()
-        interrupts.stop()
-        progress.finish()
-        print(
-            SummaryView(terminal: .standardOutput, json: json).render(report, plan: plan, workspace: workspace),
-            terminator: "")
-        if !report.succeeded { throw ExitCode.failure }
+    /// Tasks recorded against another endpoint are not resumed here. The manifest may come from
+    /// someone else: never advise sending the key to the host it names.
+    private func checkEndpoint(of workspace: Workspace, plan: Plan, against session: Session) throws {
+        guard let manifest = workspace.manifest, manifest.endpoint != session.label,
+            plan.shots.contains(where: { $0.action == .resume })
+        else { return }
+        throw fail(
+            "tasks in \(workspace.paths.manifest.lastPathComponent) were recorded against \(Printable.short(manifest.endpoint, limit: 120)), "
+                + "and this run uses \(session.label). Check which of the two is your Kling API before resuming them; nothing was sent"
+        )
     }
 
     private func readSavedPlan() throws -> SavedPlan? {
@@ -251,82 +210,6 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         if error.reason == "no such folder" { return nil }
         return "the output folder cannot be used: \(error); nothing was sent"
-    }
-
-    /// The key from a file: a regular file, warned about when others may read it (as ssh does).
-    private func readKeyFile(_ path: String) throws -> String {
-        guard let kind = ProjectFolder.kind(ofPath: path) else {
-            throw fail("cannot read the API key file \(path): no such file. Nothing was sent.")
-        }
-        guard kind == .file else {
-            throw fail("the API key file \(path) is \(kind.phrase), not a regular file. Nothing was sent.")
-        }
-        var info = stat()
-        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
-            printError(
-                "warning: the API key file \(path) can be read by others (mode \(String(info.st_mode & 0o777, radix: 8))); `chmod 600 \(path)`"
-            )
-        }
-        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.read(upToCount: 64 << 10) else {
-            throw fail("cannot read the API key file \(path) (permission denied?). Nothing was sent.")
-        }
-        let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if key.isEmpty { throw fail("the API key file \(path) is empty. Nothing was sent.") }
-        return key
-    }
-
-    private struct Connection {
-        var client: KlingClient
-        /// What the manifest records: the base URL, or "simulator".
-        var label: String
-        var timeScale: Double
-        var simulator: SimulatorServer.Running?
-    }
-
-    private func connect(simulated: Bool) async throws -> Connection {
-        if simulated {
-            var configuration = SimulatorConfiguration()
-            configuration.port = 0
-            configuration.timeScale = timeScale ?? 100
-            configuration.adoptUnknownTasks = true
-            // Task ids differ from one rehearsal to the next, as real ones do.
-            configuration.seed = UInt64(Date().timeIntervalSince1970 * 1000)
-            let simulator: SimulatorServer.Running
-            do {
-                simulator = try await SimulatorServer.start(configuration)
-            } catch {
-                throw fail("cannot start the simulator on a loopback port: \(error)")
-            }
-            if !json { print("Rehearsing against a simulator at \(simulator.baseURL) (no key, no credits spent).") }
-            return Connection(
-                client: KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey),
-                label: "simulator", timeScale: configuration.timeScale, simulator: simulator)
-        }
-        let environment = ProcessInfo.processInfo.environment
-        let base =
-            endpoint ?? environment["KLING_API_BASE"].flatMap { $0.isEmpty ? nil : $0 } ?? KlingClient.defaultBaseURL
-        guard let url = URL(string: base), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-            throw fail("the endpoint `\(base)` is not an http(s) URL")
-        }
-        let key: String
-        let source: String
-        if let apiKeyFile {
-            key = try readKeyFile(apiKeyFile)
-            source = "the API key file \(apiKeyFile)"
-        } else {
-            key = environment["KLING_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            source = "KLING_API_KEY"
-            guard !key.isEmpty else {
-                throw fail(
-                    "KLING_API_KEY is not set: export it (or pass --api-key-file FILE), or rehearse for free with --simulate. Nothing was sent."
-                )
-            }
-        }
-        if let problem = KlingClient.keyProblem(key) {
-            throw fail("the API key in \(source) \(problem); nothing was sent")
-        }
-        let client = KlingClient(baseURL: base, apiKey: key)
-        return Connection(client: client, label: client.baseURL, timeScale: timeScale ?? 1, simulator: nil)
     }
 }
 

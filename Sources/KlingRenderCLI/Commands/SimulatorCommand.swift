@@ -97,7 +97,7 @@ struct SimulatorCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard ApplyCommand.timeScales.contains(timeScale) else {
+        guard ConnectionOptions.timeScales.contains(timeScale) else {
             throw ValidationError("--time-scale takes a number from 0.001 to 1000000")
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }

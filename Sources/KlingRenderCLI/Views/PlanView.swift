@@ -38,7 +38,7 @@ struct PlanView {
                 out += "      ~ \(e(change.field)): \(e(before)) → \(e(after))\n"
             }
             for reason in shot.reasons where !shot.changes.contains(where: { reason == "\($0.field) changed" }) {
-                out += "      \(e(reason))\n"
+                out += "      \(Printable.short(reason, limit: 300))\n"
             }
         }
         for removed in plan.removed {

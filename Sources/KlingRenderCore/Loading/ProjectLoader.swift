@@ -22,6 +22,15 @@ package struct ProjectLoader: Sendable {
         let fail = { (message: String) in
             LoadResult(project: nil, diagnostics: [Diagnostic(.error, file: path, at: nil, message)])
         }
+        // A project file committed as a link to a file elsewhere (`~/.aws/credentials`) would have
+        // its lines echoed in diagnostics: it is not followed out of its folder.
+        let url = URL(fileURLWithPath: path)
+        let folder = ProjectFolder(url.deletingLastPathComponent())
+        if case .other(.link) = folder.entry(url.lastPathComponent),
+            !folder.isInside(url.resolvingSymlinksInPath().path)
+        {
+            return fail("is a symbolic link to a file outside its folder; kling-render does not follow it")
+        }
         // What the path is, before a byte is read: a FIFO would block, `/dev/zero` never ends.
         guard let kind = ProjectFolder.kind(ofPath: path) else { return fail("no such file") }
         switch kind {

@@ -10,16 +10,18 @@ package enum ManifestCheck {
     package static let maxVideoBytes: Int64 = 4 << 30
     /// Task ids are short words; this bounds what a manifest or an answer may make us store and print.
     package static let maxTaskIDLength = 128
-    package static let maxURLLength = 8192
 
     package static func problem(in manifest: Manifest) -> String? {
+        if let url = URLComponents(string: manifest.endpoint), url.user != nil || url.password != nil {
+            return "`endpoint` holds a user name or password"
+        }
         for (id, shot) in manifest.shots.sorted(by: { $0.key < $1.key }) {
-            if let problem = problem(id: id, shot: shot) { return problem }
+            if let problem = problem(id: id, shot: shot, endpoint: manifest.endpoint) { return problem }
         }
         return nil
     }
 
-    private static func problem(id: String, shot: ManifestShot) -> String? {
+    private static func problem(id: String, shot: ManifestShot, endpoint: String) -> String? {
         let at = "shots.\(isShotID(id) ? id : "…")"
         if !isShotID(id) { return "`shots` holds a key that is not a shot id" }
         if !isHex64(shot.fingerprint) { return "\(at).fingerprint is not a SHA-256" }
@@ -32,8 +34,11 @@ package enum ManifestCheck {
         if let consumed = shot.consumedCredits, !(0...maxCredits).contains(consumed) {
             return "\(at).consumed_credits must be from 0 to \(maxCredits.formatted)"
         }
-        for (n, url) in shot.urls.enumerated() where !isVideoURL(url) {
-            return "\(at).urls[\(n)] is not an http(s) URL"
+        if shot.urls.count > URLPolicy.maxURLsPerRender {
+            return "\(at).urls holds \(shot.urls.count) URLs; a render has at most \(URLPolicy.maxURLsPerRender)"
+        }
+        for (n, url) in shot.urls.enumerated() {
+            if let problem = URLPolicy.problem(url, endpoint: endpoint) { return "\(at).urls[\(n)] \(problem)" }
         }
         for (n, file) in shot.files.enumerated() {
             let field = "\(at).files[\(n)]"
@@ -64,16 +69,6 @@ package enum ManifestCheck {
                 $0.isASCII
                     && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.:".unicodeScalars.contains($0))
             }
-    }
-
-    /// An http or https URL with a host: the only URLs the tool fetches (never `file:`, `http+unix:`).
-    package static func isVideoURL(_ text: String) -> Bool {
-        guard text.utf8.count <= maxURLLength,
-            !text.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F }),
-            let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-            let host = url.host, !host.isEmpty
-        else { return false }
-        return true
     }
 
     private static func isHex64(_ text: String) -> Bool {

@@ -24,10 +24,13 @@ package enum Printable {
         return out
     }
 
-    /// C0 and C1 controls, DEL, and the bidi embedding, override and isolate characters.
+    /// C0 and C1 controls, DEL, the bidi embedding, override and isolate characters, and the
+    /// invisible ones (zero-width spaces and joiners, line and paragraph separators, BOM).
     static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0..<0x20, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C: true
+        case 0..<0x20, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069, 0x200B...0x200F, 0x061C, 0x2028, 0x2029,
+            0x2060...0x2064, 0xFEFF:
+            true
         default: false
         }
     }

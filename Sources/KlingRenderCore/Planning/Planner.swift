@@ -88,7 +88,8 @@ package struct Planner: Sendable {
                     case .succeeded:
                         if let problem = fileProblem(shot.id, recorded, paths: paths) {
                             action = .download
-                            reasons = [problem]
+                            let hosts = Set(recorded.urls.compactMap(URLPolicy.host)).sorted()
+                            reasons = [problem + "; fetched again from " + hosts.joined(separator: ", ")]
                         } else {
                             action = .unchanged
                         }

@@ -104,10 +104,13 @@ package struct SavedPlan: Codable, Sendable {
     /// The project file named by the plan, resolved inside the plan file's folder.
     package func projectPath(planFile: String) throws(PlanError) -> String {
         let folder = URL(fileURLWithPath: planFile).deletingLastPathComponent()
-        guard let relative = try? ProjectFolder.normalize(projectFile), !relative.isEmpty else {
+        // Through the plan's folder: a committed link on the way out of it is not followed.
+        guard let relative = try? ProjectFolder.normalize(projectFile), !relative.isEmpty,
+            case .file = ProjectFolder(folder).entry(relative)
+        else {
             throw PlanError(
                 message:
-                    "\(planFile) names the project file `\(Printable.short(projectFile))`, which is not inside its folder; it is not applied"
+                    "\(planFile) names the project file `\(Printable.short(projectFile))`, which is not a file inside its folder; it is not applied"
             )
         }
         return folder.appendingPathComponent(relative).relativePath

@@ -26,7 +26,7 @@ package struct Engine: Sendable {
             api: api, clock: clock, recorder: ManifestRecorder(manifest: manifest, paths: paths),
             outputs: OutputStore(recorded),
             limits: ResourceLimits(tasks: options.parallelism, transfers: options.downloads, cpu: options.cpu),
-            options: options, paths: paths, events: events, random: random)
+            options: options, paths: paths, endpoint: manifest.endpoint, events: events, random: random)
     }
 
     package var recorder: ManifestRecorder { context.recorder }

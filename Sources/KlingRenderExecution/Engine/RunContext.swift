@@ -12,6 +12,8 @@ package struct RunContext: Sendable {
     package var limits: ResourceLimits
     package var options: ExecutionOptions
     package var paths: ProjectPaths
+    /// The API's base URL as the manifest records it (or "simulator"): where video URLs may point.
+    package var endpoint: String
     package var events: @Sendable (ExecutionEvent) -> Void
     /// A number in [0, 1) for back-off jitter; tests fix it to get exact sequences.
     package var random: @Sendable () -> Double

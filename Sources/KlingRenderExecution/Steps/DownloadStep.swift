@@ -64,7 +64,7 @@ package struct DownloadStep: Step {
     /// One video, cut off at `--timeout`.
     private func fetch(_ url: String, to path: String) async throws(DownloadError) -> ManifestFile {
         let context = self.context
-        var downloader = Downloader(api: context.api, folder: context.paths.root) {
+        var downloader = Downloader(api: context.api, folder: context.paths.root, endpoint: context.endpoint) {
             try await context.sleep(apiSeconds: $0)
         }
         downloader.limits = context.options.downloadLimits
@@ -76,41 +76,16 @@ package struct DownloadStep: Step {
             }
         }
         guard let timeout = context.options.timeout else { return try await fetch() }
-        return try await Deadline.run(after: timeout, on: context.clock, fetch)
-    }
-}
-
-/// Runs an operation cut off after `seconds` of the clock: the operation is cancelled, and
-/// `--timeout` is the reason.
-enum Deadline {
-    static func run(
-        after seconds: Double, on clock: any EngineClock,
-        _ operation: @escaping @Sendable () async throws(DownloadError) -> ManifestFile
-    ) async throws(DownloadError) -> ManifestFile {
-        let result = await withTaskGroup(of: Result<ManifestFile, DownloadError>?.self) { group in
-            group.addTask {
-                do throws(DownloadError) {
-                    return .success(try await operation())
-                } catch {
-                    return .failure(error)
-                }
+        let result = await Deadline.race(after: timeout, on: context.clock) {
+            () async -> Result<ManifestFile, DownloadError> in
+            do throws(DownloadError) {
+                return .success(try await fetch())
+            } catch {
+                return .failure(error)
             }
-            // The timer is a participant of the clock of its own while it waits.
-            clock.join()
-            group.addTask {
-                defer { clock.leave() }
-                do {
-                    try await clock.sleep(seconds: seconds)
-                } catch {
-                    return nil
-                }
-                return .failure(
-                    .failed(url: "", reason: "--timeout reached; the partial file stays for the next apply"))
-            }
-            var first: Result<ManifestFile, DownloadError>?
-            while first == nil, let next = await group.next() { first = next }
-            group.cancelAll()
-            return first ?? .failure(.failed(url: "", reason: "interrupted"))
+        }
+        guard let result else {
+            throw .failed(url: url, reason: "--timeout reached; the partial file stays for the next apply")
         }
         return try result.get()
     }

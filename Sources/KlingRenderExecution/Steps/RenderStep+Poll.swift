@@ -28,15 +28,34 @@ extension RenderStep {
             }
             tally.polls += 1
             let report: TaskReport
-            do {
-                report = try await context.api.status(taskID: taskID)
-            } catch {
+            switch await ask(taskID, until: deadline) {
+            case nil:
+                context.events(.timedOut(shot: id, taskID: taskID))
+                return .ended(.inFlight(taskID: taskID, .timedOut))
+            case .success(let answer)?:
+                report = answer
+            case .failure(let error)?:
                 if let end = await unanswered(error, taskID: taskID, tally: &tally, deadline: deadline) { return end }
                 continue
             }
             tally.unusable = 0
             if let end = await answered(report, taskID: taskID, tally: &tally) { return end }
         }
+    }
+
+    /// One status request, cut off at the deadline (nil then), however slowly the server answers.
+    private func ask(_ taskID: String, until deadline: Double?) async -> Result<TaskReport, KlingAPIError>? {
+        let api = context.api
+        let request = { @Sendable () async -> Result<TaskReport, KlingAPIError> in
+            do throws(KlingAPIError) {
+                return .success(try await api.status(taskID: taskID))
+            } catch {
+                return .failure(error)
+            }
+        }
+        guard let deadline else { return await request() }
+        // The last poll, at the deadline itself, gets a second of grace.
+        return await Deadline.race(after: max(1, deadline - context.clock.now()), on: context.clock, request)
     }
 
     /// What a poll's error means: nil to poll on, else how the step ends.
@@ -86,10 +105,18 @@ extension RenderStep {
             }
             return nil
         case .succeeded:
+            let urls = report.urls.filter { URLPolicy.problem($0, endpoint: context.endpoint) == nil }
+            guard !urls.isEmpty else {
+                let problem = report.urls.first.flatMap { URLPolicy.problem($0, endpoint: context.endpoint) } ?? ""
+                return await failed(
+                    TaskReport(
+                        taskID: taskID, status: report.status, phase: .failed, consumedCredits: report.consumedCredits,
+                        urls: [], failureReason: "the API's video URL \(problem); it is not fetched"))
+            }
             do {
                 try await context.recorder.record(id) { entry in
                     entry?.status = .succeeded
-                    entry?.urls = report.urls
+                    entry?.urls = urls
                     entry?.files = []
                     entry?.error = nil
                     if let credits = report.consumedCredits { entry?.consumedCredits = credits }
@@ -97,19 +124,24 @@ extension RenderStep {
             } catch {
                 context.events(.warning("the render of \(id) could not be written to the manifest: \(error)"))
             }
-            await context.outputs.set(id, report.urls)
-            context.events(.rendered(shot: id, urls: report.urls, credits: report.consumedCredits))
+            await context.outputs.set(id, urls)
+            context.events(.rendered(shot: id, urls: urls, credits: report.consumedCredits))
             return .success
         case .failed:
-            let reason = Reason.taskFailed(message: report.failureReason ?? report.status)
-            try? await context.recorder.record(id) { entry in
-                entry?.status = .failed
-                entry?.error = report.failureReason ?? report.status
-                if let credits = report.consumedCredits { entry?.consumedCredits = credits }
-            }
-            context.events(.failed(shot: id, reason: reason))
-            return .ended(.failed(reason))
+            return await failed(report)
         }
+    }
+
+    /// A task that ended FAILED (or whose success cannot be used): recorded, reported.
+    private func failed(_ report: TaskReport) async -> StepEnd {
+        let reason = Reason.taskFailed(message: report.failureReason ?? report.status)
+        try? await context.recorder.record(id) { entry in
+            entry?.status = .failed
+            entry?.error = report.failureReason ?? report.status
+            if let credits = report.consumedCredits { entry?.consumedCredits = credits }
+        }
+        context.events(.failed(shot: id, reason: reason))
+        return .ended(.failed(reason))
     }
 }
 

@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import KlingAPI
+import KlingRenderCore
+import KlingRenderExecution
+
+/// `kling-render import FILE ID TASK_ID`: Terraform's `import`, for renders. A shot whose request's
+/// answer was lost (uncertain) adopts the task found in the Kling dashboard, which is then polled,
+/// downloaded and recorded as if `apply` had submitted it: nothing is submitted, nothing paid again.
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Adopt a task from your Kling dashboard as a shot's render (after a lost answer).",
+        discussion: """
+            The task is asked for its status; the request it echoes must have the shot's type and prompt \
+            (--force adopts it all the same). It is then polled until done, downloaded and recorded in the \
+            manifest. A shot that already has a finished render is replaced only after you say yes (--yes). \
+            The simulator lists its tasks at GET /_sim/tasks.
+            """
+    )
+
+    @Argument(help: "The project file.", completion: .file(extensions: ["yaml", "yml"]))
+    var file: String
+
+    @Argument(help: "The shot that adopts the task.")
+    var id: String
+
+    @Argument(help: "The task id, as the Kling dashboard shows it.")
+    var taskID: String
+
+    @Flag(help: "Adopt the task even if its request is not the shot's.")
+    var force = false
+
+    @Flag(help: "Replace a finished render without asking.")
+    var yes = false
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(help: "Print events as JSON lines.")
+    var json = false
+
+    func validate() throws {
+        guard ManifestCheck.isTaskID(taskID) else {
+            throw ValidationError("`\(Printable.short(taskID, limit: 40))` is not a task id")
+        }
+    }
+
+    func run() async throws {
+        let workspace = try openWorkspace(file, simulated: false)
+        let planned = try plannedShot(in: workspace)
+        guard let shot = workspace.project.shot(id) else { throw fail("no shot `\(id)` in \(file)") }
+        let session = try await connection.connect(simulated: false, quiet: json)
+        let lock = try lockManifest(of: workspace)
+        defer { lock.release() }
+        let report = try await askForTask(session)
+        try compare(report, with: shot)
+        if workspace.manifest?.shots[id]?.status == .succeeded, !yes { try confirmReplace() }
+        try record(report, shot: shot, planned: planned, in: workspace)
+        // Made again from the manifest just written: the shot resumes its adopted task.
+        let adopted = try openWorkspace(file, simulated: false)
+        var plan = try Planner().plan(adopted.project, manifest: adopted.manifest, paths: adopted.paths)
+        plan.shots = plan.shots.filter { $0.id == id }
+        plan.removed = []
+        plan.totalCredits = 0
+        guard plan.shots.first?.action == .resume else { throw fail("\(id) cannot resume task \(taskID)") }
+        if !json { print("Importing task \(taskID) as \(id).") }
+        let result = await RenderRun(workspace: adopted, plan: plan, session: session, json: json).run(
+            ExecutionOptions())
+        if !result.succeeded { throw ExitCode.failure }
+    }
+
+    private func plannedShot(in workspace: Workspace) throws -> Plan.PlannedShot {
+        do {
+            let plan = try Planner(options: PlanOptions(targets: [id])).plan(
+                workspace.project, manifest: workspace.manifest, paths: workspace.paths)
+            guard let planned = plan.shots.first(where: { $0.id == id }) else { throw fail("no shot `\(id)`") }
+            return planned
+        } catch let error as PlanError {
+            throw fail(error.message)
+        }
+    }
+
+    private func askForTask(_ session: Session) async throws -> TaskReport {
+        do {
+            return try await session.client.status(taskID: taskID)
+        } catch .taskNotFound {
+            throw fail(
+                "the API does not know task \(taskID): check the id in your Kling dashboard. Nothing was changed.")
+        } catch {
+            throw fail("cannot ask for task \(taskID): \(error). Nothing was changed.")
+        }
+    }
+
+    /// The echoed request must be the shot's (type and prompt), unless `--force`.
+    private func compare(_ report: TaskReport, with shot: Shot) throws {
+        guard !force else { return }
+        let prompt = shot.request { _ in "" }["prompt"]
+        var differences: [String] = []
+        if report.echoedRequest.isEmpty {
+            throw fail(
+                "the API does not echo task \(taskID)'s request, so it cannot be checked; --force imports it unchecked")
+        }
+        if report.echoedRequest["type"] != shot.type.name {
+            differences.append("type `\(report.echoedRequest["type"] ?? "none")`, not `\(shot.type.name)`")
+        }
+        if let prompt, .string(report.echoedRequest["prompt"] ?? "") != prompt {
+            differences.append("another prompt (`\(Printable.short(report.echoedRequest["prompt"] ?? "", limit: 60))`)")
+        }
+        if !differences.isEmpty {
+            throw fail(
+                "task \(taskID) is not a render of \(id): it has \(differences.joined(separator: " and ")). "
+                    + "Pick the right task, or --force to import it anyway. Nothing was changed.")
+        }
+    }
+
+    private func confirmReplace() throws {
+        guard isatty(0) == 1 else {
+            throw fail("\(id) already has a finished render; pass --yes to replace it with task \(taskID)")
+        }
+        print(
+            "\(id) already has a finished render. Replace it with task \(taskID)? Only `yes` is taken: ", terminator: ""
+        )
+        fflush(nil)
+        guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
+            print("Import cancelled; nothing was changed.")
+            throw ExitCode.failure
+        }
+    }
+
+    /// The task id goes into the manifest first, as `apply` would have written it.
+    private func record(_ report: TaskReport, shot: Shot, planned: Plan.PlannedShot, in workspace: Workspace) throws {
+        var manifest =
+            workspace.manifest ?? Manifest(project: workspace.project.name, endpoint: "", simulated: false)
+        let upstream = { (id: String) in manifest.shots[id]?.urls.first ?? "" }
+        manifest.shots[id] = ManifestShot(
+            type: shot.type.name, fingerprint: planned.fingerprint, request: shot.request(output: upstream),
+            inputs: shot.inputs, status: .running, taskID: taskID, estimatedCredits: planned.estimatedCredits,
+            consumedCredits: report.consumedCredits)
+        do {
+            try ManifestStore.write(manifest, to: workspace.paths)
+        } catch {
+            throw fail("cannot write the manifest: \(error). Nothing was changed.")
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import KlingRenderCore
+import KlingRenderExecution
+
+/// A plan rendered through the engine with a person watching: progress on screen, Ctrl-C handled,
+/// the summary at the end. `apply` and `import` both end here.
+struct RenderRun {
+    var workspace: Workspace
+    var plan: Plan
+    var session: Session
+    var json: Bool
+
+    func run(_ options: ExecutionOptions) async -> ApplyReport {
+        var options = options
+        options.timeScale = session.timeScale
+        var manifest =
+            workspace.manifest
+            ?? Manifest(project: workspace.project.name, endpoint: session.label, simulated: plan.simulated)
+        manifest.endpoint = session.label
+        manifest.project = workspace.project.name
+        let progress = ProgressView(terminal: .standardOutput, json: json, shots: plan.shots)
+        let engine = Engine(
+            project: workspace.project, plan: plan, paths: workspace.paths, manifest: manifest,
+            api: session.client, options: options, events: { progress.handle($0) })
+        let run = Task { await engine.run() }
+        let interrupts = InterruptHandler {
+            progress.note("interrupted: no new task is submitted; waiting for answers already on their way…")
+            run.cancel()
+        }
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                progress.tick()
+            }
+        }
+        let report = await run.value
+        ticker.cancel()
+        interrupts.stop()
+        progress.finish()
+        print(
+            SummaryView(terminal: .standardOutput, json: json).render(report, plan: plan, workspace: workspace),
+            terminator: "")
+        return report
+    }
+}
