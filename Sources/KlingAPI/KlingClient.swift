@@ -281,17 +281,11 @@ public struct KlingClient: Sendable {
         text.count > 200 ? String(text.prefix(200)) + "…" : text
     }
 
-    /// The known error codes of SPEC §1, looked for in any body.
-    static let knownCodes = [
-        "INVALID_PROMPT", "INVALID_DURATION", "INVALID_TYPE", "MISSING_IMAGE", "MISSING_VIDEO", "INVALID_API_KEY",
-        "INSUFFICIENT_CREDITS", "RATE_LIMITED", "INTERNAL_ERROR",
-    ]
-
-    /// An error answer, by HTTP status first, then by the code in the body.
+    /// An error answer, by HTTP status first, then by the code in the body's `error` field.
     static func classify(status: Int, headers: HTTPHeaders, body: Data) -> KlingAPIError {
         let envelope = Envelope.decode(body)
-        let text = String(decoding: body.prefix(64 * 1024), as: UTF8.self)
-        let code = knownCodes.first { text.contains($0) } ?? envelope?.error
+        // The code is the body's `error` field, read as the API documents it; never searched for in text.
+        let code = envelope?.error.flatMap(WireLimits.word)
         let message = envelope?.message.flatMap { $0.isEmpty ? nil : $0 } ?? snippet(body)
         switch status {
         case 401: return .invalidAPIKey(message: message)

@@ -15,8 +15,6 @@ package actor ManifestRecorder {
     private var written = 0
     private var writing = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
-    /// The last write that failed, for the report.
-    private(set) package var writeError: String?
 
     package init(manifest: Manifest, paths: ProjectPaths) {
         self.manifest = manifest
@@ -55,7 +53,6 @@ package actor ManifestRecorder {
             case .success:
                 written = max(written, snapshotVersion)
             case .failure(let error):
-                writeError = "cannot write \(paths.manifestName): \(error)"
                 throw error
             }
         }

@@ -149,34 +149,39 @@ public enum SimulatorServer {
             }
         }
 
-        router.get("/api/status") { request, context in
-            let key: String
-            switch await admit(request, as: "GET /api/status", state: state) {
-            case .success(let admitted): key = admitted
-            case .failure(let refusal): return refusal.response
-            }
-            if await state.slowAnswer() { try await Task.sleep(for: slowDelay(configuration)) }
-            guard let id = request.uri.queryParameters["task_id"].map(String.init),
-                let task = await state.task(id, key: key),
-                task.key == key
-            else {
-                return error(404, "TASK_NOT_FOUND", "No task with this id")
-            }
-            let now = await state.now()
-            let done = now >= task.finishesAt
-            let status = !done ? "IN_PROGRESS" : task.fails ? "FAILED" : "SUCCESS"
-            let base = "http://\(request.head.authority ?? "\(configuration.host)")"
-            let data: [String: SimJSON] = [
-                "task_id": .string(task.id), "status": .string(status), "consumed_credits": .int(task.credits),
-                "created_at": .string(timestamp(task.createdAt)), "request": .object(task.request),
-                "response": .array(
-                    done && !task.fails && !task.empty ? [.string("\(base)/videos/\(task.id)/1.mp4")] : []),
-                "error_message": done && task.fails ? .string("Render failed (simulated fault)") : .null,
-                "type": .string(task.type),
-            ]
-            return json(200, Envelope(code: 200, message: "success", data: SimJSON.object(data)))
+        router.get("/api/status") { request, _ in
+            try await status(request, configuration, state: state)
         }
+    }
 
+    /// `GET /api/status?task_id=…`: the task's state, its request echoed, its video once done.
+    static func status(_ request: Request, _ configuration: SimulatorConfiguration, state: SimulatorState) async throws
+        -> Response
+    {
+        let key: String
+        switch await admit(request, as: "GET /api/status", state: state) {
+        case .success(let admitted): key = admitted
+        case .failure(let refusal): return refusal.response
+        }
+        if await state.slowAnswer() { try await Task.sleep(for: slowDelay(configuration)) }
+        guard let id = request.uri.queryParameters["task_id"].map(String.init),
+            let task = await state.task(id, key: key),
+            task.key == key
+        else {
+            return error(404, "TASK_NOT_FOUND", "No task with this id")
+        }
+        let now = await state.now()
+        let done = now >= task.finishesAt
+        let status = !done ? "IN_PROGRESS" : task.fails ? "FAILED" : "SUCCESS"
+        let base = "http://\(request.head.authority ?? "\(configuration.host)")"
+        let data: [String: SimJSON] = [
+            "task_id": .string(task.id), "status": .string(status), "consumed_credits": .int(task.credits),
+            "created_at": .string(timestamp(task.createdAt)), "request": .object(task.request),
+            "response": .array(done && !task.fails && !task.empty ? [.string("\(base)/videos/\(task.id)/1.mp4")] : []),
+            "error_message": done && task.fails ? .string("Render failed (simulated fault)") : .null,
+            "type": .string(task.type),
+        ]
+        return json(200, Envelope(code: 200, message: "success", data: SimJSON.object(data)))
     }
 
     /// `GET /videos/TASK/1.mp4`, with `Range`.

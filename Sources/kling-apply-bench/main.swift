@@ -96,44 +96,54 @@ func schedule(shots: Int, timeScale: Double) async throws {
         ["parallelism", "makespan s", "bound s", "ratio", "polls/task", "5 s poller"].map { $0.leftPadded(12) }.joined()
     )
     for parallelism in [4, 16, shots] {
-        var configuration = SimulatorConfiguration()
-        configuration.port = 0
-        configuration.timeScale = timeScale
-        configuration.useFFmpeg = false
-        configuration.maxTasksInFlight = 100_000
-        configuration.requestsPerSecond = 100_000
-        let simulator = try await SimulatorServer.start(configuration)
-        let paths = ProjectPaths(projectFile: file.path, output: "renders-\(parallelism)", simulated: false)
-        try? FileManager.default.removeItem(at: paths.manifest)
-        let plan = try Planner().plan(project, manifest: nil, paths: paths)
-        var options = ExecutionOptions()
-        options.parallelism = parallelism
-        options.timeScale = timeScale
-        options.downloads = 16
-        let engine = Engine(
-            project: project, plan: plan, paths: paths,
-            manifest: Manifest(project: project.name, endpoint: simulator.baseURL, simulated: true),
-            api: KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey),
-            options: options, events: { _ in })
-        let start = ContinuousClock.now
-        let report = await engine.run()
-        let makespan = seconds(ContinuousClock.now - start) * timeScale
-        let stats = await simulator.stats()
-        await simulator.stop()
-        guard report.succeeded, stats.tasksCreated == shots else {
-            print("the run did not succeed: \(report.shots.filter { !$0.outcome.isSuccess }.prefix(3))")
-            exit(1)
-        }
-        let bound = max(critical, work / Double(parallelism))
-        let polls = Double(stats.requests["GET /api/status"] ?? 0) / Double(shots)
-        let label = parallelism == shots ? "unbounded" : String(parallelism)
-        let cells = [
-            label, String(format: "%.0f", makespan), String(format: "%.0f", bound),
-            String(format: "%.2fx", makespan / bound),
-            String(format: "%.1f", polls), String(format: "%.1f", naivePolls / Double(shots)),
-        ]
-        print(cells.map { $0.leftPadded(12) }.joined())
+        try await scheduleRow(
+            parallelism: parallelism, shots: shots, timeScale: timeScale, file: file, project: project,
+            critical: critical, work: work, naivePolls: naivePolls)
     }
+}
+
+/// One row of the schedule table: the generated film rendered at `parallelism` against a fresh simulator.
+func scheduleRow(
+    parallelism: Int, shots: Int, timeScale: Double, file: URL, project: Project, critical: Double, work: Double,
+    naivePolls: Double
+) async throws {
+    var configuration = SimulatorConfiguration()
+    configuration.port = 0
+    configuration.timeScale = timeScale
+    configuration.useFFmpeg = false
+    configuration.maxTasksInFlight = 100_000
+    configuration.requestsPerSecond = 100_000
+    let simulator = try await SimulatorServer.start(configuration)
+    let paths = ProjectPaths(projectFile: file.path, output: "renders-\(parallelism)", simulated: false)
+    try? FileManager.default.removeItem(at: paths.manifest)
+    let plan = try Planner().plan(project, manifest: nil, paths: paths)
+    var options = ExecutionOptions()
+    options.parallelism = parallelism
+    options.timeScale = timeScale
+    options.downloads = 16
+    let engine = Engine(
+        project: project, plan: plan, paths: paths,
+        manifest: Manifest(project: project.name, endpoint: simulator.baseURL, simulated: true),
+        api: KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey),
+        options: options, events: { _ in })
+    let start = ContinuousClock.now
+    let report = await engine.run()
+    let makespan = seconds(ContinuousClock.now - start) * timeScale
+    let stats = await simulator.stats()
+    await simulator.stop()
+    guard report.succeeded, stats.tasksCreated == shots else {
+        print("the run did not succeed: \(report.shots.filter { !$0.outcome.isSuccess }.prefix(3))")
+        exit(1)
+    }
+    let bound = max(critical, work / Double(parallelism))
+    let polls = Double(stats.requests["GET /api/status"] ?? 0) / Double(shots)
+    let label = parallelism == shots ? "unbounded" : String(parallelism)
+    let cells = [
+        label, String(format: "%.0f", makespan), String(format: "%.0f", bound),
+        String(format: "%.2fx", makespan / bound),
+        String(format: "%.1f", polls), String(format: "%.1f", naivePolls / Double(shots)),
+    ]
+    print(cells.map { $0.leftPadded(12) }.joined())
 }
 
 func download(megabytes: Int) async throws {

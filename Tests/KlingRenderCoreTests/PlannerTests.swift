@@ -140,7 +140,10 @@ struct PlannerTests {
             ])
         #expect(plan.removed.map(\.id) == ["old"])
         #expect(plan.shots.first { $0.id == "snow" }?.taskID == "n75tasksnow")
-        #expect(plan.shots.first { $0.id == "sunrise" }?.reasons == ["renders/sunrise.mp4 is missing; fetched again from videos.example"])
+        #expect(
+            plan.shots.first { $0.id == "sunrise" }?.reasons == [
+                "renders/sunrise.mp4 is missing; fetched again from videos.example"
+            ])
         #expect(plan.totalCredits == 360 + 300)
         #expect(
             plan.summary

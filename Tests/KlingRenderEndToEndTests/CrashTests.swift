@@ -62,15 +62,22 @@ struct CrashTests {
         return process
     }
 
-    /// Waits until the manifest satisfies `condition`, the process ends, or 20 s pass.
-    func wait(_ r: Rehearsal, for process: Process? = nil, until condition: ([String: [String: Any]]) -> Bool)
-        async throws
-    {
-        for _ in 0..<4000 {
-            if condition(r.shots) || process?.isRunning == false { return }
-            try await Task.sleep(for: .milliseconds(5))
+    /// Waits until the manifest satisfies `condition`, the process ends, or 20 s pass. The watch runs
+    /// on a thread of its own: a busy test pool must not make it miss the moment.
+    func wait(
+        _ r: Rehearsal, for process: Process? = nil,
+        until condition: @escaping @Sendable ([String: [String: Any]]) -> Bool
+    ) async throws {
+        let reached = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            Thread {
+                for _ in 0..<4000 {
+                    if condition(r.shots) || process?.isRunning == false { return done.resume(returning: true) }
+                    Thread.sleep(forTimeInterval: 0.005)
+                }
+                done.resume(returning: false)
+            }.start()
         }
-        Issue.record("the manifest never reached the awaited state")
+        if !reached { Issue.record("the manifest never reached the awaited state") }
     }
 
     static func count(_ shots: [String: [String: Any]], _ status: String) -> Int {
@@ -82,7 +89,7 @@ struct CrashTests {
         let scale = 300.0
         let r = try await Rehearsal(Self.film) { $0.timeScale = scale }
         defer { Task { await r.stop() } }
-        let moments: [([String: [String: Any]]) -> Bool] = [
+        let moments: [@Sendable ([String: [String: Any]]) -> Bool] = [
             { !$0.isEmpty },  // the first intent is on disk
             { Self.count($0, "running") >= 2 },
             { Self.count($0, "succeeded") >= 3 },

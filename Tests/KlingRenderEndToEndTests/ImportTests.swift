@@ -4,6 +4,10 @@ import KlingAPI
 import NIOFoundationCompat
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -64,17 +68,24 @@ struct ImportTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        // Killed once the task exists and its answer is still on its way.
-        var tasks: [(id: String, prompt: String)] = []
-        while process.isRunning,
-            r.shots["harbour"]?["status"] as? String != "submitting"
-                || !tasks.contains(where: { $0.prompt == "A harbour at dawn" })
-        {
-            try await Task.sleep(for: .milliseconds(5))
-            tasks = try await dashboard(r)
+        // Killed once the task exists and its answer is still on its way. The watch runs on a thread
+        // of its own, so that a busy test pool cannot make it miss the three seconds.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread {
+                let dashboard = URL(string: r.simulator.baseURL + "/_sim/tasks")!
+                for _ in 0..<4000 where process.isRunning {
+                    let text = (try? String(contentsOf: dashboard, encoding: .utf8)) ?? ""
+                    if text.contains("A harbour at dawn"), r.shots["harbour"]?["status"] as? String == "submitting" {
+                        break
+                    }
+                    Thread.sleep(forTimeInterval: 0.005)
+                }
+                kill(process.processIdentifier, SIGKILL)
+                done.resume()
+            }.start()
         }
-        kill(process.processIdentifier, SIGKILL)
         await process.exited()
+        let tasks = try await dashboard(r)
         #expect(r.shots["harbour"]?["status"] as? String == "submitting")
         let plan = try await r.run(["plan", r.file])
         #expect(plan.stdout.contains("uncertain"))

@@ -4,7 +4,7 @@ import Testing
 
 @testable import KlingAPI
 
-@Suite("Answers are read by HTTP status first, then by the code in the body, whatever the body")
+@Suite("Answers are read by HTTP status first, then by the body's error field, whatever the body")
 struct ClassificationTests {
     static let html = Data(
         "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>".utf8)
@@ -15,7 +15,8 @@ struct ClassificationTests {
             (401, Data(), "invalidAPIKey"),
             (402, Data("Payment required: INSUFFICIENT_CREDITS".utf8), "insufficientCredits"),
             (429, Data(), "rateLimited"),
-            (400, Data("oops INVALID_DURATION oops".utf8), "rejected INVALID_DURATION"),
+            (400, Data(#"{"code":400,"error":"INVALID_DURATION","message":"oops"}"#.utf8), "rejected INVALID_DURATION"),
+            (400, Data("oops INVALID_DURATION oops".utf8), "rejected"),
             (400, Data([0xFF, 0xFE, 0x00, 0x01]), "rejected"),
             (404, html, "rejected"),
             (500, Data(#"{"code":500,"message":"boom"}"#.utf8), "serverError"),

@@ -1,4 +1,5 @@
 import Foundation
+import KlingRenderCore
 
 #if canImport(Glibc)
     import Glibc
@@ -68,7 +69,7 @@ enum Output {
             guard var base = buffer.baseAddress else { return }
             var left = buffer.count
             while left > 0 {
-                let n = Glibc.write(fd, base, left)
+                let n = POSIX.write(fd, base, left)
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 {
                     closed.insert(fd)

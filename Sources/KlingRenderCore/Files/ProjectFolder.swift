@@ -161,7 +161,7 @@ package struct ProjectFolder: Sendable, Equatable {
     package func rename(_ from: String, to: String) throws(FolderError) {
         let source = try locate(from, create: false)
         let target = try locate(to, create: true)
-        guard Glibc.rename(source.folder + "/" + source.name, target.folder + "/" + target.name) == 0 else {
+        guard POSIX.rename(source.folder + "/" + source.name, target.folder + "/" + target.name) == 0 else {
             throw FolderError(path: to, reason: "cannot rename \(from) to it (\(Self.errnoText()))")
         }
         ProjectFolder.syncFolder(target.folder)
@@ -177,7 +177,7 @@ package struct ProjectFolder: Sendable, Equatable {
 
     /// Makes a rename in a folder durable.
     package static func syncFolder(_ folder: String) {
-        let fd = Glibc.open(folder, O_RDONLY | O_DIRECTORY)
+        let fd = POSIX.open(folder, O_RDONLY | O_DIRECTORY, 0)
         if fd >= 0 {
             fsync(fd)
             close(fd)
@@ -198,7 +198,7 @@ package struct ProjectFolder: Sendable, Equatable {
     }
 
     private func open(_ path: String, relative: String, flags: Int32) throws(FolderError) -> FileHandle {
-        let fd = Glibc.open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o644)
+        let fd = POSIX.open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o644)
         guard fd >= 0 else {
             let code = errno
             if code == ELOOP || code == EMLINK {
@@ -260,5 +260,33 @@ package struct ProjectFolder: Sendable, Equatable {
 
     package static func errnoText(_ code: Int32 = errno) -> String {
         String(cString: strerror(code))
+    }
+}
+
+/// The C library's calls whose names the types here reuse (`open`, `rename`, `write`), on Linux
+/// and on Apple's systems alike.
+package enum POSIX {
+    package static func open(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
+        #if canImport(Glibc)
+            Glibc.open(path, flags, mode)
+        #else
+            Darwin.open(path, flags, mode)
+        #endif
+    }
+
+    package static func rename(_ from: String, _ to: String) -> Int32 {
+        #if canImport(Glibc)
+            Glibc.rename(from, to)
+        #else
+            Darwin.rename(from, to)
+        #endif
+    }
+
+    package static func write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+        #if canImport(Glibc)
+            Glibc.write(fd, buffer, count)
+        #else
+            Darwin.write(fd, buffer, count)
+        #endif
     }
 }

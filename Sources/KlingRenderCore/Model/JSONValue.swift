@@ -42,11 +42,6 @@ package enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    package var stringValue: String? {
-        if case .string(let s) = self { return s }
-        return nil
-    }
-
     /// A short human form, for plan output ("5", "\"16:9\"", "[2 items]").
     package var summary: String {
         switch self {

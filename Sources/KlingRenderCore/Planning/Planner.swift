@@ -44,105 +44,123 @@ package struct Planner: Sendable {
                 message: "no shot `\(id)` in \(project.file)"
                     + (Suggestion.note(for: id, in: graph.index.keys).map { "; \($0)" } ?? ""))
         }
-        let fingerprints = Fingerprint.all(graph)
+        var walk = PlanWalk(graph: graph, fingerprints: Fingerprint.all(graph), replaced: Set(options.replace))
         let included: Set<Int>? =
             options.targets.isEmpty ? nil : graph.closure(of: options.targets.compactMap { graph.index[$0] })
-        let replaced = Set(options.replace)
-
-        var actions = [Plan.Action](repeating: .unchanged, count: graph.shots.count)
-        /// Shots rendered again because of `--replace`: their new output re-renders what uses it.
-        var cascade = Set<Int>()
         var planned: [Plan.PlannedShot] = []
         planned.reserveCapacity(graph.order.count)
         for i in graph.order {
             let shot = graph.shots[i]
             let recorded = manifest?.shots[shot.id]
-            var reasons: [String] = []
-            var changes: [Plan.Change] = []
-            let action: Plan.Action
-            let replacedUpstream = shot.dependencies.filter { dependency in
-                dependency.kind == .video && graph.index[dependency.id].map { cascade.contains($0) } == true
-            }.map(\.id)
-            if replaced.contains(shot.id) {
-                action = .rerender
-                cascade.insert(i)
-                reasons = ["replaced on request (--replace)"]
-            } else if let recorded {
-                if recorded.fingerprint != fingerprints[i] {
-                    action = .rerender
-                    (reasons, changes) = explain(
-                        shot, recorded, graph: graph, actions: actions, fingerprints: fingerprints)
-                    if recorded.status == .running, let task = recorded.taskID {
-                        reasons.append("task \(task) for the previous version is still running; it is abandoned")
-                    }
-                } else if !replacedUpstream.isEmpty {
-                    action = .rerender
-                    cascade.insert(i)
-                    reasons = replacedUpstream.map { "upstream \($0) is replaced" }
-                } else {
-                    switch recorded.status {
-                    case .succeeded where recorded.urls.isEmpty:
-                        // Paid for, and nothing to fetch: only a new render gives a video. Shown with its credits.
-                        action = .rerender
-                        reasons = ["the manifest records a finished render with no video URL"]
-                    case .succeeded:
-                        if let problem = fileProblem(shot.id, recorded, paths: paths) {
-                            action = .download
-                            let hosts = Set(recorded.urls.compactMap(URLPolicy.host)).sorted()
-                            reasons = [problem + "; fetched again from " + hosts.joined(separator: ", ")]
-                        } else {
-                            action = .unchanged
-                        }
-                    case .running where recorded.taskID == nil:
-                        // An inconsistent record: a task may exist, and submitting again could pay twice.
-                        action = .uncertain
-                        reasons = [
-                            "the manifest says a task is running but names none: a task may exist and be charged; "
-                                + "--replace \(shot.id) submits again"
-                        ]
-                    case .running:
-                        action = .resume
-                        reasons = ["task \(recorded.taskID ?? "?") is running: polled, never submitted again"]
-                    case .submitting, .uncertain:
-                        action = .uncertain
-                        reasons = [
-                            "a request went out and its answer was lost: a task may exist and be charged; "
-                                + "--replace \(shot.id) submits again"
-                        ]
-                    case .failed:
-                        action = .rerender
-                        reasons = ["the last render failed" + (recorded.error.map { ": \($0)" } ?? "")]
-                    }
-                }
-            } else {
-                action = .render
-            }
-            actions[i] = action
+            let decision = decide(i, recorded: recorded, walk: &walk, paths: paths)
             if let included, !included.contains(i) { continue }
             let estimate = shot.estimatedCredits
             planned.append(
                 Plan.PlannedShot(
-                    id: shot.id, type: shot.type.name, action: action, credits: action.submits ? estimate : 0,
-                    estimatedCredits: estimate, seconds: shot.seconds, fingerprint: fingerprints[i],
+                    id: shot.id, type: shot.type.name, action: decision.action,
+                    credits: decision.action.submits ? estimate : 0, estimatedCredits: estimate, seconds: shot.seconds,
+                    fingerprint: walk.fingerprints[i],
                     dependsOn: shot.dependencies.map {
                         Plan.Input(id: $0.id, kind: $0.kind, field: $0.field?.wireName)
                     },
-                    reasons: reasons, changes: changes,
-                    taskID: action == .resume || action == .uncertain ? recorded?.taskID : nil))
+                    reasons: decision.reasons, changes: decision.changes,
+                    taskID: decision.action == .resume || decision.action == .uncertain ? recorded?.taskID : nil))
         }
-
-        var removed: [Plan.RemovedShot] = []
-        if let manifest, options.targets.isEmpty {
-            for (id, entry) in manifest.shots.sorted(by: { $0.key < $1.key }) where graph.index[id] == nil {
-                removed.append(Plan.RemovedShot(id: id, type: entry.type, files: entry.files.map(\.path)))
-            }
-        }
-
         return Plan(
             project: project.name, file: project.file, manifest: paths.display(paths.manifest, beside: project.file),
-            simulated: options.simulated,
-            shots: planned, removed: removed, totalCredits: planned.reduce(0) { $0 + $1.credits },
+            simulated: options.simulated, shots: planned, removed: removed(graph, manifest: manifest),
+            totalCredits: planned.reduce(0) { $0.addingSaturated($1.credits) },
             budget: options.maxCredits ?? project.budget)
+    }
+
+    /// What the walk in dependency order carries from shot to shot.
+    struct PlanWalk {
+        let graph: ShotGraph
+        let fingerprints: [String]
+        let replaced: Set<String>
+        var actions: [Plan.Action]
+        /// Shots rendered again because of `--replace`: their new output re-renders what uses it.
+        var cascade = Set<Int>()
+
+        init(graph: ShotGraph, fingerprints: [String], replaced: Set<String>) {
+            self.graph = graph
+            self.fingerprints = fingerprints
+            self.replaced = replaced
+            actions = Array(repeating: .unchanged, count: graph.shots.count)
+        }
+    }
+
+    struct Decision {
+        var action: Plan.Action
+        var reasons: [String] = []
+        var changes: [Plan.Change] = []
+    }
+
+    /// One shot's action, from `--replace`, its fingerprint against the record, and the record's state.
+    private func decide(_ i: Int, recorded: ManifestShot?, walk: inout PlanWalk, paths: ProjectPaths) -> Decision {
+        let shot = walk.graph.shots[i]
+        let replacedUpstream = shot.dependencies.filter { dependency in
+            dependency.kind == .video && walk.graph.index[dependency.id].map { walk.cascade.contains($0) } == true
+        }.map(\.id)
+        var decision: Decision
+        if walk.replaced.contains(shot.id) {
+            walk.cascade.insert(i)
+            decision = Decision(action: .rerender, reasons: ["replaced on request (--replace)"])
+        } else if let recorded, recorded.fingerprint != walk.fingerprints[i] {
+            decision = Decision(action: .rerender)
+            (decision.reasons, decision.changes) = explain(
+                shot, recorded, graph: walk.graph, actions: walk.actions, fingerprints: walk.fingerprints)
+            if recorded.status == .running, let task = recorded.taskID {
+                decision.reasons.append("task \(task) for the previous version is still running; it is abandoned")
+            }
+        } else if recorded != nil, !replacedUpstream.isEmpty {
+            walk.cascade.insert(i)
+            decision = Decision(action: .rerender, reasons: replacedUpstream.map { "upstream \($0) is replaced" })
+        } else if let recorded {
+            decision = decideFromRecord(shot, recorded, paths: paths)
+        } else {
+            decision = Decision(action: .render)
+        }
+        walk.actions[i] = decision.action
+        return decision
+    }
+
+    /// A current shot's action from what its record says.
+    private func decideFromRecord(_ shot: Shot, _ recorded: ManifestShot, paths: ProjectPaths) -> Decision {
+        let uncertain =
+            "a task may exist and be charged; --replace \(shot.id) submits again, or `kling-render import` adopts the task"
+        switch recorded.status {
+        case .succeeded where recorded.urls.isEmpty:
+            // Paid for, and nothing to fetch: only a new render gives a video. Shown with its credits.
+            return Decision(action: .rerender, reasons: ["the manifest records a finished render with no video URL"])
+        case .succeeded:
+            guard let problem = fileProblem(shot.id, recorded, paths: paths) else {
+                return Decision(action: .unchanged)
+            }
+            let hosts = Set(recorded.urls.compactMap(URLPolicy.host)).sorted()
+            return Decision(
+                action: .download, reasons: [problem + "; fetched again from " + hosts.joined(separator: ", ")])
+        case .running where recorded.taskID == nil:
+            // An inconsistent record: a task may exist, and submitting again could pay twice.
+            return Decision(
+                action: .uncertain, reasons: ["the manifest says a task is running but names none: " + uncertain])
+        case .running:
+            return Decision(
+                action: .resume, reasons: ["task \(recorded.taskID ?? "?") is running: polled, never submitted again"])
+        case .submitting, .uncertain:
+            return Decision(action: .uncertain, reasons: ["a request went out and its answer was lost: " + uncertain])
+        case .failed:
+            return Decision(
+                action: .rerender, reasons: ["the last render failed" + (recorded.error.map { ": \($0)" } ?? "")])
+        }
+    }
+
+    /// Shots the manifest has and the file no longer does (only when the plan is not limited to targets).
+    private func removed(_ graph: ShotGraph, manifest: Manifest?) -> [Plan.RemovedShot] {
+        guard let manifest, options.targets.isEmpty else { return [] }
+        return manifest.shots.sorted(by: { $0.key < $1.key }).filter { graph.index[$0.key] == nil }.map { id, entry in
+            Plan.RemovedShot(id: id, type: entry.type, files: entry.files.map(\.path))
+        }
     }
 
     /// Which fields differ from what was sent, and which upstream shots change.

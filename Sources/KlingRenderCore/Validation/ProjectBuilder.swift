@@ -31,107 +31,108 @@ struct ProjectBuilder {
             sink.error(root.location, "a project file is a mapping of keys (version, shots, …), not \(root.kindName)")
             return nil
         }
-        for entry in top.entries where !entry.key.text.hasPrefix("x-") {
-            if !Self.topLevelKeys.contains(entry.key.text) {
-                sink.error(
-                    entry.key.location, "unknown top-level key `\(entry.key.text)`",
-                    note: Suggestion.note(for: entry.key.text, in: Self.topLevelKeys)
-                        ?? "top-level keys are \(Self.topLevelKeys.joined(separator: ", ")); prefix extensions with `x-`"
-                )
-            }
-        }
-
-        var version = 1
-        if let node = top["version"] {
-            if let v = integer(node, field: "version") {
-                if v != 1 { sink.error(node.location, "unsupported version \(v); this kling-render reads version 1") }
-                version = v
-            }
-        } else {
-            sink.error(top.location, "missing `version: 1` at the top of the file")
-        }
-
-        let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-        var name = stem
-        if let node = top["name"], let text = plainText(node, field: "name") {
-            if text.trimmingCharacters(in: .whitespaces).isEmpty {
-                sink.error(node.location, "`name` is empty")
-            } else {
-                name = text
-            }
-        }
-
-        var output = "renders"
-        if let node = top["output"], let text = plainText(node, field: "output") {
-            let parts = text.split(separator: "/")
-            if text.isEmpty || text.hasPrefix("/") || text.hasPrefix("~") || parts.contains("..") {
-                sink.error(
-                    node.location, "`output` must be a folder inside the project's folder, not `\(text)`",
-                    note: "write a relative path such as `renders`")
-            } else {
-                output = text
-            }
-        }
-
-        var budget: Int?
-        if let node = top["budget"], let b = integer(node, field: "budget", range: " of credits, 0 or more") {
-            if b < 0 {
-                sink.error(node.location, "`budget` must be zero or more credits, not \(b)")
-            } else {
-                budget = b
-            }
-        }
-        var parallelism: Int?
-        if let node = top["parallelism"], let p = integer(node, field: "parallelism", range: " from 1 to 256") {
-            if !(1...256).contains(p) {
-                sink.error(node.location, "`parallelism` must be from 1 to 256, not \(p)")
-            } else {
-                parallelism = p
-            }
-        }
-
+        checkTopLevelKeys(top)
+        let settings = readSettings(top)
         if let node = top["vars"] { readVars(node) }
-
         var defaults: [String: DefaultValue] = [:]
         var defaultType: (TaskType, SourceLocation)?
         var defaultExtra: [String: JSONValue] = [:]
         if let node = top["defaults"] {
             readDefaults(node, into: &defaults, type: &defaultType, extra: &defaultExtra)
         }
-
-        var shots: [Shot] = []
-        var shotNodes: [(id: YAMLScalar, node: YAMLNode)] = []
-        if let node = top["shots"] {
-            if case .mapping(let m) = node {
-                shotNodes = m.entries.map { ($0.key, $0.value) }
-                if m.entries.isEmpty { sink.warning(node.location, "`shots` is empty: nothing to render") }
-            } else if !node.isNullScalar {
-                sink.error(node.location, "`shots` must be a mapping of shot ids to shots, not \(node.kindName)")
-            } else {
-                sink.warning(node.location, "`shots` is empty: nothing to render")
-            }
-        } else {
-            sink.error(top.location, "missing `shots:`, the mapping of shots to render")
-        }
-
+        let shotNodes = readShotNodes(top)
         let ids = Set(shotNodes.map(\.id.text))
-        for (key, node) in shotNodes {
-            if let shot = readShot(
-                key, node, ids: ids, defaults: defaults, defaultType: defaultType, defaultExtra: defaultExtra)
-            {
-                shots.append(shot)
-            }
+        let shots = shotNodes.compactMap { key, node in
+            readShot(key, node, ids: ids, defaults: defaults, defaultType: defaultType, defaultExtra: defaultExtra)
         }
-
         for (name, location) in varLocations where !usedVars.contains(name) {
             sink.warning(location, "variable `\(name)` is never used")
         }
-
         checkDependencies(shots)
-
         return Project(
-            file: file, version: version, name: name, output: output, budget: budget, parallelism: parallelism,
-            shots: shots)
+            file: file, version: settings.version, name: settings.name, output: settings.output,
+            budget: settings.budget, parallelism: settings.parallelism, shots: shots)
+    }
+
+    private mutating func checkTopLevelKeys(_ top: YAMLMapping) {
+        for entry in top.entries where !entry.key.text.hasPrefix("x-") && !Self.topLevelKeys.contains(entry.key.text) {
+            sink.error(
+                entry.key.location, "unknown top-level key `\(entry.key.text)`",
+                note: Suggestion.note(for: entry.key.text, in: Self.topLevelKeys)
+                    ?? "top-level keys are \(Self.topLevelKeys.joined(separator: ", ")); prefix extensions with `x-`")
+        }
+    }
+
+    /// The project-wide settings: version, name, output folder, budget, parallelism.
+    struct Settings {
+        var version = 1
+        var name: String
+        var output = "renders"
+        var budget: Int?
+        var parallelism: Int?
+    }
+
+    private mutating func readSettings(_ top: YAMLMapping) -> Settings {
+        var settings = Settings(name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent)
+        if let node = top["version"] {
+            if let v = integer(node, field: "version") {
+                if v != 1 { sink.error(node.location, "unsupported version \(v); this kling-render reads version 1") }
+                settings.version = v
+            }
+        } else {
+            sink.error(top.location, "missing `version: 1` at the top of the file")
+        }
+        if let node = top["name"], let text = plainText(node, field: "name") {
+            if text.trimmingCharacters(in: .whitespaces).isEmpty {
+                sink.error(node.location, "`name` is empty")
+            } else {
+                settings.name = text
+            }
+        }
+        if let node = top["output"], let text = plainText(node, field: "output") {
+            // The same rule as every path the tool touches (`ProjectFolder`).
+            if (try? ProjectFolder.normalize(text)) == nil {
+                sink.error(
+                    node.location,
+                    "`output` must be a folder inside the project's folder, not `\(Printable.short(text, limit: 80))`",
+                    note: "write a relative path such as `renders`")
+            } else {
+                settings.output = text
+            }
+        }
+        if let node = top["budget"], let b = integer(node, field: "budget", range: " of credits, 0 or more") {
+            if b < 0 {
+                sink.error(node.location, "`budget` must be zero or more credits, not \(b)")
+            } else {
+                settings.budget = b
+            }
+        }
+        if let node = top["parallelism"], let p = integer(node, field: "parallelism", range: " from 1 to 256") {
+            if !(1...256).contains(p) {
+                sink.error(node.location, "`parallelism` must be from 1 to 256, not \(p)")
+            } else {
+                settings.parallelism = p
+            }
+        }
+        return settings
+    }
+
+    /// The `shots:` mapping's entries, in file order.
+    private mutating func readShotNodes(_ top: YAMLMapping) -> [(id: YAMLScalar, node: YAMLNode)] {
+        guard let node = top["shots"] else {
+            sink.error(top.location, "missing `shots:`, the mapping of shots to render")
+            return []
+        }
+        guard case .mapping(let m) = node else {
+            if node.isNullScalar {
+                sink.warning(node.location, "`shots` is empty: nothing to render")
+            } else {
+                sink.error(node.location, "`shots` must be a mapping of shot ids to shots, not \(node.kindName)")
+            }
+            return []
+        }
+        if m.entries.isEmpty { sink.warning(node.location, "`shots` is empty: nothing to render") }
+        return m.entries.map { ($0.key, $0.value) }
     }
 
     // MARK: - vars and defaults
@@ -220,89 +221,104 @@ struct ProjectBuilder {
             ok = false
         }
 
+        var draft = ShotDraft(extra: defaultExtra)
+        for entry in m.entries { readShotEntry(entry.key, entry.value, shot: id, type: type, ids: ids, into: &draft) }
+        guard let type else { return nil }
+        for (name, value) in defaults {
+            guard let field = ShotField.named(name), !draft.written.contains(field), type.takes(field) else { continue }
+            draft.values[field] = value.value
+            draft.locations[field] = value.location
+        }
+        checkComplete(&draft, shot: id, type: type, at: key.location, extraLocation: m["extra"]?.location)
+        guard ok, draft.ok else { return nil }
+        return Shot(
+            id: id, location: key.location, type: type, values: draft.values, locations: draft.locations,
+            extra: draft.extra, dependencies: draft.dependencies, notes: draft.notes)
+    }
+
+    /// A shot's fields as they are read, before it is checked whole.
+    struct ShotDraft {
         var values: [ShotField: ShotValue] = [:]
         var locations: [ShotField: SourceLocation] = [:]
         var dependencies: [Dependency] = []
-        var extra = defaultExtra
+        var extra: [String: JSONValue]
         var notes: String?
         /// Fields written on the shot, valid or not: a bad value is not also reported missing.
         var written = Set<ShotField>()
+        var ok = true
+    }
 
-        for entry in m.entries {
-            let name = entry.key.text
-            switch name {
-            case "type":
-                continue
-            case "notes":
-                notes = plainText(entry.value, field: "notes")
-            case "extra":
-                for (k, v) in readExtra(entry.value) { extra[k] = v }
-            case "after":
-                dependencies += readAfter(entry.value, shot: id, ids: ids)
-            default:
-                guard let field = ShotField.named(name) else {
-                    let suggestion = Suggestion.closest(to: name, in: Self.shotKeys)
-                    // A misspelled field is not also reported missing.
-                    if let suggestion, let meant = ShotField.named(suggestion) { written.insert(meant) }
-                    sink.error(
-                        entry.key.location, "unknown field `\(name)` in shot `\(id)`",
-                        note: suggestion.map { "did you mean `\($0)`?" })
-                    ok = false
-                    continue
-                }
-                written.insert(field)
-                if let type, !type.takes(field) {
-                    sink.error(entry.key.location, Self.forbiddenMessage(field, type))
-                    ok = false
-                    continue
-                }
-                guard let value = convert(entry.value, field: field, shotIDs: ids, allowShotOutput: field == .video)
-                else {
-                    ok = false
-                    continue
-                }
-                values[field] = value
-                locations[field] = entry.value.location
-                if case .shotVideo(let upstream) = value {
-                    if upstream == id {
-                        sink.error(entry.value.location, "shot `\(id)` uses its own output")
-                        ok = false
-                    } else {
-                        dependencies.append(
-                            Dependency(id: upstream, kind: .video, field: field, location: entry.value.location))
-                    }
-                }
+    /// One `key: value` of a shot.
+    private mutating func readShotEntry(
+        _ key: YAMLScalar, _ value: YAMLNode, shot id: String, type: TaskType?, ids: Set<String>,
+        into draft: inout ShotDraft
+    ) {
+        let name = key.text
+        switch name {
+        case "type":
+            return
+        case "notes":
+            draft.notes = plainText(value, field: "notes")
+        case "extra":
+            for (k, v) in readExtra(value) { draft.extra[k] = v }
+        case "after":
+            draft.dependencies += readAfter(value, shot: id, ids: ids)
+        default:
+            guard let field = ShotField.named(name) else {
+                let suggestion = Suggestion.closest(to: name, in: Self.shotKeys)
+                // A misspelled field is not also reported missing.
+                if let suggestion, let meant = ShotField.named(suggestion) { draft.written.insert(meant) }
+                sink.error(
+                    key.location, "unknown field `\(name)` in shot `\(id)`",
+                    note: suggestion.map { "did you mean `\($0)`?" })
+                draft.ok = false
+                return
+            }
+            draft.written.insert(field)
+            if let type, !type.takes(field) {
+                sink.error(key.location, Self.forbiddenMessage(field, type))
+                draft.ok = false
+                return
+            }
+            guard let converted = convert(value, field: field, shotIDs: ids, allowShotOutput: field == .video) else {
+                draft.ok = false
+                return
+            }
+            draft.values[field] = converted
+            draft.locations[field] = value.location
+            guard case .shotVideo(let upstream) = converted else { return }
+            if upstream == id {
+                sink.error(value.location, "shot `\(id)` uses its own output")
+                draft.ok = false
+            } else {
+                draft.dependencies.append(
+                    Dependency(id: upstream, kind: .video, field: field, location: value.location))
             }
         }
+    }
 
-        guard let type else { return nil }
-
-        for (name, value) in defaults {
-            guard let field = ShotField.named(name), !written.contains(field), type.takes(field) else { continue }
-            values[field] = value.value
-            locations[field] = value.location
+    /// Required fields present, a reference to refer to, no `extra` key that is a known field.
+    private mutating func checkComplete(
+        _ draft: inout ShotDraft, shot id: String, type: TaskType, at location: SourceLocation,
+        extraLocation: SourceLocation?
+    ) {
+        for field in type.required.sorted() where draft.values[field] == nil && !draft.written.contains(field) {
+            sink.error(location, "shot `\(id)` (\(type.name)) needs `\(field.fileName)`")
+            draft.ok = false
         }
-
-        for field in type.required.sorted() where values[field] == nil && !written.contains(field) {
-            sink.error(key.location, "shot `\(id)` (\(type.name)) needs `\(field.fileName)`")
-            ok = false
-        }
-        if type.family == .reference, written.isDisjoint(with: [.images, .video]), values[.images] == nil,
-            values[.video] == nil
+        if type.family == .reference, draft.written.isDisjoint(with: [.images, .video]), draft.values[.images] == nil,
+            draft.values[.video] == nil
         {
-            sink.error(key.location, "shot `\(id)` (\(type.name)) needs `images` or `video` to refer to")
-            ok = false
+            sink.error(location, "shot `\(id)` (\(type.name)) needs `images` or `video` to refer to")
+            draft.ok = false
         }
-        for k in extra.keys.sorted() where k == "type" || ShotField.allCases.contains(where: { $0.wireName == k }) {
-            let location = m["extra"]?.location ?? key.location
-            sink.error(location, "`extra.\(k)` collides with a known field", note: "set `\(k):` on the shot instead")
-            ok = false
+        for k in draft.extra.keys.sorted() where k == "type" || ShotField.allCases.contains(where: { $0.wireName == k })
+        {
+            sink.error(
+                extraLocation ?? location, "`extra.\(k)` collides with a known field",
+                note: "set `\(k):` on the shot instead")
+            draft.ok = false
         }
-
-        guard ok else { return nil }
-        return Shot(
-            id: id, location: key.location, type: type, values: values, locations: locations, extra: extra,
-            dependencies: dependencies, notes: notes)
     }
 
     static func isValidShotID(_ id: String) -> Bool {
@@ -436,126 +452,167 @@ struct ProjectBuilder {
     mutating func convert(_ node: YAMLNode, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool)
         -> ShotValue?
     {
-        let name = field.fileName
         switch field.kind {
-        case .integer:
-            let range =
-                field == .duration ? " from \(APILimits.durations.lowerBound) to \(APILimits.durations.upperBound)" : ""
-            guard let d = integer(node, field: name, range: range) else { return nil }
-            if field == .duration, !APILimits.durations.contains(d) {
+        case .integer: convertInteger(node, field: field, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
+        case .number: convertNumber(node, field: field, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
+        case .boolean: convertBoolean(node, field: field, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
+        case .text: convertText(node, field: field, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
+        case .aspectRatio: convertAspectRatio(node, field: field, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
+        case .url: convertURL(node, field: field, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
+        case .urlList: convertURLList(node, field: field, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
+        }
+    }
+
+    private mutating func convertInteger(
+        _ node: YAMLNode, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool
+    ) -> ShotValue? {
+        let name = field.fileName
+        let range =
+            field == .duration ? " from \(APILimits.durations.lowerBound) to \(APILimits.durations.upperBound)" : ""
+        guard let d = integer(node, field: name, range: range) else { return nil }
+        if field == .duration, !APILimits.durations.contains(d) {
+            sink.error(
+                node.location,
+                "`duration` must be from \(APILimits.durations.lowerBound) to \(APILimits.durations.upperBound) seconds, not \(d)"
+            )
+            return nil
+        }
+        return .integer(d)
+    }
+
+    private mutating func convertNumber(
+        _ node: YAMLNode, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool
+    ) -> ShotValue? {
+        let name = field.fileName
+        guard case .scalar(let s) = node, s.isPlain, NumberSyntax.isDecimal(s.text), let v = Double(s.text),
+            v.isFinite
+        else {
+            sink.error(node.location, "`\(name)` must be a number from 0 to 1, not \(Self.describe(node))")
+            return nil
+        }
+        if !APILimits.cfgScale.contains(v) {
+            sink.error(node.location, "`\(name)` must be from 0 to 1, not \(s.text)")
+            return nil
+        }
+        return .number(v)
+    }
+
+    private mutating func convertBoolean(
+        _ node: YAMLNode, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool
+    ) -> ShotValue? {
+        let name = field.fileName
+        guard case .scalar(let s) = node, s.isPlain,
+            ["true", "false", "True", "False", "TRUE", "FALSE"].contains(s.text)
+        else {
+            sink.error(
+                node.location, "`\(name)` takes true or false, not \(Self.describe(node))",
+                note: "YAML 1.1's yes/no/on/off are not booleans here; write `\(name): true` or `\(name): false`")
+            return nil
+        }
+        return .boolean(s.text.lowercased() == "true")
+    }
+
+    private mutating func convertText(
+        _ node: YAMLNode, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool
+    ) -> ShotValue? {
+        let name = field.fileName
+        guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: false) else {
+            return nil
+        }
+        if field == .prompt {
+            if text.allSatisfy(\.isWhitespace) {
+                sink.error(node.location, "`prompt` is empty", note: "describe the shot in at most 2000 characters")
+                return nil
+            }
+            let length = text.unicodeScalars.count
+            if length > APILimits.promptLength {
                 sink.error(
                     node.location,
-                    "`duration` must be from \(APILimits.durations.lowerBound) to \(APILimits.durations.upperBound) seconds, not \(d)"
+                    "`prompt` is \(length.formatted) characters after interpolation; the API takes at most \(APILimits.promptLength)"
                 )
                 return nil
             }
-            return .integer(d)
-        case .number:
-            guard case .scalar(let s) = node, s.isPlain, NumberSyntax.isDecimal(s.text), let v = Double(s.text),
-                v.isFinite
-            else {
-                sink.error(node.location, "`\(name)` must be a number from 0 to 1, not \(Self.describe(node))")
-                return nil
-            }
-            if !APILimits.cfgScale.contains(v) {
-                sink.error(node.location, "`\(name)` must be from 0 to 1, not \(s.text)")
-                return nil
-            }
-            return .number(v)
-        case .boolean:
-            guard case .scalar(let s) = node, s.isPlain,
-                ["true", "false", "True", "False", "TRUE", "FALSE"].contains(s.text)
-            else {
-                sink.error(
-                    node.location, "`\(name)` takes true or false, not \(Self.describe(node))",
-                    note: "YAML 1.1's yes/no/on/off are not booleans here; write `\(name): true` or `\(name): false`")
-                return nil
-            }
-            return .boolean(s.text.lowercased() == "true")
-        case .text:
-            guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: false) else {
-                return nil
-            }
-            if field == .prompt {
-                if text.allSatisfy(\.isWhitespace) {
-                    sink.error(node.location, "`prompt` is empty", note: "describe the shot in at most 2000 characters")
-                    return nil
-                }
-                let length = text.unicodeScalars.count
-                if length > APILimits.promptLength {
-                    sink.error(
-                        node.location,
-                        "`prompt` is \(length.formatted) characters after interpolation; the API takes at most \(APILimits.promptLength)"
-                    )
-                    return nil
-                }
-            }
-            return .text(text)
-        case .aspectRatio:
-            guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: false) else {
-                return nil
-            }
-            guard APILimits.aspectRatios.contains(text) else {
-                sink.error(
-                    node.location, "`aspect_ratio` must be 16:9, 9:16 or 1:1, not `\(text)`",
-                    note: Suggestion.note(for: text, in: APILimits.aspectRatios))
-                return nil
-            }
-            return .text(text)
-        case .url:
-            guard case .scalar(let s) = node, !s.isNull else {
-                sink.error(node.location, "`\(name)` must be a URL, not \(Self.describe(node))")
-                return nil
-            }
-            var local = sink
-            if allowShotOutput, let template = Template.parse(s, field: name, into: &local),
-                let upstream = template.wholeShotVideo
-            {
-                sink = local
-                guard shotIDs.contains(upstream) else {
-                    sink.error(
-                        s.location, "`${shots.\(upstream).video}` names unknown shot `\(upstream)`",
-                        note: Suggestion.note(for: upstream, in: shotIDs))
-                    return nil
-                }
-                return .shotVideo(upstream)
-            }
-            guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
-            else { return nil }
-            return checkURL(text, field: name, at: node.location) ? .text(text) : nil
-        case .urlList:
-            guard case .sequence(let list) = node else {
-                sink.error(node.location, "`\(name)` must be a list of image URLs, not \(Self.describe(node))")
-                return nil
-            }
-            if list.items.isEmpty {
-                sink.error(node.location, "`\(name)` is empty; list at least one image or remove it")
-                return nil
-            }
-            if list.items.count > APILimits.maxReferenceImages {
-                sink.error(
-                    node.location,
-                    "`\(name)` lists \(list.items.count) images; the API takes at most \(APILimits.maxReferenceImages)")
-                return nil
-            }
-            var urls: [String] = []
-            var ok = true
-            for item in list.items {
-                guard case .scalar(let s) = item, !s.isNull else {
-                    sink.error(item.location, "`\(name)` lists image URLs, not \(item.kindName)")
-                    ok = false
-                    continue
-                }
-                if let text = interpolated(item, field: name, shotIDs: shotIDs, allowShotOutput: false),
-                    checkURL(text, field: name, at: item.location)
-                {
-                    urls.append(text)
-                } else {
-                    ok = false
-                }
-            }
-            return ok ? .urls(urls) : nil
         }
+        return .text(text)
+    }
+
+    private mutating func convertAspectRatio(
+        _ node: YAMLNode, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool
+    ) -> ShotValue? {
+        let name = field.fileName
+        guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: false) else {
+            return nil
+        }
+        guard APILimits.aspectRatios.contains(text) else {
+            sink.error(
+                node.location, "`aspect_ratio` must be 16:9, 9:16 or 1:1, not `\(text)`",
+                note: Suggestion.note(for: text, in: APILimits.aspectRatios))
+            return nil
+        }
+        return .text(text)
+    }
+
+    private mutating func convertURL(
+        _ node: YAMLNode, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool
+    ) -> ShotValue? {
+        let name = field.fileName
+        guard case .scalar(let s) = node, !s.isNull else {
+            sink.error(node.location, "`\(name)` must be a URL, not \(Self.describe(node))")
+            return nil
+        }
+        var local = sink
+        if allowShotOutput, let template = Template.parse(s, field: name, into: &local),
+            let upstream = template.wholeShotVideo
+        {
+            sink = local
+            guard shotIDs.contains(upstream) else {
+                sink.error(
+                    s.location, "`${shots.\(upstream).video}` names unknown shot `\(upstream)`",
+                    note: Suggestion.note(for: upstream, in: shotIDs))
+                return nil
+            }
+            return .shotVideo(upstream)
+        }
+        guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
+        else { return nil }
+        return checkURL(text, field: name, at: node.location) ? .text(text) : nil
+    }
+
+    private mutating func convertURLList(
+        _ node: YAMLNode, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool
+    ) -> ShotValue? {
+        let name = field.fileName
+        guard case .sequence(let list) = node else {
+            sink.error(node.location, "`\(name)` must be a list of image URLs, not \(Self.describe(node))")
+            return nil
+        }
+        if list.items.isEmpty {
+            sink.error(node.location, "`\(name)` is empty; list at least one image or remove it")
+            return nil
+        }
+        if list.items.count > APILimits.maxReferenceImages {
+            sink.error(
+                node.location,
+                "`\(name)` lists \(list.items.count) images; the API takes at most \(APILimits.maxReferenceImages)")
+            return nil
+        }
+        var urls: [String] = []
+        var ok = true
+        for item in list.items {
+            guard case .scalar(let s) = item, !s.isNull else {
+                sink.error(item.location, "`\(name)` lists image URLs, not \(item.kindName)")
+                ok = false
+                continue
+            }
+            if let text = interpolated(item, field: name, shotIDs: shotIDs, allowShotOutput: false),
+                checkURL(text, field: name, at: item.location)
+            {
+                urls.append(text)
+            } else {
+                ok = false
+            }
+        }
+        return ok ? .urls(urls) : nil
     }
 
     mutating func checkURL(_ text: String, field: String, at location: SourceLocation) -> Bool {
