@@ -56,6 +56,8 @@ package struct Downloader: Sendable {
     package var backoff = Backoff(base: 0.5, cap: 8)
     package var limits = DownloadLimits()
     package var sleep: @Sendable (Double) async throws -> Void
+    /// Bytes on disk so far and the whole length when known, about every 256 KiB.
+    package var onProgress: @Sendable (Int64, Int64?) -> Void = { _, _ in }
 
     package init(
         api: any KlingService, folder: ProjectFolder, endpoint: String,
@@ -122,6 +124,7 @@ package struct Downloader: Sendable {
         let writer = ChunkWriter(handle: handle, maxBytes: limits.maxBytes)
         let limits = self.limits
         let api = self.api
+        let progress = self.onProgress
         let total = try await withThrowingTaskGroup(of: Int64??.self, returning: Int64?.self) { group in
             group.addTask {
                 var have = resumeAt
@@ -141,7 +144,7 @@ package struct Downloader: Sendable {
                     try await writer.begin(keeping: have)
                     onStart(have)
                 } receive: { chunk in
-                    try await writer.write(chunk)
+                    if let written = try await writer.write(chunk) { progress(written, total) }
                 }
                 return .some(total)
             }
@@ -260,7 +263,8 @@ private actor ChunkWriter {
         try handle.seek(toOffset: UInt64(written))
     }
 
-    func write(_ chunk: ByteBuffer) throws {
+    /// Returns the bytes written so far when another 256 KiB went to disk (for progress), else nil.
+    func write(_ chunk: ByteBuffer) throws -> Int64? {
         guard written + Int64(chunk.readableBytes) <= maxBytes else {
             throw DownloadError.refused("the server sent more than the \(maxBytes >> 30) GiB a video may have")
         }
@@ -268,7 +272,9 @@ private actor ChunkWriter {
         let data = Data(buffer: chunk, byteTransferStrategy: .noCopy)
         try handle.write(contentsOf: data)
         hasher.update(data)
+        let before = written
         written += Int64(data.count)
+        return written / (256 << 10) != before / (256 << 10) ? written : nil
     }
 
     func finish() throws -> (Int64, String) {

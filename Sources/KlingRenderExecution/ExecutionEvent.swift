@@ -19,6 +19,8 @@ package enum ExecutionEvent: Sendable, Equatable {
     /// The render is done: its URLs are known, dependents may start.
     case rendered(shot: String, urls: [String], credits: Int?)
     case downloading(shot: String, file: String, resumedAt: Int64)
+    /// Bytes of a file on disk so far, and its length when the server said it (about every 256 KiB).
+    case downloadProgress(shot: String, file: String, bytes: Int64, total: Int64?)
     case downloaded(shot: String, file: ManifestFile)
     case failed(shot: String, reason: Reason)
     /// Not started: an upstream shot has no output.
@@ -37,6 +39,7 @@ package enum ExecutionEvent: Sendable, Equatable {
         switch self {
         case .unchanged(let s), .submitting(let s), .submitted(let s, _, _), .retrying(let s, _, _),
             .polled(let s, _, _, _), .unknownStatus(let s, _), .rendered(let s, _, _), .downloading(let s, _, _),
+            .downloadProgress(let s, _, _, _),
             .downloaded(let s, _), .failed(let s, _), .blocked(let s, _), .uncertain(let s, _), .timedOut(let s, _),
             .unanswered(let s, _, _):
             s

@@ -22,12 +22,26 @@ struct VideoSource: Sendable {
         case .data(let d):
             return ByteBuffer(bytes: d[d.startIndex + offset..<d.startIndex + offset + count])
         case .generated:
-            // A pattern that depends on the offset, so that a resumed download stitched wrongly shows.
+            // A pattern that depends on the offset, so that a resumed download stitched wrongly shows;
+            // it repeats every 256 bytes, so a chunk is a copy out of one table.
             var buffer = ByteBufferAllocator().buffer(capacity: count)
-            for i in 0..<count { buffer.writeInteger(UInt8(truncatingIfNeeded: (offset + i) &* 31 &+ 7)) }
+            var at = offset
+            var left = count
+            while left > 0 {
+                let start = at % 256
+                let n = min(left, Self.pattern.count - start)
+                Self.pattern.withUnsafeBytes {
+                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[start..<start + n]))
+                }
+                at += n
+                left -= n
+            }
             return buffer
         }
     }
+
+    /// Byte `i` of a generated video is `i × 31 + 7` (mod 256): 64 KiB and one period more of it.
+    private static let pattern: [UInt8] = (0..<(64 << 10) + 256).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
 }
 
 /// The clips the simulator "renders": a test pattern with the prompt through ffmpeg when it is

@@ -30,6 +30,27 @@ struct LoaderTests {
         #expect(p.shots[1].values[.prompt] == .text("off"))
     }
 
+    @Test("`! null` is the text null: the non-specific tag forces a string")
+    func bangNull() throws {
+        let p = try project("version: 1\nshots:\n  a:\n    type: std-text-to-video\n    prompt: ! null\n")
+        #expect(p.shots[0].values[.prompt] == .text("null"))
+    }
+
+    @Test("keys are compared code point by code point: NFC and NFD spellings are two keys")
+    func codePointKeys() throws {
+        let nfc = "x-caf\u{E9}"
+        let nfd = "x-cafe\u{301}"
+        #expect(nfc == nfd, "Swift calls them equal")
+        var sink = DiagnosticSink(file: "t.yaml")
+        let root = try YAMLComposer().compose("\(nfc): 1\n\(nfd): 2\n", into: &sink)
+        guard case .mapping(let m) = root else {
+            Issue.record("not a mapping")
+            return
+        }
+        #expect(m.entries.count == 2)
+        #expect(sink.diagnostics.isEmpty, "\(describe(sink.diagnostics))")
+    }
+
     @Test("merge keys: explicit keys win, earlier merge sources win over later ones")
     func mergeKeys() throws {
         let p = try project(

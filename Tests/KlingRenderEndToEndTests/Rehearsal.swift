@@ -44,6 +44,7 @@ final class SimulatorProcess: @unchecked Sendable {
         }
         for text in configuration.failPrompts { arguments += ["--fail-prompt", text] }
         if !configuration.useFFmpeg { arguments.append("--no-ffmpeg") }
+        if let bytes = configuration.videoBytes { arguments += ["--video-bytes", String(bytes)] }
         process.executableURL = CLI.binary
         process.arguments = arguments
         let out = Pipe()

@@ -52,4 +52,21 @@ struct TerminalTests {
             #expect(output.contains("\u{1B}[32m") == !noColor, "colour only without NO_COLOR")
         }
     }
+
+    @Test("a large download shows its bytes and rate in the live table; plain lines stay as they are")
+    func downloadProgress() async throws {
+        let r = try await Rehearsal("version: 1\nshots:\n  big:\n    type: std-text-to-video\n    prompt: a big one\n")
+        {
+            $0.videoBytes = 200 << 20
+        }
+        defer { Task { await r.stop() } }
+        let command = "\(CLI.binary.path) apply film.yaml --yes " + r.arguments.joined(separator: " ")
+        let output = try onTerminal(command, in: r.scratch.url, input: "", environment: ["KLING_API_KEY": r.key])
+        #expect(output.contains("Apply complete: 1 rendered."), "\(output.suffix(2000))")
+        #expect(output.contains("MB of 209.7 MB"), "the bytes so far, of the whole")
+        #expect(output.range(of: #"MB/s"#) != nil, "and the rate")
+        let plain = try await r.apply(["--replace", "big"])
+        #expect(plain.status == 0)
+        #expect(!plain.stdout.contains("MB of"), "no progress in plain lines")
+    }
 }

@@ -39,7 +39,7 @@ package struct YAMLComposer {
             }
             defer { yaml_parser_delete(parser) }
             yaml_parser_set_input_string(parser, buffer.baseAddress, buffer.count)
-            var state = State(parser: parser, limits: limits)
+            var state = State(parser: parser, limits: limits, input: UnsafeBufferPointer(buffer))
             return try state.composeStream(&sink)
         }
     }
@@ -48,18 +48,25 @@ package struct YAMLComposer {
 private struct State {
     let parser: UnsafeMutablePointer<yaml_parser_t>
     let limits: YAMLComposer.Limits
+    /// The bytes being parsed, to look at what libyaml read past (a `?` glued to a key).
+    let input: UnsafeBufferPointer<UInt8>
     var anchors: [String: YAMLNode] = [:]
     var aliasExpansion = 0
 
-    init(parser: UnsafeMutablePointer<yaml_parser_t>, limits: YAMLComposer.Limits) {
+    init(parser: UnsafeMutablePointer<yaml_parser_t>, limits: YAMLComposer.Limits, input: UnsafeBufferPointer<UInt8>) {
         self.parser = parser
         self.limits = limits
+        self.input = input
     }
 
     /// An owned copy of one event's data, so that libyaml's memory is freed at once.
     enum Event {
         case streamStart, streamEnd, documentStart, documentEnd
-        case scalar(text: String, plain: Bool, quoted: Bool, tag: String?, anchor: String?, location: SourceLocation)
+        /// `gluedQuestion`: a `?` stands right before the scalar (`{?a: 1}`): libyaml reads the key
+        /// `a`, YAML 1.2 the text `?a`.
+        case scalar(
+            text: String, plain: Bool, quoted: Bool, tag: String?, anchor: String?, location: SourceLocation,
+            gluedQuestion: Bool)
         case sequenceStart(anchor: String?, location: SourceLocation)
         case sequenceEnd
         case mappingStart(anchor: String?, location: SourceLocation)
@@ -90,7 +97,7 @@ private struct State {
             let quoted = s.style == YAML_SINGLE_QUOTED_SCALAR_STYLE || s.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE
             return .scalar(
                 text: text, plain: plain, quoted: quoted, tag: tag, anchor: s.anchor.map { String(cString: $0) },
-                location: location)
+                location: location, gluedQuestion: plain && glued(at: Int(event.start_mark.index)))
         case YAML_SEQUENCE_START_EVENT:
             return .sequenceStart(
                 anchor: event.data.sequence_start.anchor.map { String(cString: $0) }, location: location)
@@ -153,7 +160,7 @@ private struct State {
 
     func eventLocation(_ event: Event) -> SourceLocation? {
         switch event {
-        case .scalar(_, _, _, _, _, let l), .sequenceStart(_, let l), .mappingStart(_, let l), .alias(_, let l): l
+        case .scalar(_, _, _, _, _, let l, _), .sequenceStart(_, let l), .mappingStart(_, let l), .alias(_, let l): l
         default: nil
         }
     }
@@ -162,7 +169,7 @@ private struct State {
         -> YAMLNode
     {
         switch event {
-        case .scalar(let text, let plain, let quoted, let tag, let anchor, let location):
+        case .scalar(let text, let plain, let quoted, let tag, let anchor, let location, _):
             let node = YAMLNode.scalar(
                 YAMLScalar(text: text, isPlain: plain, isQuoted: quoted, tag: tag, location: location))
             if let anchor { anchors[anchor] = node }
@@ -203,6 +210,11 @@ private struct State {
         }
     }
 
+    /// Whether the byte before `index` is a `?` that libyaml took for the explicit-key indicator.
+    func glued(at index: Int) -> Bool {
+        index > 0 && index <= input.count && input[index - 1] == UInt8(ascii: "?")
+    }
+
     func checkDepth(_ depth: Int, _ location: SourceLocation) throws(YAMLComposer.Failure) {
         if depth >= limits.depth {
             throw YAMLComposer.Failure(
@@ -214,12 +226,20 @@ private struct State {
         throws(YAMLComposer.Failure) -> YAMLMapping
     {
         var entries: [YAMLMapping.Entry] = []
-        var seen: [String: SourceLocation] = [:]
+        // Keys are compared code point by code point, as YAML does: `café` written NFC and NFD are two keys.
+        var seen: [[Unicode.Scalar]: SourceLocation] = [:]
         var merged: [YAMLMapping.Entry] = []
+        var mergeKey: SourceLocation?
         var size = 1
         while true {
             let keyEvent = try next()
             if case .mappingEnd = keyEvent { break }
+            if case .scalar(let text, _, _, _, _, let location, true) = keyEvent {
+                sink.error(
+                    location,
+                    "`?\(text)` is read as the key `\(text)` by this parser and as the text `?\(text)` by YAML 1.2",
+                    note: "write `\(text):`, or quote the key if it starts with `?`")
+            }
             let keyNode = try composeNode(keyEvent, depth: depth + 1, &sink)
             let valueNode = try composeNode(try next(), depth: depth + 1, &sink)
             guard case .scalar(let key) = keyNode else {
@@ -227,21 +247,29 @@ private struct State {
                 continue
             }
             if key.isPlain && key.text == "<<" {
+                if let first = mergeKey {
+                    sink.error(
+                        key.location, "duplicate merge key `<<` (first at line \(first.line))",
+                        note: "merge several mappings with one key: `<<: [*a, *b]`")
+                    continue
+                }
+                mergeKey = key.location
                 merged.append(contentsOf: mergeSources(valueNode, &sink))
                 continue
             }
-            if let first = seen[key.text] {
+            let scalars = Array(key.text.unicodeScalars)
+            if let first = seen[scalars] {
                 sink.error(
                     key.location, "duplicate key `\(key.text)` (first at line \(first.line))",
                     note: "remove one of them; YAML keeps only one")
                 continue
             }
-            seen[key.text] = key.location
+            seen[scalars] = key.location
             size += 1 + valueNode.expandedSize
             entries.append(YAMLMapping.Entry(key: key, value: valueNode))
         }
-        for entry in merged where seen[entry.key.text] == nil {
-            seen[entry.key.text] = entry.key.location
+        for entry in merged where seen[Array(entry.key.text.unicodeScalars)] == nil {
+            seen[Array(entry.key.text.unicodeScalars)] = entry.key.location
             size += 1 + entry.value.expandedSize
             entries.append(entry)
         }
@@ -255,13 +283,13 @@ private struct State {
             return m.entries
         case .sequence(let s):
             var result: [YAMLMapping.Entry] = []
-            var keys = Set<String>()
+            var keys = Set<[Unicode.Scalar]>()
             for item in s.items {
                 guard case .mapping(let m) = item else {
                     sink.error(item.location, "a merge key `<<` takes mappings, not \(item.kindName)")
                     continue
                 }
-                for entry in m.entries where keys.insert(entry.key.text).inserted {
+                for entry in m.entries where keys.insert(Array(entry.key.text.unicodeScalars)).inserted {
                     result.append(entry)
                 }
             }

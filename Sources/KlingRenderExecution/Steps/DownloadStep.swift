@@ -68,6 +68,10 @@ package struct DownloadStep: Step {
             try await context.sleep(apiSeconds: $0)
         }
         downloader.limits = context.options.downloadLimits
+        let shot = id
+        downloader.onProgress = { bytes, total in
+            context.events(.downloadProgress(shot: shot, file: path, bytes: bytes, total: total))
+        }
         let configured = downloader
         let id = self.id
         let fetch = { @Sendable () async throws(DownloadError) -> ManifestFile in
