@@ -23,6 +23,20 @@ package actor ManifestRecorder {
 
     package func entry(_ id: String) -> ManifestShot? { manifest.shots[id] }
 
+    /// Changes one shot's entry in memory only: it goes to disk with the next write. For a change
+    /// that a crash may lose without harm (a render seen done: the next apply polls it again).
+    package func stage(_ id: String, _ change: (inout ManifestShot?) -> Void) {
+        var entry = manifest.shots[id]
+        change(&entry)
+        manifest.shots[id] = entry
+        version += 1
+    }
+
+    /// Writes whatever is staged.
+    package func flush() async throws {
+        try await persist(upTo: version)
+    }
+
     /// Changes one shot's entry and returns once the change is on disk. Throws when it cannot be written.
     package func record(_ id: String, _ change: (inout ManifestShot?) -> Void) async throws {
         var entry = manifest.shots[id]

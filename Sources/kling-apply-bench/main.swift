@@ -157,6 +157,7 @@ func download(megabytes: Int) async throws {
     var report = try await client.status(taskID: task.taskID)
     while report.phase == .running { report = try await client.status(taskID: task.taskID) }
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-dl-bench-\(getpid())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let before = peakRSSMegabytes()
     let start = ContinuousClock.now

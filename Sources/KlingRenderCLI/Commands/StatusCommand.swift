@@ -47,8 +47,8 @@ struct StatusView {
             "Status of \(e(status.project)) (\(e(status.manifest))\(status.endpoint.map { ", from \(Printable.short($0, limit: 120))" } ?? ""))\n\n"
         let width = status.shots.map(\.id.count).max() ?? 4
         for row in status.shots {
-            var state = row.status
-            if row.status != "not rendered", !row.current { state += ", outdated (the file changed since)" }
+            var state = row.status.rawValue
+            if row.status != .notRendered, !row.current { state += ", outdated (the file changed since)" }
             let files =
                 row.files.isEmpty
                 ? ""
@@ -57,11 +57,11 @@ struct StatusView {
                         separator: ", ")
             var line = "  \(row.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(state)\(files)"
             if let error = row.error { line += "\n      \(Printable.short(error, limit: 500))" }
-            let problem = row.status != "succeeded" || !row.current || row.files.contains { $0.state != .ok }
+            let problem = row.status != .succeeded || !row.current || row.files.contains { $0.state != .ok }
             out +=
                 (problem
                     ? terminal.paint(
-                        line, row.status == "failed" || row.files.contains { $0.state != .ok } ? .red : .yellow) : line)
+                        line, row.status == .failed || row.files.contains { $0.state != .ok } ? .red : .yellow) : line)
                 + "\n"
         }
         for id in status.removed {

@@ -14,11 +14,26 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
         package var state: FileState
     }
 
+    /// A shot's state: the manifest's status, or not rendered at all.
+    package enum RenderState: String, Codable, Sendable {
+        case notRendered = "not rendered"
+        case submitting, running, succeeded, failed, uncertain
+
+        init(_ status: ShotStatus) {
+            switch status {
+            case .submitting: self = .submitting
+            case .running: self = .running
+            case .succeeded: self = .succeeded
+            case .failed: self = .failed
+            case .uncertain: self = .uncertain
+            }
+        }
+    }
+
     package struct ShotStatusRow: Codable, Sendable, Equatable {
         package var id: String
         package var type: String
-        /// The manifest's status, or "not rendered".
-        package var status: String
+        package var status: RenderState
         /// Whether the render stands for the shot as the file now says it (same fingerprint).
         package var current: Bool
         package var taskID: String?
@@ -28,7 +43,7 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
 
         /// Rendered, current, and every file on disk as recorded.
         package var isDone: Bool {
-            status == ShotStatus.succeeded.rawValue && current && !files.isEmpty && files.allSatisfy { $0.state == .ok }
+            status == .succeeded && current && !files.isEmpty && files.allSatisfy { $0.state == .ok }
         }
 
         enum CodingKeys: String, CodingKey {
@@ -62,7 +77,7 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
             let shot = graph.shots[i]
             guard let entry = manifest?.shots[shot.id] else {
                 return ShotStatusRow(
-                    id: shot.id, type: shot.type.name, status: "not rendered", current: false, taskID: nil,
+                    id: shot.id, type: shot.type.name, status: .notRendered, current: false, taskID: nil,
                     consumedCredits: nil, files: [], error: nil)
             }
             let files = entry.files.enumerated().map { n, file -> File in
@@ -77,7 +92,7 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
                 return File(path: file.path, bytes: file.bytes, state: state)
             }
             return ShotStatusRow(
-                id: shot.id, type: entry.type, status: entry.status.rawValue,
+                id: shot.id, type: entry.type, status: RenderState(entry.status),
                 current: entry.fingerprint == fingerprints[i],
                 taskID: entry.taskID, consumedCredits: entry.consumedCredits, files: files, error: entry.error)
         }

@@ -34,6 +34,11 @@ package struct Engine: Sendable {
     package func run() async -> ApplyReport {
         let graph = buildGraph()
         let (results, stop) = await Walker(nodes: graph.nodes, limits: context.limits, clock: context.clock).walk()
+        do {
+            try await context.recorder.flush()
+        } catch {
+            context.events(.warning("the manifest could not be written at the end of the run: \(error)"))
+        }
         if let stop { context.events(.stopping(reason: stop)) }
         return await report(graph, results: results, stop: stop)
     }

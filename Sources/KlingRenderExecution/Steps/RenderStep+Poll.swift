@@ -113,16 +113,15 @@ extension RenderStep {
                         taskID: taskID, status: report.status, phase: .failed, consumedCredits: report.consumedCredits,
                         urls: [], failureReason: "the API's video URL \(problem); it is not fetched"))
             }
-            do {
-                try await context.recorder.record(id) { entry in
-                    entry?.status = .succeeded
-                    entry?.urls = urls
-                    entry?.files = []
-                    entry?.error = nil
-                    if let credits = report.consumedCredits { entry?.consumedCredits = credits }
-                }
-            } catch {
-                context.events(.warning("the render of \(id) could not be written to the manifest: \(error)"))
+            // Staged, not written: what uses this video starts at once, and the change goes to disk
+            // with the next write (the download's, or a dependent's intent). Lost in a crash, it
+            // costs only a poll: the task is still recorded as running.
+            await context.recorder.stage(id) { entry in
+                entry?.status = .succeeded
+                entry?.urls = urls
+                entry?.files = []
+                entry?.error = nil
+                if let credits = report.consumedCredits { entry?.consumedCredits = credits }
             }
             await context.outputs.set(id, urls)
             context.events(.rendered(shot: id, urls: urls, credits: report.consumedCredits))
