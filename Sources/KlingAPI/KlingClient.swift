@@ -299,8 +299,12 @@ public struct KlingClient: Sendable {
             }
             return .rateLimited(retryAfter: retryAfter(headers), message: message)
         case 400..<500: return .rejected(status: status, code: code, message: message)
+        // Only these say that nothing was done; any other 5xx (504, a proxy's 520–524) may come
+        // after the request reached the API.
+        case 500, 502, 503: return .serverError(status: status, code: code, message: message)
         case 504: return .answerLost(reason: "the gateway timed out (504); the task may have been created")
-        case 500..<600: return .serverError(status: status, code: code, message: message)
+        case 500..<600:
+            return .answerLost(reason: "the API answered \(status) (\(message)); the task may have been created")
         default: return .unexpectedAnswer(status: status, detail: message)
         }
     }

@@ -23,6 +23,8 @@ struct ClassificationTests {
             (502, html, "serverError"),
             (503, Data(), "serverError"),
             (504, html, "answerLost"),
+            (520, html, "answerLost"),
+            (501, Data(), "answerLost"),
         ])
     func classify(status: Int, body: Data, expected: String) {
         let error = KlingClient.classify(status: status, headers: HTTPHeaders(), body: body)

@@ -87,6 +87,7 @@ struct ApplyCommand: AsyncParsableCommand {
         try checkEndpoint(of: workspace, plan: plan, against: session)
         let lock = try lockManifest(of: workspace)
         defer { lock.release() }
+        try checkUnchanged(plan, saved: saved, simulated: simulated)
         do {
             try workspace.paths.root.directory(workspace.paths.outputPath, create: true)
         } catch {
@@ -159,6 +160,18 @@ struct ApplyCommand: AsyncParsableCommand {
                 "\(uncertain.joined(separator: ", ")) uncertain: check your Kling account, then `kling-render import` the task, or `--replace ID` to submit again"
             )
         }
+    }
+
+    /// Under the lock, the plan made again must be the one shown: another apply may have finished
+    /// while this one asked for consent, and its tasks must not be submitted twice.
+    private func checkUnchanged(_ plan: Plan, saved: SavedPlan?, simulated: Bool) throws {
+        let workspace = try openWorkspace(try saved?.projectPath(planFile: file) ?? file, simulated: simulated)
+        let fresh = try? Planner(options: saved?.options ?? planning.planOptions).plan(
+            workspace.project, manifest: workspace.manifest, paths: workspace.paths)
+        guard fresh?.shots != plan.shots else { return }
+        throw fail(
+            "\(workspace.paths.manifestName) changed while the plan was shown (another apply?); nothing was sent. Run apply again to see the new plan"
+        )
     }
 
     /// Tasks recorded against another endpoint are not resumed here. The manifest may come from

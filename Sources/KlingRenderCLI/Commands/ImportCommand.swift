@@ -46,15 +46,19 @@ struct ImportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let session = try await connection.connect(simulated: false, quiet: json)
+        // The lock first, then the manifest: what is read is what is written back.
+        let lock = try lockManifest(of: try openWorkspace(file, simulated: false))
+        defer { lock.release() }
         let workspace = try openWorkspace(file, simulated: false)
         let planned = try plannedShot(in: workspace)
         guard let shot = workspace.project.shot(id) else { throw fail("no shot `\(id)` in \(file)") }
-        let session = try await connection.connect(simulated: false, quiet: json)
-        let lock = try lockManifest(of: workspace)
-        defer { lock.release() }
+        try checkEndpoint(workspace, session: session)
         let report = try await askForTask(session)
         try compare(report, with: shot)
-        if workspace.manifest?.shots[id]?.status == .succeeded, !yes { try confirmReplace() }
+        if let recorded = workspace.manifest?.shots[id], [.succeeded, .running].contains(recorded.status), !yes {
+            try confirmReplace(recorded)
+        }
         try record(report, shot: shot, planned: planned, in: workspace)
         // Made again from the manifest just written: the shot resumes its adopted task.
         let adopted = try openWorkspace(file, simulated: false)
@@ -113,13 +117,26 @@ struct ImportCommand: AsyncParsableCommand {
         }
     }
 
-    private func confirmReplace() throws {
-        guard isatty(0) == 1 else {
-            throw fail("\(id) already has a finished render; pass --yes to replace it with task \(taskID)")
-        }
-        print(
-            "\(id) already has a finished render. Replace it with task \(taskID)? Only `yes` is taken: ", terminator: ""
+    /// Tasks of other shots recorded against another endpoint would be taken for this one's.
+    private func checkEndpoint(_ workspace: Workspace, session: Session) throws {
+        guard let manifest = workspace.manifest, !manifest.endpoint.isEmpty, manifest.endpoint != session.label,
+            manifest.shots.contains(where: { $0.key != id && $0.value.status == .running })
+        else { return }
+        throw fail(
+            "tasks in \(workspace.paths.manifestName) were recorded against \(Printable.short(manifest.endpoint, limit: 120)), "
+                + "and this import uses \(session.label). Check which of the two is your Kling API; nothing was changed"
         )
+    }
+
+    /// A finished render, or a task in flight (paid for), is replaced only after a yes.
+    private func confirmReplace(_ recorded: ManifestShot) throws {
+        let what =
+            recorded.status == .running
+            ? "a task in flight (\(recorded.taskID ?? "?"), already paid for)" : "a finished render"
+        guard isatty(0) == 1 else {
+            throw fail("\(id) already has \(what); pass --yes to replace it with task \(taskID)")
+        }
+        print("\(id) already has \(what). Replace it with task \(taskID)? Only `yes` is taken: ", terminator: "")
         fflush(nil)
         guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
             print("Import cancelled; nothing was changed.")

@@ -12,7 +12,7 @@ extension Engine {
             let outcome = outcome(of: planned.id, graph: graph, results: results, stop: stop)
             shots.append(ApplyReport.ShotResult(id: planned.id, outcome: outcome))
             if planned.action.submits, let entry = final.shots[planned.id], entry.fingerprint == planned.fingerprint,
-                entry.status != .submitting || entry.taskID != nil
+                let task = entry.taskID, task != taskIDsBefore[planned.id]
             {
                 estimated = estimated.addingSaturated(planned.estimatedCredits)
                 consumed = consumed.addingSaturated(entry.consumedCredits ?? 0)

@@ -9,6 +9,8 @@ package struct Engine: Sendable {
     package var project: Project
     package var plan: Plan
     package var context: RunContext
+    /// Each shot's task id before the run: credits are counted only for tasks this run created.
+    let taskIDsBefore: [String: String]
 
     package init(
         project: Project, plan: Plan, paths: ProjectPaths, manifest: Manifest, api: any KlingService,
@@ -18,6 +20,7 @@ package struct Engine: Sendable {
     ) {
         self.project = project
         self.plan = plan
+        taskIDsBefore = manifest.shots.compactMapValues(\.taskID)
         var recorded: [String: [String]] = [:]
         for shot in plan.shots where shot.action == .unchanged || shot.action == .download {
             recorded[shot.id] = manifest.shots[shot.id]?.urls ?? []
@@ -33,13 +36,25 @@ package struct Engine: Sendable {
 
     package func run() async -> ApplyReport {
         let graph = buildGraph()
-        let (results, stop) = await Walker(nodes: graph.nodes, limits: context.limits, clock: context.clock).walk()
+        var walker = Walker(nodes: graph.nodes, limits: context.limits, clock: context.clock)
+        let events = context.events
+        let owner = graph.owner
+        let renders = Set(graph.render.values)
+        walker.notices = { notice in
+            switch notice {
+            case .stopping(let reason): events(.stopping(reason: reason))
+            case .blocked(let node, let root):
+                // A shot is reported blocked once, by its render (its download follows it).
+                guard renders.contains(node), let shot = owner[node], let by = owner[root] else { return }
+                events(.blocked(shot: shot, by: by))
+            }
+        }
+        let (results, stop) = await walker.walk()
         do {
             try await context.recorder.flush()
         } catch {
             context.events(.warning("the manifest could not be written at the end of the run: \(error)"))
         }
-        if let stop { context.events(.stopping(reason: stop)) }
         return await report(graph, results: results, stop: stop)
     }
 
@@ -61,7 +76,9 @@ package struct Engine: Sendable {
         }
         for planned in plan.shots {
             switch planned.action {
-            case .unchanged: continue
+            case .unchanged:
+                context.events(.unchanged(shot: planned.id))
+                continue
             case .uncertain:
                 let step = RecordedStep(id: planned.id, outcome: .uncertain(.recordedUncertain), events: context.events)
                 graph.render[planned.id] = add(step, for: planned.id, after: [], cost: 0)
@@ -72,7 +89,9 @@ package struct Engine: Sendable {
                 guard let shot = shots[planned.id] else { continue }
                 let upstream = shot.upstreamIDs.compactMap { graph.render[$0] }
                 let step = RenderStep(planned: planned, shot: shot, context: context)
-                let render = add(step, for: planned.id, after: upstream, cost: step.expectedSeconds)
+                // A task in flight is polled at once, whatever its upstream shots do: it is paid for.
+                let waits = planned.action == .resume ? [] : upstream
+                let render = add(step, for: planned.id, after: waits, cost: step.expectedSeconds)
                 graph.render[planned.id] = render
                 graph.download[planned.id] = add(
                     DownloadStep(id: planned.id, context: context), for: planned.id, after: [render], cost: 0)

@@ -60,6 +60,12 @@ package struct WalkNode: Sendable {
     }
 }
 
+/// What the walker tells as it goes.
+package enum WalkNotice: Sendable, Equatable {
+    case blocked(node: Int, by: Int)
+    case stopping(Reason)
+}
+
 /// What became of each node.
 package enum WalkResult: Sendable, Equatable {
     case ended(StepEnd)
@@ -79,6 +85,8 @@ package struct Walker: Sendable {
     package var nodes: [WalkNode]
     package var limits: ResourceLimits
     package var clock: any EngineClock
+    /// Told the moment a node is blocked (by the node that failed first on its way) or the run stops.
+    package var notices: @Sendable (WalkNotice) -> Void = { _ in }
 
     package init(nodes: [WalkNode], limits: ResourceLimits, clock: any EngineClock) {
         self.nodes = nodes
@@ -91,7 +99,7 @@ package struct Walker: Sendable {
         await withTaskGroup(of: (Int, StepEnd).self) { group in
             await start(&state, in: &group)
             while let (index, end) = await group.next() {
-                state.finish(index, end)
+                for notice in state.finish(index, end) { notices(notice) }
                 if case .everything = end.stop { group.cancelAll() }
                 await start(&state, in: &group)
                 // Only now, with its successors joined, does the finished step stop holding the clock.
@@ -107,9 +115,11 @@ package struct Walker: Sendable {
         guard !state.stoppedEverything, !Task.isCancelled else { return }
         var bounds: [Resource: Int] = [:]
         for resource in Resource.allCases { bounds[resource] = await limits.current(resource) }
-        for index in state.takeReady(bounds: bounds) {
+        let started = state.takeReady(bounds: bounds)
+        // All of them hold the clock before any runs: none can let time move while the rest start.
+        for _ in started { clock.join() }
+        for index in started {
             let step = nodes[index].step
-            clock.join()
             group.addTask { (index, await step.run()) }
         }
     }
@@ -160,17 +170,19 @@ private struct WalkState {
         return started
     }
 
-    mutating func finish(_ index: Int, _ end: StepEnd) {
+    mutating func finish(_ index: Int, _ end: StepEnd) -> [WalkNotice] {
         running[resources[index], default: 1] -= 1
         results[index] = .ended(end)
+        var notices: [WalkNotice] = []
         if end.succeeded {
             for d in dependents[index] {
                 waiting[d] -= 1
                 if waiting[d] == 0, results[d] == .notStarted { ready.append(d) }
             }
         } else {
-            block(downstreamOf: index, root: index)
+            notices += block(downstreamOf: index, root: index)
         }
+        let before = stop
         switch end.stop {
         case .submitting(let reason):
             if stop == nil { stop = reason }
@@ -181,16 +193,21 @@ private struct WalkState {
             stoppedEverything = true
         case nil: break
         }
+        if let stop, stop != before { notices.append(.stopping(stop)) }
+        return notices
     }
 
-    private mutating func block(downstreamOf index: Int, root: Int) {
+    private mutating func block(downstreamOf index: Int, root: Int) -> [WalkNotice] {
+        var notices: [WalkNotice] = []
         var stack = dependents[index]
         while let d = stack.popLast() {
             guard results[d] == .notStarted else { continue }
             results[d] = .blocked(by: root)
+            notices.append(.blocked(node: d, by: root))
             ready.removeAll { $0 == d }
             stack.append(contentsOf: dependents[d])
         }
+        return notices
     }
 }
 

@@ -89,6 +89,7 @@ package struct DownloadStep: Step {
             }
         }
         guard let result else {
+            if Task.isCancelled { throw .failed(url: url, reason: "interrupted") }
             throw .failed(url: url, reason: "--timeout reached; the partial file stays for the next apply")
         }
         return try result.get()

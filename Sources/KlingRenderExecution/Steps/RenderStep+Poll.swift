@@ -29,6 +29,8 @@ extension RenderStep {
             tally.polls += 1
             let report: TaskReport
             switch await ask(taskID, until: deadline) {
+            case nil where Task.isCancelled:
+                return .ended(.inFlight(taskID: taskID, .interrupted))
             case nil:
                 context.events(.timedOut(shot: id, taskID: taskID))
                 return .ended(.inFlight(taskID: taskID, .timedOut))
@@ -78,7 +80,7 @@ extension RenderStep {
             if let deadline { pause = min(pause, max(0, deadline - context.clock.now())) }
             try? await context.clock.sleep(seconds: pause)
             return nil
-        case .unexpectedAnswer, .serverError, .rejected, .urlExpired:
+        case .unexpectedAnswer, .serverError, .rejected, .urlExpired, .answerLost:
             tally.unusable += 1
             guard tally.unusable >= context.options.maxUnusableAnswers else {
                 context.events(.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: 0))
@@ -87,7 +89,7 @@ extension RenderStep {
             let reason = Reason.unusableAnswers(count: tally.unusable, last: "\(error)")
             context.events(.unanswered(shot: id, taskID: taskID, reason: reason))
             return .ended(.inFlight(taskID: taskID, reason))
-        case .notSent, .answerLost, .insufficientCredits:
+        case .notSent, .insufficientCredits:
             context.events(.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: 0))
             return nil
         }

@@ -6,6 +6,8 @@ extension RenderStep {
     /// Records the intent, sends `POST /api/generate` (again only where no task can exist), and
     /// records the task id. Returns the task id, or how the step ended.
     func submit() async -> Result<String, EndedEarly> {
+        // Started as the run was interrupted: nothing is submitted after Ctrl-C.
+        if Task.isCancelled { return .failure(EndedEarly(end: .ended(.notStarted(.interrupted)))) }
         let outputs = await context.outputs.first(of: shot.inputs.values)
         // Never send a request with an input missing: that would pay for a render of nothing.
         if let missing = shot.inputs.values.sorted().first(where: { outputs[$0] == nil }) {
