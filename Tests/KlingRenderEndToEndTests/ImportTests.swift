@@ -145,4 +145,23 @@ struct ImportTests {
         #expect(bad.status == 2)
         #expect(r.manifestData == before)
     }
+
+    @Test("a shot with a task in flight (already paid for) is not re-pointed without --yes")
+    func runningNeedsYes() async throws {
+        let r = try await Rehearsal(Self.film)
+        defer { Task { await r.stop() } }
+        #expect(try await r.apply().status == 0)
+        let harbour = try #require(r.shots["harbour"]?["task_id"] as? String)
+        let url = r.manifestURL
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        var shots = try #require(object["shots"] as? [String: [String: Any]])
+        shots["rain"]?["status"] = "running"
+        object["shots"] = shots
+        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: url)
+        let before = r.manifestData
+        let refused = try await importTask(r, "rain", harbour, ["--force"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("a task in flight"), "\(refused.stderr)")
+        #expect(r.manifestData == before, "nothing was changed")
+    }
 }

@@ -129,4 +129,35 @@ struct EngineTests {
         let data = try JSONEncoder().encode(report)
         #expect(try JSONDecoder().decode(ApplyReport.self, from: data) == report)
     }
+
+    @Test("a task in flight is polled at once, even when a shot it waits on is uncertain")
+    func resumeDoesNotWait() async throws {
+        let yaml = """
+            version: 1
+            shots:
+              a:
+                type: std-text-to-video
+                prompt: a fox
+              b:
+                type: std-text-to-video
+                prompt: an owl
+                after: [a]
+            """
+        let run = try VirtualRun(yaml)
+        let fingerprints = Dictionary(uniqueKeysWithValues: run.plan.shots.map { ($0.id, $0.fingerprint) })
+        run.manifest.shots["a"] = ManifestShot(
+            type: "std-text-to-video", fingerprint: fingerprints["a"]!, request: [:], inputs: [:], status: .uncertain,
+            estimatedCredits: 300)
+        run.manifest.shots["b"] = ManifestShot(
+            type: "std-text-to-video", fingerprint: fingerprints["b"]!, request: [:], inputs: [:], status: .running,
+            taskID: "n75earlier", estimatedCredits: 300)
+        run.api.adopt("n75earlier", finishesAt: 50)
+        try run.replan()
+        #expect(run.plan.shots.map(\.action) == [.uncertain, .resume])
+        let report = await run.run()
+        let outcomes = Dictionary(uniqueKeysWithValues: report.shots.map { ($0.id, $0.outcome) })
+        #expect(outcomes["a"] == .uncertain(.recordedUncertain))
+        #expect(outcomes["b"] == .done, "the paid task is collected, not blocked")
+        #expect(run.api.generateTimes.isEmpty, "nothing submitted")
+    }
 }

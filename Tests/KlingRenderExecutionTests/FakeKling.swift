@@ -73,13 +73,19 @@ final class FakeKling: KlingService, @unchecked Sendable {
     }
 
     var pollCounts: [Int] { lock.withLock { tasks.values.map(\.polls.count) } }
+
+    /// A task created before the run (an earlier apply's), done at `finishesAt`.
+    func adopt(_ id: String, finishesAt: Double) {
+        lock.withLock { tasks[id] = Task(id: id, shotPrompt: "", finishesAt: finishesAt) }
+    }
 }
 
 /// A project in a temporary folder, planned, with an engine on a virtual clock over `FakeKling`.
 final class VirtualRun {
     let folder: URL
     let project: Project
-    let plan: Plan
+    var plan: Plan
+    var manifest: Manifest
     let paths: ProjectPaths
     let clock = VirtualClock()
     let api: FakeKling
@@ -98,17 +104,23 @@ final class VirtualRun {
         self.project = project
         paths = ProjectPaths(projectFile: file.path, output: "renders", simulated: false)
         plan = try Planner().plan(project, manifest: nil, paths: paths)
+        manifest = Manifest(project: project.name, endpoint: "fake", simulated: false)
         api = FakeKling(clock: clock)
         options.timeScale = 1
     }
 
     deinit { try? FileManager.default.removeItem(at: folder) }
 
+    /// Plans again against `manifest` (set it first).
+    func replan() throws {
+        plan = try Planner().plan(project, manifest: manifest, paths: paths)
+    }
+
     func run(random: Double = 0.5) async -> ApplyReport {
         let events = self.events
         let engine = Engine(
             project: project, plan: plan, paths: paths,
-            manifest: Manifest(project: project.name, endpoint: "fake", simulated: false), api: api,
+            manifest: manifest, api: api,
             options: options, clock: clock, random: { random }, events: { events.append($0) })
         return await engine.run()
     }
