@@ -26,7 +26,7 @@ extension String {
     }
 }
 
-func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+func seconds(_ d: Duration) -> Double { d.inSeconds }
 
 /// A film of `count` shots: heroes, edits chaining on them, references fanning out, stills, and
 /// transitions that wait on several shots (fan-in). Deterministic.

@@ -34,7 +34,7 @@ final class ProgressView: @unchecked Sendable {
         var text = "\(file)  \(bytes.formatted(style))" + (total.map { " of \($0.formatted(style))" } ?? "")
         if let (started, from) = start {
             let elapsed = now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             if seconds > 0.5 { text += ", \(Int64(Double(bytes - from) / seconds).formatted(style))/s" }
         }
         return text

@@ -56,10 +56,9 @@ package enum ManifestCheck {
         return nil
     }
 
+    /// The project file's rule for shot ids (`ProjectBuilder.isValidShotID`), with a length cap.
     package static func isShotID(_ id: String) -> Bool {
-        guard let first = id.unicodeScalars.first, id.unicodeScalars.count <= 200 else { return false }
-        let allowed = { (c: Unicode.Scalar) in ("a"..."z").contains(c) || ("0"..."9").contains(c) }
-        return allowed(first) && id.unicodeScalars.allSatisfy { allowed($0) || $0 == "-" || $0 == "_" }
+        id.unicodeScalars.count <= 200 && ProjectBuilder.isValidShotID(id)
     }
 
     package static func isTaskID(_ id: String) -> Bool {

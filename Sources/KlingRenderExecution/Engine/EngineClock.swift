@@ -26,8 +26,7 @@ package struct SystemClock: EngineClock {
     package init() {}
 
     package func now() -> Double {
-        let elapsed = ContinuousClock.now - origin
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        (ContinuousClock.now - origin).inSeconds
     }
 
     package func sleep(seconds: Double) async throws {

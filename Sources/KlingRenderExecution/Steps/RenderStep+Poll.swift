@@ -74,8 +74,7 @@ extension RenderStep {
         case .rateLimited(let retryAfter, _):
             guard let retryAfter else { return nil }
             var pause =
-                (Double(retryAfter.components.seconds) + Double(retryAfter.components.attoseconds) / 1e18)
-                / context.timeScale
+                retryAfter.inSeconds / context.timeScale
             // The deadline holds whatever the server asks for.
             if let deadline { pause = min(pause, max(0, deadline - context.clock.now())) }
             try? await context.clock.sleep(seconds: pause)

@@ -130,6 +130,6 @@ extension RenderStep {
         }
         await context.limits.lower(.tasks)
         guard let retryAfter else { return backoff.delay(attempt: attempt - 1, unit: context.random()) }
-        return Double(retryAfter.components.seconds) + Double(retryAfter.components.attoseconds) / 1e18
+        return retryAfter.inSeconds
     }
 }
