@@ -87,7 +87,7 @@ struct ApplyCommand: AsyncParsableCommand {
         try checkEndpoint(of: workspace, plan: plan, against: session)
         let lock = try lockManifest(of: workspace)
         defer { lock.release() }
-        try checkUnchanged(plan, saved: saved, simulated: simulated)
+        try checkUnchanged(plan, in: workspace, saved: saved)
         do {
             try workspace.paths.root.directory(workspace.paths.outputPath, create: true)
         } catch {
@@ -164,8 +164,8 @@ struct ApplyCommand: AsyncParsableCommand {
 
     /// Under the lock, the plan made again must be the one shown: another apply may have finished
     /// while this one asked for consent, and its tasks must not be submitted twice.
-    private func checkUnchanged(_ plan: Plan, saved: SavedPlan?, simulated: Bool) throws {
-        let workspace = try openWorkspace(try saved?.projectPath(planFile: file) ?? file, simulated: simulated)
+    private func checkUnchanged(_ plan: Plan, in shown: Workspace, saved: SavedPlan?) throws {
+        let workspace = try reloadManifest(of: shown)
         let fresh = try? Planner(options: saved?.options ?? planning.planOptions).plan(
             workspace.project, manifest: workspace.manifest, paths: workspace.paths)
         guard fresh?.shots != plan.shots else { return }
@@ -196,19 +196,11 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     private func confirm(_ plan: Plan) throws {
-        guard isatty(0) == 1 else {
-            throw fail(
-                "apply asks before it spends credits, and standard input is not a terminal: pass --yes to apply this plan (\(plan.totalCredits.formatted) credits)"
-            )
-        }
-        print(
-            "\nApply this plan and spend up to \(plan.totalCredits.formatted) credits? Only `yes` is taken: ",
-            terminator: "")
-        fflush(nil)
-        guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
-            print("Apply cancelled; nothing was sent.")
-            throw ExitCode.failure
-        }
+        try confirmOnTerminal(
+            "\nApply this plan and spend up to \(plan.totalCredits.formatted) credits?",
+            offTerminal:
+                "apply asks before it spends credits, and standard input is not a terminal: pass --yes to apply this plan (\(plan.totalCredits.formatted) credits)",
+            cancelled: "Apply cancelled; nothing was sent.")
     }
 
     /// Why the output folder cannot take the videos (a file, a link out of the project), checked

@@ -54,6 +54,28 @@ func openWorkspace(_ file: String, simulated: Bool) throws -> Workspace {
     }
 }
 
+/// The manifest read again; a manifest that cannot be read is reported as `openWorkspace` does.
+func reloadManifest(of workspace: Workspace) throws -> Workspace {
+    do {
+        return try workspace.reloadingManifest()
+    } catch {
+        if case .manifest(let problem) = error { printError("error: \(Printable.escaped(problem.description))") }
+        throw ExitCode.failure
+    }
+}
+
+/// Asks on the terminal before something that costs or replaces; only `yes` is taken. Off a
+/// terminal it fails with `offTerminal`; any other answer prints `cancelled` and fails.
+func confirmOnTerminal(_ question: String, offTerminal: String, cancelled: String) throws {
+    guard isatty(0) == 1 else { throw fail(offTerminal) }
+    print(question + " Only `yes` is taken: ", terminator: "")
+    fflush(nil)
+    guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
+        print(cancelled)
+        throw ExitCode.failure
+    }
+}
+
 func fail(_ message: String) -> ExitCode {
     let terminal = Terminal.standardError
     // Messages quote data from outside (ids, hosts, reasons): never a control character raw.

@@ -48,9 +48,10 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try await connection.connect(simulated: false, quiet: json)
         // The lock first, then the manifest: what is read is what is written back.
-        let lock = try lockManifest(of: try openWorkspace(file, simulated: false))
+        let opened = try openWorkspace(file, simulated: false)
+        let lock = try lockManifest(of: opened)
         defer { lock.release() }
-        let workspace = try openWorkspace(file, simulated: false)
+        let workspace = try reloadManifest(of: opened)
         let planned = try plannedShot(in: workspace)
         guard let shot = workspace.project.shot(id) else { throw fail("no shot `\(id)` in \(file)") }
         try checkEndpoint(workspace, session: session)
@@ -61,7 +62,7 @@ struct ImportCommand: AsyncParsableCommand {
         }
         try record(report, shot: shot, planned: planned, in: workspace)
         // Made again from the manifest just written: the shot resumes its adopted task.
-        let adopted = try openWorkspace(file, simulated: false)
+        let adopted = try reloadManifest(of: workspace)
         var plan = try Planner().plan(adopted.project, manifest: adopted.manifest, paths: adopted.paths)
         plan.shots = plan.shots.filter { $0.id == id }
         plan.removed = []
@@ -133,15 +134,10 @@ struct ImportCommand: AsyncParsableCommand {
         let what =
             recorded.status == .running
             ? "a task in flight (\(recorded.taskID ?? "?"), already paid for)" : "a finished render"
-        guard isatty(0) == 1 else {
-            throw fail("\(id) already has \(what); pass --yes to replace it with task \(taskID)")
-        }
-        print("\(id) already has \(what). Replace it with task \(taskID)? Only `yes` is taken: ", terminator: "")
-        fflush(nil)
-        guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
-            print("Import cancelled; nothing was changed.")
-            throw ExitCode.failure
-        }
+        try confirmOnTerminal(
+            "\(id) already has \(what). Replace it with task \(taskID)?",
+            offTerminal: "\(id) already has \(what); pass --yes to replace it with task \(taskID)",
+            cancelled: "Import cancelled; nothing was changed.")
     }
 
     /// The task id goes into the manifest first, as `apply` would have written it.

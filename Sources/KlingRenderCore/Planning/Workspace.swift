@@ -30,6 +30,19 @@ package struct Workspace: Sendable {
             project: project, paths: paths, manifest: read?.manifest, projectDigest: result.sourceDigest ?? "",
             manifestDigest: read?.digest ?? "none", diagnostics: result.diagnostics)
     }
+
+    /// The same project with its manifest read again (under a lock just taken, or after a write).
+    package func reloadingManifest() throws(Failure) -> Workspace {
+        var reloaded = self
+        do {
+            let read = try ManifestStore.read(paths)
+            reloaded.manifest = read?.manifest
+            reloaded.manifestDigest = read?.digest ?? "none"
+        } catch {
+            throw .manifest(error)
+        }
+        return reloaded
+    }
 }
 
 /// `plan --out`: a plan with what it was made from. A saved plan is data from someone else:
