@@ -14,6 +14,27 @@ package struct Template: Sendable {
         return nil
     }
 
+    /// What `${expression}` refers to, or nil after reporting why it refers to nothing.
+    private static func reference(
+        _ expression: String, in scalar: YAMLScalar, at start: Int, field: String, into sink: inout DiagnosticSink
+    ) -> Segment? {
+        let parts = expression.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 2, parts[0] == "vars", !parts[1].isEmpty { return .variable(parts[1], offset: start) }
+        if parts.count == 3, parts[0] == "shots", !parts[1].isEmpty, parts[2] == "video" {
+            return .shotVideo(parts[1], offset: start)
+        }
+        if parts.count == 3, parts[0] == "shots" {
+            sink.error(
+                scalar.location(ofOffset: start), "`${\(expression)}`: a shot exposes only its `.video`",
+                note: "write `${shots.\(parts[1]).video}`")
+        } else {
+            sink.error(
+                scalar.location(ofOffset: start), "unknown reference `${\(expression)}` in `\(field)`",
+                note: "use `${vars.NAME}` or `${shots.ID.video}`; write `$${` for a literal `${`")
+        }
+        return nil
+    }
+
     /// Parses `scalar`, reporting malformed references to `sink`; nil if any was malformed.
     package static func parse(_ scalar: YAMLScalar, field: String, into sink: inout DiagnosticSink) -> Template? {
         let text = scalar.text
@@ -52,25 +73,13 @@ package struct Template: Sendable {
                 return nil
             }
             let expression = String(String.UnicodeScalarView(chars[(i + 2)..<close])).trimmingSpaces()
-            let parts = expression.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             if !literal.isEmpty {
                 segments.append(.literal(String(literal)))
                 literal = String.UnicodeScalarView()
             }
-            if parts.count == 2, parts[0] == "vars", !parts[1].isEmpty {
-                segments.append(.variable(parts[1], offset: start))
-            } else if parts.count == 3, parts[0] == "shots", !parts[1].isEmpty, parts[2] == "video" {
-                segments.append(.shotVideo(parts[1], offset: start))
-            } else if parts.count == 3, parts[0] == "shots" {
-                sink.error(
-                    scalar.location(ofOffset: start),
-                    "`${\(expression)}`: a shot exposes only its `.video`",
-                    note: "write `${shots.\(parts[1]).video}`")
-                ok = false
+            if let segment = reference(expression, in: scalar, at: start, field: field, into: &sink) {
+                segments.append(segment)
             } else {
-                sink.error(
-                    scalar.location(ofOffset: start), "unknown reference `${\(expression)}` in `\(field)`",
-                    note: "use `${vars.NAME}` or `${shots.ID.video}`; write `$${` for a literal `${`")
                 ok = false
             }
             i = close + 1
