@@ -207,16 +207,3 @@ package struct Planner: Sendable {
         return nil
     }
 }
-
-/// SHA-256 of a file, read in chunks so memory stays flat.
-package enum FileHash {
-    package static func sha256(of url: URL) throws -> String {
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
-        var hasher = StreamingSHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(chunk)
-        }
-        return hasher.finalize()
-    }
-}
