@@ -40,10 +40,20 @@ let package = Package(
             ]
         ),
         .target(
+            name: "KlingStore",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "KlingRenderExecution",
             dependencies: [
                 "KlingRenderCore",
                 "KlingAPI",
+                "KlingStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -52,7 +62,8 @@ let package = Package(
         .target(
             name: "KlingSimulator",
             dependencies: [
-                .product(name: "Hummingbird", package: "hummingbird")
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             resources: [.copy("Resources")]
         ),
@@ -61,6 +72,7 @@ let package = Package(
             dependencies: [
                 "KlingRenderCore",
                 "KlingAPI",
+                "KlingStore",
                 "KlingRenderExecution",
                 "KlingSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -78,7 +90,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KlingRenderExecutionTests",
-            dependencies: ["KlingRenderExecution", "KlingRenderCore", "KlingSimulator", "KlingAPI"]
+            dependencies: ["KlingRenderExecution", "KlingRenderCore", "KlingSimulator", "KlingAPI", "KlingStore"]
         ),
         .testTarget(
             name: "KlingSimulatorTests",
@@ -91,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "KlingRenderEndToEndTests",
             dependencies: [
-                "KlingRenderCore", "KlingRenderExecution", "KlingSimulator", "KlingAPI",
+                "KlingRenderCore", "KlingRenderExecution", "KlingSimulator", "KlingAPI", "KlingStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

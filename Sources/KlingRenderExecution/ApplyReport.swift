@@ -38,6 +38,10 @@ package enum Reason: Sendable, Equatable, Codable {
     case noVideoURL
     /// The manifest cannot be written, so nothing is submitted.
     case manifestUnwritable(detail: String)
+    /// A local file or frame could not be hosted (missing, changed, ffmpeg, the store refused).
+    case asset(path: String, detail: String)
+    /// An upstream shot's video URL is dead or too old and cannot be replaced by an upload.
+    case inputUnavailable(upstream: String, detail: String)
     /// The run stopped before this shot's turn (the stop's own reason).
     indirect case stopped(Reason)
 }

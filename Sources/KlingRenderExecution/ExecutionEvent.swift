@@ -34,6 +34,15 @@ package enum ExecutionEvent: Sendable, Equatable {
     /// The run stops submitting: 401, 402, `--fail-fast`, or an interrupt.
     case stopping(reason: Reason)
     case warning(String)
+    /// A frame of a shot's video is on disk (`renders/sunrise.last.png`).
+    case frameExtracted(shot: String, path: String)
+    /// A local file goes to the asset store.
+    case assetUploading(path: String, bytes: Int64)
+    /// The store holds the file's content: uploaded now, or found there (no upload).
+    case assetStored(path: String, bytes: Int64, uploaded: Bool)
+    /// An upstream output's URL is dead or too old: its local file is hosted instead.
+    case outputHosted(shot: String, upstream: String, why: String)
+    case assetFailed(path: String, reason: Reason)
 
     package var shot: String? {
         switch self {
@@ -41,9 +50,9 @@ package enum ExecutionEvent: Sendable, Equatable {
             .polled(let s, _, _, _), .unknownStatus(let s, _), .rendered(let s, _, _), .downloading(let s, _, _),
             .downloadProgress(let s, _, _, _),
             .downloaded(let s, _), .failed(let s, _), .blocked(let s, _), .uncertain(let s, _), .timedOut(let s, _),
-            .unanswered(let s, _, _):
+            .unanswered(let s, _, _), .frameExtracted(let s, _), .outputHosted(let s, _, _):
             s
-        case .stopping, .warning: nil
+        case .stopping, .warning, .assetUploading, .assetStored, .assetFailed: nil
         }
     }
 }

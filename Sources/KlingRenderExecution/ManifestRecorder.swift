@@ -46,6 +46,15 @@ package actor ManifestRecorder {
         try await persist(upTo: version)
     }
 
+    /// Records an uploaded asset under each of its paths, on disk before it returns.
+    package func recordAsset(_ paths: [String], _ asset: ManifestAsset) async throws {
+        var assets = manifest.assets ?? [:]
+        for path in paths { assets[path] = asset }
+        manifest.assets = assets
+        version += 1
+        try await persist(upTo: version)
+    }
+
     private func persist(upTo target: Int) async throws {
         while written < target {
             if writing {

@@ -31,6 +31,11 @@ public struct SimulatorConfiguration: Sendable {
     /// the task over as if submitted now. On for `apply --simulate`, whose simulator lives only as
     /// long as the apply, so that an interrupted rehearsal resumes; off when serving.
     public var adoptUnknownTasks = false
+    /// Fetch input URLs on hosts other than loopback and the simulator itself (which are always
+    /// fetched) before accepting a task.
+    public var fetchInputs = false
+    /// Real seconds an input URL has to answer before the task is refused `INPUT_UNREACHABLE`.
+    public var inputTimeout = 2.0
     /// Tasks whose prompt contains one of these end FAILED: rehearse a failure of a chosen shot.
     public var failPrompts: [String] = []
 

@@ -84,6 +84,7 @@ public enum SimulatorServer {
         addAPIRoutes(to: router, configuration, state: state)
         addVideoRoutes(to: router, clips: ClipStore(configuration: configuration), state: state)
         addControlRoutes(to: router, state: state)
+        addStoreRoutes(to: router, objects: StoreObjects(), state: state)
         var logger = Logger(label: "kling-simulator")
         logger.logLevel = .critical
         return Application(
@@ -121,6 +122,13 @@ public enum SimulatorServer {
             let buffer = try await request.body.collect(upTo: maxBody)
             guard let body = try? JSONDecoder().decode([String: SimJSON].self, from: Data(buffer: buffer)) else {
                 return error(400, "INVALID_REQUEST", "The body must be a JSON object")
+            }
+            let inputs = InputCheck(
+                fetchOthers: configuration.fetchInputs,
+                timeout: .milliseconds(Int64(configuration.inputTimeout * 1000)),
+                ownAuthority: request.head.authority)
+            if let refusal = await inputs.check(body) {
+                return error(400, refusal.code, refusal.message)
             }
             let outcome = await state.generate(key: key, body: body)
             if await state.slowAnswer() { try await Task.sleep(for: slowDelay(configuration)) }

@@ -114,7 +114,7 @@ struct LoaderTests {
                 image: ${vars.cdn}/eagle.png
             """)
         #expect(p.shots[0].values[.prompt] == .text("an eagle costs ${price}"))
-        #expect(p.shots[0].values[.image] == .text("https://cdn.example.com/eagle.png"))
+        #expect(p.shots[0].values[.image] == .input(.url("https://cdn.example.com/eagle.png")))
     }
 
     @Test("an alias bomb is refused without expanding it")

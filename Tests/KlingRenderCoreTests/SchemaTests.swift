@@ -12,7 +12,7 @@ struct SchemaTests {
     /// YAML-level checks. The loader alone rejects these; every other invalid file fails both.
     static let loaderOnly: Set<String> = [
         "after-missing-shot", "after-self", "alias-bomb", "cycle-three", "cycle-through-after", "duration-float-tag",
-        "merge-key-twice", "question-key",
+        "merge-key-twice", "question-key", "image-relative",
         "deep-nesting", "duplicate-key", "duplicate-shot", "missing-prompt", "missing-type",
         "prompt-too-long-after-interpolation", "self-reference", "shot-output-in-prompt",
         "unknown-reference-kind", "unknown-shot-reference", "unknown-var", "unterminated-interpolation",

@@ -19,7 +19,7 @@ enum GoldenFile {
 
 @Suite("kling-render plan and graph")
 struct PlanCommandTests {
-    static let examples = ["campaign", "eagle", "minimal"]
+    static let examples = ["campaign", "eagle", "harbour", "minimal"]
 
     @Test("plan of every example, for a person and as JSON, matches its golden file", arguments: examples)
     func examplePlans(_ name: String) throws {

@@ -119,12 +119,27 @@ final class Rehearsal: @unchecked Sendable {
         simulator = try SimulatorProcess(configuration)
     }
 
-    /// A copy of an example.
+    /// A copy of an example, with the storyboard images beside it. An example that hosts assets
+    /// gets an `assets:` block naming the simulator's loopback store, as a user's would name theirs.
     convenience init(example: String, _ configure: (inout SimulatorConfiguration) -> Void = { _ in }) async throws {
         let text = try String(
             contentsOf: CLI.repository.appendingPathComponent("examples/\(example).yaml"), encoding: .utf8)
         try await self.init(text, name: "\(example).yaml", configure)
+        try FileManager.default.copyItem(
+            at: CLI.repository.appendingPathComponent("examples/boards"),
+            to: scratch.url.appendingPathComponent("boards"))
+        if text.contains("boards/") || text.contains("_frame}") {
+            _ = try scratch.write(file, text + storeBlock)
+        }
     }
+
+    /// The simulator's loopback store, as an `assets:` block.
+    var storeBlock: String {
+        "assets:\n  store: s3://rehearsal/kling/\n  endpoint: \(simulator.baseURL)/_store\n"
+    }
+
+    /// Credentials for the store: the simulator's does not check them.
+    static let storeEnvironment = ["AWS_ACCESS_KEY_ID": "AKIDREHEARSAL", "AWS_SECRET_ACCESS_KEY": "rehearsal-secret"]
 
     func stop() async { simulator.stop() }
 
@@ -135,11 +150,13 @@ final class Rehearsal: @unchecked Sendable {
     func apply(_ extra: [String] = [], yes: Bool = true) async throws -> CLI.Result {
         try await CLI.run(
             ["apply", file] + (yes ? ["--yes"] : []) + arguments + extra, in: scratch.url,
-            environment: ["KLING_API_KEY": key])
+            environment: environment)
     }
 
+    var environment: [String: String] { Self.storeEnvironment.merging(["KLING_API_KEY": key]) { $1 } }
+
     func run(_ arguments: [String]) async throws -> CLI.Result {
-        try await CLI.run(arguments, in: scratch.url, environment: ["KLING_API_KEY": key])
+        try await CLI.run(arguments, in: scratch.url, environment: environment)
     }
 
     func edit(_ replace: String, with text: String) throws {

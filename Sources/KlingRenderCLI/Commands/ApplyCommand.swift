@@ -81,6 +81,9 @@ struct ApplyCommand: AsyncParsableCommand {
         guard plan.hasChanges else { return try nothingToDo(plan, workspace: workspace) }
         // Output folder, consent, key and endpoint: all before anything is sent.
         if let problem = outputProblem(workspace) { throw fail(problem) }
+        if let problem = AssetWiring.problem(plan, project: workspace.project, simulated: simulated) {
+            throw fail(problem)
+        }
         if saved == nil, !yes, plan.totalCredits > 0 { try confirm(plan) }
         let session = try await connection.connect(simulated: simulated, quiet: json)
         defer { Task { await session.simulator?.stop() } }
@@ -97,7 +100,9 @@ struct ApplyCommand: AsyncParsableCommand {
         options.parallelism = parallelism ?? workspace.project.parallelism ?? 4
         options.timeout = timeout.flatMap(Self.seconds)
         options.failFast = failFast
-        let report = await RenderRun(workspace: workspace, plan: plan, session: session, json: json).run(options)
+        let assets = AssetWiring.options(for: workspace.project, session: session)
+        let report = await RenderRun(workspace: workspace, plan: plan, session: session, json: json, assets: assets)
+            .run(options)
         if !report.succeeded { throw ExitCode.failure }
     }
 

@@ -144,9 +144,12 @@ struct ImportCommand: AsyncParsableCommand {
     private func record(_ report: TaskReport, shot: Shot, planned: Plan.PlannedShot, in workspace: Workspace) throws {
         var manifest =
             workspace.manifest ?? Manifest(project: workspace.project.name, endpoint: "", simulated: false)
-        let upstream = { (id: String) in manifest.shots[id]?.urls.first ?? "" }
+        let sent = { (input: MediaInput) -> String in
+            if case .shotVideo(let id) = input { return manifest.shots[id]?.urls.first ?? "" }
+            return input.source(workspace.project.inputFiles)
+        }
         manifest.shots[id] = ManifestShot(
-            type: shot.type.name, fingerprint: planned.fingerprint, request: shot.request(output: upstream),
+            type: shot.type.name, fingerprint: planned.fingerprint, request: shot.request(resolve: sent),
             inputs: shot.inputs, status: .running, taskID: taskID, estimatedCredits: planned.estimatedCredits,
             consumedCredits: report.consumedCredits)
         do {

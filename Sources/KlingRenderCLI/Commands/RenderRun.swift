@@ -9,6 +9,7 @@ struct RenderRun {
     var plan: Plan
     var session: Session
     var json: Bool
+    var assets = AssetOptions()
 
     func run(_ options: ExecutionOptions) async -> ApplyReport {
         var options = options
@@ -21,7 +22,7 @@ struct RenderRun {
         let progress = ProgressView(terminal: .standardOutput, json: json, shots: plan.shots)
         let engine = Engine(
             project: workspace.project, plan: plan, paths: workspace.paths, manifest: manifest,
-            api: session.client, options: options, events: { progress.handle($0) })
+            api: session.client, options: options, assets: assets, events: { progress.handle($0) })
         let run = Task { await engine.run() }
         let interrupts = InterruptHandler {
             progress.note("interrupted: no new task is submitted; waiting for answers already on their way…")

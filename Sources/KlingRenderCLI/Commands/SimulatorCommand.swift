@@ -59,6 +59,12 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Flag(help: "Serve the placeholder clips even when ffmpeg is installed.")
     var noFfmpeg = false
 
+    @Flag(
+        help:
+            "Also fetch input URLs on other hosts before accepting a task (loopback and the simulator's own are always checked)."
+    )
+    var fetchInputs = false
+
     func simulatorConfiguration() throws -> SimulatorConfiguration {
         var c = SimulatorConfiguration()
         c.host = host
@@ -71,6 +77,7 @@ struct SimulatorCommand: AsyncParsableCommand {
         c.slowDelay = slowDelay
         c.videoBytes = videoBytes
         c.useFFmpeg = !noFfmpeg
+        c.fetchInputs = fetchInputs
         c.failPrompts = failPrompts
         if !keys.isEmpty {
             c.keys = [:]

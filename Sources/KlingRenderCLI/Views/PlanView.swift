@@ -1,3 +1,4 @@
+import Foundation
 import KlingRenderCore
 
 /// The plan for a person: one aligned row per shot, reasons under the rows that change, a total.
@@ -11,7 +12,11 @@ struct PlanView {
         var rows: [[String]] = []
         for (n, shot) in plan.shots.enumerated() {
             let inputs = shot.dependsOn.map {
-                $0.kind == .after ? "after \($0.id)" : "\($0.field ?? "video") ← \($0.id)"
+                switch $0.kind {
+                case .after: "after \($0.id)"
+                case .video: "\($0.field ?? "video") ← \($0.id)"
+                case .frame: "\($0.field ?? "image") ← \($0.id) frame"
+                }
             }
             rows.append(
                 [
@@ -49,10 +54,27 @@ struct PlanView {
                 + "\n"
         }
         out += "\n" + terminal.paint(plan.summary, .bold) + "\n"
+        if let assets = Self.assets(plan.assets) { out += assets + "\n" }
         if let budget = plan.budget {
             out += "Budget: \(budget.formatted) credits.\n"
         }
         return out
+    }
+
+    /// "Assets: extract 2 frames, upload 5 assets, 12.4 MB."
+    static func assets(_ work: AssetWork) -> String? {
+        guard !work.isEmpty else { return nil }
+        var parts: [String] = []
+        if !work.frames.isEmpty {
+            parts.append("extract \(work.frames.count) frame\(work.frames.count == 1 ? "" : "s")")
+        }
+        if !work.uploads.isEmpty {
+            parts.append(
+                "upload \(work.uploads.count) asset\(work.uploads.count == 1 ? "" : "s") "
+                    + "(\(work.bytes.formatted(.byteCount(style: .file))))")
+        }
+        if !work.frames.isEmpty { parts.append("host \(work.frames.count == 1 ? "it" : "them") once extracted") }
+        return "Assets: " + parts.joined(separator: ", ") + "."
     }
 
     private func style(_ action: Plan.Action) -> Terminal.Style? {

@@ -149,7 +149,9 @@ final class ProgressView: @unchecked Sendable {
             row.state = "in flight"
             row.detail = "\(task): \(reason.worded(shot: shot))"
             row.ended = now
-        case .stopping, .warning: break
+        case .frameExtracted(_, let path): row.detail = "frame \(path)"
+        case .outputHosted(_, let upstream, _): row.detail = "hosting \(upstream)'s video"
+        case .stopping, .warning, .assetUploading, .assetStored, .assetFailed: break
         }
         rows[id] = row
     }
@@ -217,6 +219,12 @@ final class ProgressView: @unchecked Sendable {
         case .unanswered(let shot, let task, let reason): "unknown: task \(task): \(reason.worded(shot: shot))"
         case .stopping(let reason): "stopping: \(reason.worded())"
         case .warning(let text): "warning: \(text)"
+        case .frameExtracted(_, let path): "frame \(path)"
+        case .assetUploading(let path, let bytes):
+            "uploading \(path) (\(bytes.formatted(.byteCount(style: .file))))"
+        case .assetStored(let path, _, let uploaded): uploaded ? "uploaded \(path)" : "\(path): already in the store"
+        case .outputHosted(_, let upstream, let why): "\(upstream)'s video is hosted from its file: \(why)"
+        case .assetFailed(let path, let reason): "failed: \(path): \(reason.worded())"
         }
     }
 
@@ -257,6 +265,20 @@ final class ProgressView: @unchecked Sendable {
         case .blocked(_, let by): object["by"] = .string(by)
         case .timedOut(_, let task): object["task_id"] = .string(task)
         case .warning(let text): object["message"] = .string(text)
+        case .frameExtracted(_, let path): object["file"] = .string(path)
+        case .assetUploading(let path, let bytes):
+            object["file"] = .string(path)
+            object["bytes"] = .int(Int(bytes))
+        case .assetStored(let path, let bytes, let uploaded):
+            object["file"] = .string(path)
+            object["bytes"] = .int(Int(bytes))
+            object["uploaded"] = .bool(uploaded)
+        case .outputHosted(_, let upstream, let why):
+            object["upstream"] = .string(upstream)
+            object["reason"] = .string(why)
+        case .assetFailed(let path, let reason):
+            object["file"] = .string(path)
+            object["reason"] = .string(reason.worded())
         case .unchanged, .submitting, .downloadProgress: break
         }
         if var data = try? CanonicalJSON.data(object) {
@@ -286,6 +308,11 @@ extension ExecutionEvent {
         case .unanswered: "unknown"
         case .stopping: "stopping"
         case .warning: "warning"
+        case .frameExtracted: "frame_extracted"
+        case .assetUploading: "asset_uploading"
+        case .assetStored: "asset_stored"
+        case .outputHosted: "output_hosted"
+        case .assetFailed: "asset_failed"
         }
     }
 

@@ -35,6 +35,11 @@ extension Reason {
             return "the manifest records no video URL for it"
                 + (shot.map { "; `kling-render apply --replace \($0)` renders it again" } ?? "")
         case .manifestUnwritable(let detail): return "cannot write the manifest, so nothing is submitted: \(detail)"
+        case .asset(let path, let detail): return "\(path): \(detail)"
+        case .inputUnavailable(let upstream, let detail):
+            return "the video of \(upstream) cannot be sent: \(detail)"
+                + (detail.hasSuffix("no asset store is configured")
+                    ? "; add `assets: {store: s3://BUCKET/PREFIX/}` to the project (or `--replace \(upstream)`)" : "")
         case .stopped(let reason): return "the run stopped first: \(reason.worded())"
         }
     }

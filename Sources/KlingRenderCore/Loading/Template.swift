@@ -1,9 +1,11 @@
-/// A text with `${vars.NAME}` and `${shots.ID.video}` references; `$${` is a literal `${`.
+/// A text with `${vars.NAME}`, `${shots.ID.video}` and `${shots.ID.last_frame}` references;
+/// `$${` is a literal `${`.
 package struct Template: Sendable {
     package enum Segment: Sendable, Equatable {
         case literal(String)
         case variable(String, offset: Int)
         case shotVideo(String, offset: Int)
+        case shotFrame(String, FrameEdge, offset: Int)
     }
 
     package var segments: [Segment]
@@ -11,6 +13,12 @@ package struct Template: Sendable {
     /// The single shot output this template is, when it is nothing else.
     package var wholeShotVideo: String? {
         if segments.count == 1, case .shotVideo(let id, _) = segments[0] { return id }
+        return nil
+    }
+
+    /// The single shot frame this template is, when it is nothing else.
+    package var wholeShotFrame: (String, FrameEdge)? {
+        if segments.count == 1, case .shotFrame(let id, let edge, _) = segments[0] { return (id, edge) }
         return nil
     }
 
@@ -23,14 +31,23 @@ package struct Template: Sendable {
         if parts.count == 3, parts[0] == "shots", !parts[1].isEmpty, parts[2] == "video" {
             return .shotVideo(parts[1], offset: start)
         }
+        if parts.count == 3, parts[0] == "shots", !parts[1].isEmpty,
+            let edge = FrameEdge.allCases.first(where: { $0.reference == parts[2] })
+        {
+            return .shotFrame(parts[1], edge, offset: start)
+        }
         if parts.count == 3, parts[0] == "shots" {
             sink.error(
-                scalar.location(ofOffset: start), "`${\(expression)}`: a shot exposes only its `.video`",
-                note: "write `${shots.\(parts[1]).video}`")
+                scalar.location(ofOffset: start),
+                "`${\(expression)}`: a shot exposes `.video`, `.last_frame` and `.first_frame`",
+                note: Suggestion.note(for: parts[2], in: ["video", "last_frame", "first_frame"])
+                    ?? "write `${shots.\(parts[1]).video}`")
         } else {
             sink.error(
                 scalar.location(ofOffset: start), "unknown reference `${\(expression)}` in `\(field)`",
-                note: "use `${vars.NAME}` or `${shots.ID.video}`; write `$${` for a literal `${`")
+                note:
+                    "use `${vars.NAME}`, `${shots.ID.video}` or `${shots.ID.last_frame}`; write `$${` for a literal `${`"
+            )
         }
         return nil
     }

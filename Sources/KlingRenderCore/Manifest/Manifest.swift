@@ -14,6 +14,9 @@ package struct Manifest: Codable, Sendable, Equatable {
     package var simulated: Bool
     package var shots: [String: ManifestShot]
     package var totals: Totals
+    /// Files hosted in the asset store, by path relative to the project file's folder. Absent
+    /// when there are none, so a manifest without assets keeps its shape.
+    package var assets: [String: ManifestAsset]?
 
     package struct Totals: Codable, Sendable, Equatable {
         package var shots: Int
@@ -69,6 +72,41 @@ package enum ShotStatus: String, Codable, Sendable {
     case uncertain
 }
 
+/// A file uploaded to the asset store. No URL: a presigned URL is a week of read access, made
+/// afresh whenever a request needs one, and never written down.
+package struct ManifestAsset: Codable, Sendable, Equatable {
+    package var sha256: String
+    package var bytes: Int64
+    /// `s3://bucket/prefix/`
+    package var store: String
+    /// The object's key: `PREFIX/SHA256.EXT`.
+    package var key: String
+    /// Seconds a URL to it lasts before it must be signed again; nil for a public URL.
+    package var urlLifetime: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case sha256, bytes, store, key
+        case urlLifetime = "url_lifetime"
+    }
+
+    package init(sha256: String, bytes: Int64, store: String, key: String, urlLifetime: Int?) {
+        self.sha256 = sha256
+        self.bytes = bytes
+        self.store = store
+        self.key = key
+        self.urlLifetime = urlLifetime
+    }
+
+    package func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sha256, forKey: .sha256)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(store, forKey: .store)
+        try c.encode(key, forKey: .key)
+        try c.encode(urlLifetime, forKey: .urlLifetime)
+    }
+}
+
 package struct ManifestShot: Codable, Sendable, Equatable {
     package var type: String
     /// The fingerprint this render stands for (after `accept`, the accepted one).
@@ -84,9 +122,15 @@ package struct ManifestShot: Codable, Sendable, Equatable {
     package var urls: [String]
     package var files: [ManifestFile]
     package var error: String?
+    /// Media fields as the project file wrote them, where the request sent something else
+    /// (a local file's content, another shot's output or frame): what the plan compares.
+    package var sources: [String: JSONValue]?
+    /// When the video URLs were received (ISO 8601, UTC): how old they are against `outputs_lifetime`.
+    package var urlsReceived: String?
 
     enum CodingKeys: String, CodingKey {
-        case type, fingerprint, request, inputs, status, urls, files, error
+        case type, fingerprint, request, inputs, status, urls, files, error, sources
+        case urlsReceived = "urls_received"
         case taskID = "task_id"
         case estimatedCredits = "estimated_credits"
         case consumedCredits = "consumed_credits"
@@ -124,6 +168,8 @@ package struct ManifestShot: Codable, Sendable, Equatable {
         try c.encode(urls, forKey: .urls)
         try c.encode(files, forKey: .files)
         try c.encode(error, forKey: .error)
+        try c.encodeIfPresent(sources, forKey: .sources)
+        try c.encodeIfPresent(urlsReceived, forKey: .urlsReceived)
     }
 }
 
@@ -207,6 +253,12 @@ package struct ProjectPaths: Sendable {
     /// no name of one shot can be the name of another's (`a-2` is a shot id; `a.2` is not).
     package func videoPath(shot id: String, number: Int) -> String {
         let name = number == 1 ? "\(id).mp4" : "\(id).\(number).mp4"
+        return outputPath.isEmpty ? name : outputPath + "/" + name
+    }
+
+    /// Where a frame of shot `id`'s video goes: `ID.last.png`, `ID.first.png`.
+    package func framePath(shot id: String, edge: FrameEdge) -> String {
+        let name = "\(id).\(edge.rawValue).png"
         return outputPath.isEmpty ? name : outputPath + "/" + name
     }
 

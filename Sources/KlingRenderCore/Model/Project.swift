@@ -10,6 +10,14 @@ package struct Project: Sendable {
     package var parallelism: Int?
     /// In file order: storyboard order, and the tie-break of the plan.
     package var shots: [Shot]
+    /// The local files shots take as inputs, checked and hashed, by path as written.
+    package var inputFiles: [String: InputFile] = [:]
+    /// The asset store, when the project names one.
+    package var assets: AssetSettings?
+    /// How long the API's own video URLs are trusted after a render (`outputs_lifetime`, default 24h).
+    package var outputsLifetime: Int = Project.defaultOutputsLifetime
+
+    package static let defaultOutputsLifetime = 86_400
 
     package func shot(_ id: String) -> Shot? {
         shots.first { $0.id == id }
@@ -22,9 +30,19 @@ package enum ShotValue: Sendable, Hashable {
     case integer(Int)
     case number(Double)
     case boolean(Bool)
-    case urls([String])
-    /// `${shots.ID.video}`: another shot's output, known only once it has rendered.
-    case shotVideo(String)
+    /// `image`, `end_image`, `video`: a URL, a local file, or another shot's output.
+    case input(MediaInput)
+    /// `images`: each a URL, a local file or another shot's frame.
+    case inputs([MediaInput])
+
+    /// The media inputs this value holds.
+    package var mediaInputs: [MediaInput] {
+        switch self {
+        case .input(let i): [i]
+        case .inputs(let list): list
+        default: []
+        }
+    }
 }
 
 /// Why one shot waits for another.
@@ -32,6 +50,8 @@ package struct Dependency: Sendable, Hashable {
     package enum Kind: String, Sendable, Hashable, Codable {
         /// The upstream shot's video feeds this field.
         case video
+        /// A frame of the upstream shot's video feeds this field (`${shots.ID.last_frame}`).
+        case frame
         /// `after:`, ordering without data flow.
         case after
     }
@@ -72,6 +92,11 @@ package struct Shot: Sendable {
     /// Credits the API will charge for this shot, from the price table.
     package var estimatedCredits: Int {
         type.credits(seconds: seconds ?? 0, sound: sound)
+    }
+
+    /// Every media input of the shot, field by field in field order.
+    package var mediaInputs: [(field: ShotField, input: MediaInput)] {
+        values.keys.sorted().flatMap { field in values[field]!.mediaInputs.map { (field, $0) } }
     }
 
     /// The shots whose output or completion this shot waits for, without repeats, in written order.

@@ -29,12 +29,25 @@ package enum GraphExport {
             let shot = graph.shots[i]
             for d in shot.dependencies {
                 let attributes =
-                    d.kind == .video
-                    ? "label=\(quote(d.field?.wireName ?? "video"))" : "label=\"after\", style=dashed"
+                    switch d.kind {
+                    case .video: "label=\(quote(d.field?.wireName ?? "video"))"
+                    case .frame: "label=\(quote(edgeLabel(d, of: shot))), color=\"#1f6feb\""
+                    case .after: "label=\"after\", style=dashed"
+                    }
                 out += "  \(quote(d.id)) -> \(quote(shot.id)) [\(attributes)];\n"
             }
         }
         return out + "}\n"
+    }
+
+    /// `image: last_frame`: which frame of the upstream video feeds which field.
+    static func edgeLabel(_ d: Dependency, of shot: Shot) -> String {
+        let field = d.field ?? .image
+        let edges = shot.values[field]?.mediaInputs.compactMap { input -> String? in
+            if case .frame(let id, let edge) = input, id == d.id { return edge.reference }
+            return nil
+        }
+        return "\(field.wireName): \(edges?.first ?? "frame")"
     }
 
     static func mermaid(_ graph: ShotGraph) -> String {
@@ -47,9 +60,13 @@ package enum GraphExport {
         for i in graph.order {
             for d in graph.shots[i].dependencies {
                 guard let u = graph.index[d.id] else { continue }
-                out +=
-                    d.kind == .video
-                    ? "  s\(u) -->|\(d.field?.wireName ?? "video")| s\(i)\n" : "  s\(u) -.->|after| s\(i)\n"
+                let arrow =
+                    switch d.kind {
+                    case .video: "-->|\(d.field?.wireName ?? "video")|"
+                    case .frame: "==>|\(edgeLabel(d, of: graph.shots[i]))|"
+                    case .after: "-.->|after|"
+                    }
+                out += "  s\(u) \(arrow) s\(i)\n"
             }
         }
         return out

@@ -77,10 +77,39 @@ package struct Plan: Codable, Sendable, Equatable {
     package var removed: [RemovedShot]
     package var totalCredits: Int
     package var budget: Int?
+    /// Local work before the renders: frames to extract, files to upload.
+    package var assets = AssetWork()
 
     enum CodingKeys: String, CodingKey {
-        case project, file, manifest, simulated, shots, removed, budget
+        case project, file, manifest, simulated, shots, removed, budget, assets
         case totalCredits = "total_credits"
+    }
+
+    package init(
+        project: String, file: String, manifest: String, simulated: Bool, shots: [PlannedShot],
+        removed: [RemovedShot], totalCredits: Int, budget: Int?
+    ) {
+        self.project = project
+        self.file = file
+        self.manifest = manifest
+        self.simulated = simulated
+        self.shots = shots
+        self.removed = removed
+        self.totalCredits = totalCredits
+        self.budget = budget
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        project = try c.decode(String.self, forKey: .project)
+        file = try c.decode(String.self, forKey: .file)
+        manifest = try c.decode(String.self, forKey: .manifest)
+        simulated = try c.decode(Bool.self, forKey: .simulated)
+        shots = try c.decode([PlannedShot].self, forKey: .shots)
+        removed = try c.decode([RemovedShot].self, forKey: .removed)
+        totalCredits = try c.decode(Int.self, forKey: .totalCredits)
+        budget = try c.decodeIfPresent(Int.self, forKey: .budget)
+        assets = try c.decodeIfPresent(AssetWork.self, forKey: .assets) ?? AssetWork()
     }
 
     package func count(_ action: Action) -> Int { shots.filter { $0.action == action }.count }
@@ -106,5 +135,50 @@ package struct Plan: Codable, Sendable, Equatable {
     package var budgetProblem: String? {
         guard let budget, totalCredits > budget else { return nil }
         return "the plan costs \(totalCredits.formatted) credits, over the budget of \(budget.formatted)"
+    }
+}
+
+/// What a plan does locally before its renders: frames taken from upstream videos, and local
+/// files uploaded to the asset store (each content once).
+package struct AssetWork: Codable, Sendable, Equatable {
+    package struct Upload: Codable, Sendable, Equatable {
+        package var path: String
+        package var sha256: String
+        package var bytes: Int64
+    }
+
+    /// `sunrise.last_frame`: each frame to extract, once.
+    package var frames: [String] = []
+    /// Files whose content the store is not known to hold.
+    package var uploads: [Upload] = []
+
+    package var isEmpty: Bool { frames.isEmpty && uploads.isEmpty }
+    package var bytes: Int64 { uploads.reduce(0) { $0 + $1.bytes } }
+
+    /// The work the shots that submit in `plan` need. In a rehearsal without `assets:` the store
+    /// lives as long as the run, so every file counts.
+    static func of(_ plan: Plan, project: Project, manifest: Manifest?) -> AssetWork {
+        var work = AssetWork()
+        let store = project.assets?.label
+        var seen = Set<String>()
+        for planned in plan.shots where planned.action.submits {
+            guard let shot = project.shot(planned.id) else { continue }
+            for (_, input) in shot.mediaInputs {
+                switch input {
+                case .file(let path):
+                    guard let file = project.inputFiles[path], seen.insert(file.sha256).inserted else { continue }
+                    let stored = manifest?.assets?.values.contains { $0.sha256 == file.sha256 && $0.store == store }
+                    if store == nil || stored != true {
+                        work.uploads.append(Upload(path: path, sha256: file.sha256, bytes: file.bytes))
+                    }
+                case .frame(let id, let edge):
+                    let name = "\(id).\(edge.reference)"
+                    if seen.insert(name).inserted { work.frames.append(name) }
+                case .url, .shotVideo:
+                    continue
+                }
+            }
+        }
+        return work
     }
 }

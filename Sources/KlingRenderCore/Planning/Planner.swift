@@ -66,11 +66,13 @@ package struct Planner: Sendable {
                     reasons: decision.reasons, changes: decision.changes,
                     taskID: decision.action == .resume || decision.action == .uncertain ? recorded?.taskID : nil))
         }
-        return Plan(
+        var plan = Plan(
             project: project.name, file: project.file, manifest: paths.display(paths.manifest, beside: project.file),
             simulated: options.simulated, shots: planned, removed: removed(graph, manifest: manifest),
             totalCredits: planned.reduce(0) { $0.addingSaturated($1.credits) },
             budget: options.maxCredits ?? project.budget)
+        plan.assets = AssetWork.of(plan, project: project, manifest: manifest)
+        return plan
     }
 
     /// What the walk in dependency order carries from shot to shot.
@@ -100,7 +102,7 @@ package struct Planner: Sendable {
     private func decide(_ i: Int, recorded: ManifestShot?, walk: inout PlanWalk, paths: ProjectPaths) -> Decision {
         let shot = walk.graph.shots[i]
         let replacedUpstream = shot.dependencies.filter { dependency in
-            dependency.kind == .video && walk.graph.index[dependency.id].map { walk.cascade.contains($0) } == true
+            dependency.kind != .after && walk.graph.index[dependency.id].map { walk.cascade.contains($0) } == true
         }.map(\.id)
         var decision: Decision
         if walk.replaced.contains(shot.id) {
@@ -172,17 +174,19 @@ package struct Planner: Sendable {
         if recorded.type != shot.type.name {
             changes.append(Plan.Change(field: "type", before: .string(recorded.type), after: .string(shot.type.name)))
         }
-        let inputs = shot.inputs
-        let now = shot.request { id in "${shots.\(id).video}" }
+        let now = shot.request { $0.source(graph.files) }
         for key in Set(now.keys).union(recorded.request.keys).sorted() where key != "type" {
             let before: JSONValue? =
-                recorded.inputs[key].map { .string("${shots.\($0).video}") } ?? recorded.request[key]
+                recorded.sources?[key] ?? recorded.inputs[key].map { .string("${shots.\($0).video}") }
+                ?? recorded.request[key]
             let after = now[key]
             if before != after { changes.append(Plan.Change(field: key, before: before, after: after)) }
         }
         for change in changes { reasons.append("\(change.field) changed") }
-        for (field, id) in inputs.sorted(by: { $0.key < $1.key }) where recorded.inputs[field] == id {
-            if let u = graph.index[id], actions[u].submits {
+        let changed = Set(changes.map(\.field))
+        for id in shot.upstreamIDs where shot.dependencies.contains(where: { $0.id == id && $0.kind != .after }) {
+            let fields = shot.dependencies.filter { $0.id == id }.compactMap { $0.field?.wireName }
+            if let u = graph.index[id], actions[u].submits, !fields.contains(where: changed.contains) {
                 reasons.append("upstream \(id) renders again")
             }
         }

@@ -5,6 +5,8 @@
 /// of `order` rather than looping.
 package struct ShotGraph: Sendable {
     package let shots: [Shot]
+    /// The project's local input files, for fingerprints.
+    package let files: [String: InputFile]
     package let index: [String: Int]
     /// `upstream[i]`: indices of the shots shot `i` waits for.
     package let upstream: [[Int]]
@@ -15,6 +17,7 @@ package struct ShotGraph: Sendable {
 
     package init(_ project: Project) {
         shots = project.shots
+        files = project.inputFiles
         var index: [String: Int] = [:]
         index.reserveCapacity(shots.count)
         // By index: a `for shot in shots` copies each Shot, dictionaries and all.

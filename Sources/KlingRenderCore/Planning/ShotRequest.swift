@@ -2,11 +2,11 @@ import Foundation
 
 /// The request a shot sends, built in one place for both the fingerprint and the API call.
 extension Shot {
-    /// The JSON body of `POST /api/generate`. Each upstream output is resolved by `output`:
-    /// the real URL when sending, the upstream's fingerprint when fingerprinting.
+    /// The JSON body of `POST /api/generate`. Each media input is resolved by `resolve`: to the
+    /// URL sent when sending, to its content (hash, upstream fingerprint) when fingerprinting.
     /// Fields the API defaults (duration, aspect ratio, sound) are always written out, so that
     /// writing `duration: 5` or leaving it out gives the same request and the same fingerprint.
-    package func request(output: (String) -> String) -> [String: JSONValue] {
+    package func request(resolve: (MediaInput) -> String) -> [String: JSONValue] {
         var body: [String: JSONValue] = extra
         body["type"] = .string(type.name)
         if type.takes(.duration) { body[ShotField.duration.wireName] = .int(APILimits.defaultDuration) }
@@ -19,8 +19,8 @@ extension Shot {
                 case .integer(let i): .int(i)
                 case .number(let d): .double(d)
                 case .boolean(let b): .bool(b)
-                case .urls(let urls): .array(urls.map(JSONValue.string))
-                case .shotVideo(let id): .string(output(id))
+                case .input(let input): .string(resolve(input))
+                case .inputs(let list): .array(list.map { .string(resolve($0)) })
                 }
         }
         return body
@@ -30,7 +30,7 @@ extension Shot {
     package var inputs: [String: String] {
         var result: [String: String] = [:]
         for (field, value) in values {
-            if case .shotVideo(let id) = value { result[field.wireName] = id }
+            if case .input(.shotVideo(let id)) = value { result[field.wireName] = id }
         }
         return result
     }
@@ -44,8 +44,17 @@ package enum Fingerprint {
     /// Bump when the canonical form changes, so that old manifests re-render rather than lie.
     static let format = "kling-render/fingerprint/1"
 
-    package static func of(_ shot: Shot, upstream: (String) -> String) -> String {
-        let body = shot.request { id in "fingerprint:" + upstream(id) }
+    /// A local file enters as its SHA-256 (renaming it changes nothing, editing a pixel changes
+    /// it); an upstream output as the upstream's fingerprint; a frame as which frame of it.
+    package static func of(_ shot: Shot, files: [String: InputFile], upstream: (String) -> String) -> String {
+        let body = shot.request { input in
+            switch input {
+            case .url(let url): url
+            case .file(let path): "sha256:" + (files[path]?.sha256 ?? "")
+            case .shotVideo(let id): "fingerprint:" + upstream(id)
+            case .frame(let id, let edge): "\(edge.reference):fingerprint:" + upstream(id)
+            }
+        }
         let canonical: JSONValue = .object(["format": .string(format), "request": .object(body)])
         return Digest.sha256Hex(CanonicalJSON.compact(canonical))
     }
@@ -54,7 +63,7 @@ package enum Fingerprint {
     package static func all(_ graph: ShotGraph) -> [String] {
         var result = [String](repeating: "", count: graph.shots.count)
         for i in graph.order {
-            result[i] = of(graph.shots[i]) { id in graph.index[id].map { result[$0] } ?? "" }
+            result[i] = of(graph.shots[i], files: graph.files) { id in graph.index[id].map { result[$0] } ?? "" }
         }
         return result
     }

@@ -5,7 +5,10 @@ import Foundation
 /// It never stops at the first problem: every one is collected in `sink`, so the user fixes
 /// their file in one pass.
 struct ProjectBuilder {
-    static let topLevelKeys = ["version", "name", "output", "budget", "parallelism", "defaults", "vars", "shots"]
+    static let topLevelKeys = [
+        "version", "name", "output", "budget", "parallelism", "defaults", "vars", "shots", "assets", "outputs_lifetime",
+    ]
+    static let assetKeys = ["store", "endpoint", "region", "public_url", "url_lifetime"]
     static let shotKeys = ["type", "after", "notes", "extra"] + ShotField.allCases.map(\.fileName)
     static let defaultKeys = ["type", "extra"] + ShotField.allCases.map(\.fileName)
 
@@ -14,10 +17,15 @@ struct ProjectBuilder {
     var vars: [String: String] = [:]
     var varLocations: [String: SourceLocation] = [:]
     var usedVars = Set<String>()
+    /// The project file's folder: where local inputs are looked for.
+    let folder: URL
+    var checkedFiles: [String: Result<InputFile, InputProblem>] = [:]
+    var inputFiles: [String: InputFile] = [:]
 
     init(file: String, sink: DiagnosticSink) {
         self.file = file
         self.sink = sink
+        folder = URL(fileURLWithPath: file).deletingLastPathComponent()
     }
 
     /// A value given in `defaults`, converted once.
@@ -49,9 +57,14 @@ struct ProjectBuilder {
             sink.warning(location, "variable `\(name)` is never used")
         }
         checkDependencies(shots)
-        return Project(
+        var project = Project(
             file: file, version: settings.version, name: settings.name, output: settings.output,
-            budget: settings.budget, parallelism: settings.parallelism, shots: shots)
+            budget: settings.budget, parallelism: settings.parallelism, shots: shots, inputFiles: inputFiles)
+        if let node = top["assets"] { project.assets = readAssets(node) }
+        if let node = top["outputs_lifetime"], let seconds = timeSpan(node, field: "outputs_lifetime") {
+            project.outputsLifetime = seconds
+        }
+        return project
     }
 
     private mutating func checkTopLevelKeys(_ top: YAMLMapping) {
@@ -133,6 +146,81 @@ struct ProjectBuilder {
         }
         if m.entries.isEmpty { sink.warning(node.location, "`shots` is empty: nothing to render") }
         return m.entries.map { ($0.key, $0.value) }
+    }
+
+    // MARK: - assets
+
+    /// `7d`, `24h`, `30m`, `90s`: a span of time, more than zero.
+    mutating func timeSpan(_ node: YAMLNode, field: String) -> Int? {
+        guard case .scalar(let s) = node, !s.isNull, let seconds = TimeSpan.seconds(s.text), seconds > 0 else {
+            sink.error(
+                node.location,
+                "`\(field)` must be a span of time such as 7d, 24h, 30m or 90s, not \(Self.describe(node))")
+            return nil
+        }
+        return seconds
+    }
+
+    mutating func readAssets(_ node: YAMLNode) -> AssetSettings? {
+        guard case .mapping(let m) = node else {
+            sink.error(node.location, "`assets` must be a mapping (store, endpoint, region, public_url, url_lifetime)")
+            return nil
+        }
+        for entry in m.entries where !Self.assetKeys.contains(entry.key.text) {
+            sink.error(
+                entry.key.location, "unknown field `\(entry.key.text)` in `assets`",
+                note: Suggestion.note(for: entry.key.text, in: Self.assetKeys))
+        }
+        guard let storeNode = m["store"] else {
+            sink.error(node.location, "`assets` needs `store: s3://BUCKET/PREFIX/`")
+            return nil
+        }
+        guard let text = plainText(storeNode, field: "assets.store"),
+            let (bucket, prefix) = AssetSettings.parseStore(text)
+        else {
+            sink.error(
+                storeNode.location, "`assets.store` must be `s3://BUCKET/PREFIX/` with a valid bucket name",
+                note: "bucket names are 3–63 lowercase letters, digits, `-` and `.`")
+            return nil
+        }
+        var settings = AssetSettings(bucket: bucket, prefix: prefix)
+        if let n = m["endpoint"], let url = plainText(n, field: "assets.endpoint") {
+            if storeURLProblem(url, field: "assets.endpoint", at: n.location) { settings.endpoint = url }
+        }
+        if let n = m["public_url"], let url = plainText(n, field: "assets.public_url") {
+            if storeURLProblem(url, field: "assets.public_url", at: n.location) {
+                settings.publicURL = url.hasSuffix("/") ? url : url + "/"
+            }
+        }
+        if let n = m["region"], let region = plainText(n, field: "assets.region") {
+            if region.isEmpty
+                || !region.unicodeScalars.allSatisfy({ $0.isASCIILetter || ("0"..."9").contains($0) || $0 == "-" })
+            {
+                sink.error(n.location, "`assets.region` must be a region name such as us-east-1")
+            } else {
+                settings.region = region
+            }
+        }
+        if let n = m["url_lifetime"], let seconds = timeSpan(n, field: "assets.url_lifetime") {
+            if seconds > AssetSettings.maxURLLifetime {
+                sink.error(n.location, "`assets.url_lifetime` is at most 7d: SigV4 presigned URLs last a week at most")
+            } else {
+                settings.urlLifetime = seconds
+            }
+        }
+        return settings
+    }
+
+    /// An http(s) URL with no user name or password in it (true), or an error (false).
+    private mutating func storeURLProblem(_ text: String, field: String, at location: SourceLocation) -> Bool {
+        guard checkURL(text, field: field, at: location) else { return false }
+        if let url = URLComponents(string: text), url.user != nil || url.password != nil {
+            sink.error(
+                location, "`\(field)` holds a user name or password",
+                note: "credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or ~/.aws/credentials")
+            return false
+        }
+        return true
     }
 
     // MARK: - vars and defaults
@@ -280,19 +368,23 @@ struct ProjectBuilder {
                 draft.ok = false
                 return
             }
-            guard let converted = convert(value, field: field, shotIDs: ids, allowShotOutput: field == .video) else {
+            let takesOutputs = field.kind == .url || field.kind == .urlList
+            guard let converted = convert(value, field: field, shotIDs: ids, allowShotOutput: takesOutputs) else {
                 draft.ok = false
                 return
             }
             draft.values[field] = converted
             draft.locations[field] = value.location
-            guard case .shotVideo(let upstream) = converted else { return }
-            if upstream == id {
-                sink.error(value.location, "shot `\(id)` uses its own output")
-                draft.ok = false
-            } else {
-                draft.dependencies.append(
-                    Dependency(id: upstream, kind: .video, field: field, location: value.location))
+            for input in converted.mediaInputs {
+                guard let upstream = input.upstream else { continue }
+                if upstream == id {
+                    sink.error(value.location, "shot `\(id)` uses its own output")
+                    draft.ok = false
+                } else {
+                    let kind: Dependency.Kind = if case .frame = input { .frame } else { .video }
+                    draft.dependencies.append(
+                        Dependency(id: upstream, kind: kind, field: field, location: value.location))
+                }
             }
         }
     }
@@ -555,27 +647,11 @@ struct ProjectBuilder {
     private mutating func convertURL(
         _ node: YAMLNode, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool
     ) -> ShotValue? {
-        let name = field.fileName
         guard case .scalar(let s) = node, !s.isNull else {
-            sink.error(node.location, "`\(name)` must be a URL, not \(Self.describe(node))")
+            sink.error(node.location, "`\(field.fileName)` must be a URL or a file, not \(Self.describe(node))")
             return nil
         }
-        var local = sink
-        if allowShotOutput, let template = Template.parse(s, field: name, into: &local),
-            let upstream = template.wholeShotVideo
-        {
-            sink = local
-            guard shotIDs.contains(upstream) else {
-                sink.error(
-                    s.location, "`${shots.\(upstream).video}` names unknown shot `\(upstream)`",
-                    note: Suggestion.note(for: upstream, in: shotIDs))
-                return nil
-            }
-            return .shotVideo(upstream)
-        }
-        guard let text = interpolated(node, field: name, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
-        else { return nil }
-        return checkURL(text, field: name, at: node.location) ? .text(text) : nil
+        return mediaInput(s, field: field, shotIDs: shotIDs, allowShotOutput: allowShotOutput).map(ShotValue.input)
     }
 
     private mutating func convertURLList(
@@ -583,7 +659,7 @@ struct ProjectBuilder {
     ) -> ShotValue? {
         let name = field.fileName
         guard case .sequence(let list) = node else {
-            sink.error(node.location, "`\(name)` must be a list of image URLs, not \(Self.describe(node))")
+            sink.error(node.location, "`\(name)` must be a list of images (URLs or files), not \(Self.describe(node))")
             return nil
         }
         if list.items.isEmpty {
@@ -596,23 +672,89 @@ struct ProjectBuilder {
                 "`\(name)` lists \(list.items.count) images; the API takes at most \(APILimits.maxReferenceImages)")
             return nil
         }
-        var urls: [String] = []
+        var inputs: [MediaInput] = []
         var ok = true
         for item in list.items {
             guard case .scalar(let s) = item, !s.isNull else {
-                sink.error(item.location, "`\(name)` lists image URLs, not \(item.kindName)")
+                sink.error(item.location, "`\(name)` lists images (URLs or files), not \(item.kindName)")
                 ok = false
                 continue
             }
-            if let text = interpolated(item, field: name, shotIDs: shotIDs, allowShotOutput: false),
-                checkURL(text, field: name, at: item.location)
-            {
-                urls.append(text)
+            if let input = mediaInput(s, field: field, shotIDs: shotIDs, allowShotOutput: allowShotOutput) {
+                inputs.append(input)
             } else {
                 ok = false
             }
         }
-        return ok ? .urls(urls) : nil
+        return ok ? .inputs(inputs) : nil
+    }
+
+    /// One media value: another shot's video (`video`) or frame (image fields) when it is only
+    /// that reference; else, after `${vars.…}`, an http(s) URL or a file beside the project.
+    private mutating func mediaInput(
+        _ s: YAMLScalar, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool
+    ) -> MediaInput? {
+        let name = field.fileName
+        var local = sink
+        if allowShotOutput, let template = Template.parse(s, field: name, into: &local) {
+            let reference: (id: String, input: MediaInput)? =
+                if field == .video, let id = template.wholeShotVideo {
+                    (id, .shotVideo(id))
+                } else if field != .video, let (id, edge) = template.wholeShotFrame {
+                    (id, .frame(id, edge))
+                } else { nil }
+            if let reference {
+                sink = local
+                guard shotIDs.contains(reference.id) else {
+                    sink.error(
+                        s.location, "`\(reference.input.written)` names unknown shot `\(reference.id)`",
+                        note: Suggestion.note(for: reference.id, in: shotIDs))
+                    return nil
+                }
+                return reference.input
+            }
+        }
+        guard let text = interpolated(.scalar(s), field: name, shotIDs: shotIDs, allowShotOutput: allowShotOutput)
+        else { return nil }
+        if Self.hasScheme(text) {
+            return checkURL(text, field: name, at: s.location) ? .url(text) : nil
+        }
+        return localFile(text, field: field, at: s.location).map(MediaInput.file)
+    }
+
+    /// `ftp://…`, `file:…`, `data:…`: a scheme, which only http(s) may be.
+    static func hasScheme(_ text: String) -> Bool {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else { return false }
+        let scheme = text[..<colon]
+        guard scheme.count > 1, let first = scheme.unicodeScalars.first, first.isASCIILetter else { return false }
+        return scheme.unicodeScalars.allSatisfy {
+            $0.isASCIILetter || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0)
+        }
+    }
+
+    /// A file input, checked once per path: inside the project, a regular file, the right media
+    /// by its bytes, within the API's limits. Its normalized path, or nil after reporting.
+    private mutating func localFile(_ text: String, field: ShotField, at location: SourceLocation) -> String? {
+        let expect: InputFile.Expect = field == .video ? .video : .image
+        let key = text + (expect == .video ? "#video" : "#image")
+        let result: Result<InputFile, InputProblem>
+        if let cached = checkedFiles[key] {
+            result = cached
+        } else {
+            let normalized = (try? ProjectFolder.normalize(text)) ?? text
+            result = InputFile.check(normalized, in: folder, expect: expect)
+            checkedFiles[key] = result
+        }
+        switch result {
+        case .success(let file):
+            inputFiles[file.path] = file
+            return file.path
+        case .failure(let problem):
+            sink.error(
+                location, "`\(field.fileName)` file `\(Printable.short(text, limit: 120))` \(problem.message)",
+                note: problem == .missing ? "write an http(s) URL, or a path relative to the project file" : nil)
+            return nil
+        }
     }
 
     mutating func checkURL(_ text: String, field: String, at location: SourceLocation) -> Bool {
@@ -623,7 +765,8 @@ struct ProjectBuilder {
         {
             return true
         }
-        sink.error(location, "`\(field)` must be an absolute http(s) URL, not `\(text)`")
+        let either = field.hasPrefix("assets.") ? "" : " or a file inside the project"
+        sink.error(location, "`\(field)` must be an absolute http(s) URL\(either), not `\(text)`")
         return false
     }
 
@@ -653,12 +796,22 @@ struct ProjectBuilder {
                         note: Suggestion.note(for: name, in: vars.keys) ?? "define it under `vars:`")
                     ok = false
                 }
+            case .shotFrame(let id, let edge, let offset):
+                let written = "${shots.\(id).\(edge.reference)}"
+                let message =
+                    field == "video"
+                    ? "`\(written)` is an image; `video` takes a video (`${shots.\(id).video}`)"
+                    : field == "image" || field == "end_image" || field == "images"
+                        ? "`\(written)` must be the whole value of `\(field)`"
+                        : "`\(written)` is allowed only where an image is expected, not in `\(field)`"
+                sink.error(s.location(ofOffset: offset), message)
+                ok = false
             case .shotVideo(let id, let offset):
                 let message =
-                    allowShotOutput
-                    ? "`${shots.\(id).video}` must be the whole value of `\(field)`"
-                    : field == "image" || field == "end_image" || field == "images"
-                        ? "`${shots.\(id).video}` is a video; `\(field)` takes an image URL"
+                    field == "image" || field == "end_image" || field == "images"
+                    ? "`${shots.\(id).video}` is a video; `\(field)` takes an image (`${shots.\(id).last_frame}`?)"
+                    : allowShotOutput
+                        ? "`${shots.\(id).video}` must be the whole value of `\(field)`"
                         : "`${shots.\(id).video}` is allowed only where a video URL is expected, not in `\(field)`"
                 sink.error(s.location(ofOffset: offset), message)
                 ok = false
@@ -681,6 +834,10 @@ struct ProjectBuilder {
             sink.error(shots[start].location, "dependency cycle: \(names)", note: "remove one of these references")
         }
     }
+}
+
+extension Unicode.Scalar {
+    var isASCIILetter: Bool { ("a"..."z").contains(self) || ("A"..."Z").contains(self) }
 }
 
 /// The written form of numbers in a project file: decimal only. `0x5`, `0o7`, `inf`, `.nan`,

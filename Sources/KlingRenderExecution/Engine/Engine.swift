@@ -14,7 +14,7 @@ package struct Engine: Sendable {
 
     package init(
         project: Project, plan: Plan, paths: ProjectPaths, manifest: Manifest, api: any KlingService,
-        options: ExecutionOptions, clock: any EngineClock = SystemClock(),
+        options: ExecutionOptions, clock: any EngineClock = SystemClock(), assets: AssetOptions = AssetOptions(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         events: @escaping @Sendable (ExecutionEvent) -> Void
     ) {
@@ -30,6 +30,16 @@ package struct Engine: Sendable {
             outputs: OutputStore(recorded),
             limits: ResourceLimits(tasks: options.parallelism, transfers: options.downloads, cpu: options.cpu),
             options: options, paths: paths, endpoint: manifest.endpoint, events: events, random: random)
+        var files: [String: LocalAsset] = [:]
+        for (path, file) in project.inputFiles {
+            files[path] = LocalAsset(resolved: file.resolved, sha256: file.sha256, bytes: file.bytes, media: file.media)
+        }
+        context.assets = AssetBoard(files)
+        context.inputFiles = project.inputFiles
+        context.store = assets.store
+        context.ffmpeg = assets.ffmpeg
+        context.outputsLifetime = project.outputsLifetime
+        context.now = assets.now
     }
 
     package var recorder: ManifestRecorder { context.recorder }
@@ -63,17 +73,25 @@ package struct Engine: Sendable {
         var nodes: [WalkNode] = []
         var render: [String: Int] = [:]
         var download: [String: Int] = [:]
+        /// A shot's, or for an asset's steps the asset's path.
         var owner: [Int: String] = [:]
+        /// The upload of each content (by SHA-256) and of each frame (by path).
+        var uploads: [String: Int] = [:]
+
+        mutating func add(_ step: any Step, for owner: String, after dependencies: [Int], cost: Double) -> Int {
+            nodes.append(WalkNode(step: step, dependencies: dependencies, cost: cost))
+            self.owner[nodes.count - 1] = owner
+            return nodes.count - 1
+        }
     }
 
     func buildGraph() -> Graph {
         var graph = Graph()
         let shots = Dictionary(project.shots.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         func add(_ step: any Step, for id: String, after dependencies: [Int], cost: Double) -> Int {
-            graph.nodes.append(WalkNode(step: step, dependencies: dependencies, cost: cost))
-            graph.owner[graph.nodes.count - 1] = id
-            return graph.nodes.count - 1
+            graph.add(step, for: id, after: dependencies, cost: cost)
         }
+        let sharing = pathsByContent()
         for planned in plan.shots {
             switch planned.action {
             case .unchanged:
@@ -90,7 +108,8 @@ package struct Engine: Sendable {
                 let upstream = shot.upstreamIDs.compactMap { graph.render[$0] }
                 let step = RenderStep(planned: planned, shot: shot, context: context)
                 // A task in flight is polled at once, whatever its upstream shots do: it is paid for.
-                let waits = planned.action == .resume ? [] : upstream
+                let waits =
+                    planned.action == .resume ? [] : upstream + assetSteps(for: shot, in: &graph, sharing: sharing)
                 let render = add(step, for: planned.id, after: waits, cost: step.expectedSeconds)
                 graph.render[planned.id] = render
                 graph.download[planned.id] = add(
@@ -98,5 +117,64 @@ package struct Engine: Sendable {
             }
         }
         return graph
+    }
+
+    /// The paths of the local files that submitting shots use, grouped by content.
+    private func pathsByContent() -> [String: [String]] {
+        var paths: [String: [String]] = [:]
+        for planned in plan.shots where planned.action.submits {
+            for (_, input) in project.shot(planned.id)?.mediaInputs ?? [] {
+                guard case .file(let path) = input, let file = project.inputFiles[path] else { continue }
+                if !(paths[file.sha256] ?? []).contains(path) { paths[file.sha256, default: []].append(path) }
+            }
+        }
+        return paths
+    }
+
+    /// The upload (and frame) steps a shot's render waits for, added once each.
+    private func assetSteps(for shot: Shot, in graph: inout Graph, sharing: [String: [String]]) -> [Int] {
+        var waits: [Int] = []
+        for (_, input) in shot.mediaInputs {
+            switch input {
+            case .file(let path):
+                guard let sha = project.inputFiles[path]?.sha256 else { continue }
+                if let node = graph.uploads[sha] {
+                    waits.append(node)
+                    continue
+                }
+                let paths = sharing[sha] ?? [path]
+                let node = graph.add(UploadStep(paths: paths, context: context), for: paths[0], after: [], cost: 0)
+                graph.uploads[sha] = node
+                waits.append(node)
+            case .frame(let upstream, let edge):
+                let path = context.paths.framePath(shot: upstream, edge: edge)
+                if let node = graph.uploads[path] {
+                    waits.append(node)
+                    continue
+                }
+                let before = [graph.render[upstream], graph.download[upstream]].compactMap { $0 }
+                let frame = graph.add(
+                    FrameStep(shot: upstream, edge: edge, context: context), for: path, after: before, cost: 1)
+                let node = graph.add(UploadStep(paths: [path], context: context), for: path, after: [frame], cost: 0)
+                graph.uploads[path] = node
+                waits.append(node)
+            case .url, .shotVideo:
+                continue
+            }
+        }
+        return waits
+    }
+}
+
+/// How a run hosts its assets: the store, ffmpeg, and the wall clock that dates URLs.
+package struct AssetOptions: Sendable {
+    package var store: AssetHost?
+    package var ffmpeg: String?
+    package var now: @Sendable () -> Date
+
+    package init(store: AssetHost? = nil, ffmpeg: String? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.ffmpeg = ffmpeg
+        self.now = now
     }
 }

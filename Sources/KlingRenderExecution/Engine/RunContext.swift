@@ -17,6 +17,18 @@ package struct RunContext: Sendable {
     package var events: @Sendable (ExecutionEvent) -> Void
     /// A number in [0, 1) for back-off jitter; tests fix it to get exact sequences.
     package var random: @Sendable () -> Double
+    /// Local files and frames, and their keys in the store once they are there.
+    package var assets = AssetBoard()
+    /// The project's local input files, by path as written.
+    package var inputFiles: [String: InputFile] = [:]
+    /// Where assets are hosted; nil when the project has none.
+    package var store: AssetHost?
+    /// ffmpeg's path, for continuity frames; nil when it is not installed.
+    package var ffmpeg: String?
+    /// Seconds the API's video URLs are trusted after they are received.
+    package var outputsLifetime = Project.defaultOutputsLifetime
+    /// Wall-clock time, for the age of recorded URLs (not for scheduling: that is `clock`'s).
+    package var now: @Sendable () -> Date = { Date() }
 
     /// API seconds per clock second, never zero: what every wait in API time is divided by.
     package var timeScale: Double { max(options.timeScale, 1e-9) }
@@ -30,10 +42,17 @@ package struct RunContext: Sendable {
 /// The video URLs of each shot known so far: recorded ones at the start, rendered ones as they come.
 package actor OutputStore {
     private var urls: [String: [String]]
+    /// Shots rendered in this run: their URLs are new, not recorded ones that may have expired.
+    private var fresh = Set<String>()
 
     package init(_ urls: [String: [String]] = [:]) { self.urls = urls }
 
-    package func set(_ id: String, _ list: [String]) { urls[id] = list }
+    package func set(_ id: String, _ list: [String]) {
+        urls[id] = list
+        fresh.insert(id)
+    }
+
+    package func isFresh(_ id: String) -> Bool { fresh.contains(id) }
 
     package func get(_ id: String) -> [String]? { urls[id] }
 

@@ -120,6 +120,7 @@ extension RenderStep {
             await context.recorder.stage(id) { entry in
                 entry?.status = .succeeded
                 entry?.urls = urls
+                entry?.urlsReceived = AssetClock.stamp(context.now())
                 entry?.files = []
                 entry?.error = nil
                 if let credits = report.consumedCredits { entry?.consumedCredits = credits }

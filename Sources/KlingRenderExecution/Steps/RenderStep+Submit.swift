@@ -8,13 +8,20 @@ extension RenderStep {
     func submit() async -> Result<String, EndedEarly> {
         // Started as the run was interrupted: nothing is submitted after Ctrl-C.
         if Task.isCancelled { return .failure(EndedEarly(end: .ended(.notStarted(.interrupted)))) }
-        let outputs = await context.outputs.first(of: shot.inputs.values)
         // Never send a request with an input missing: that would pay for a render of nothing.
-        if let missing = shot.inputs.values.sorted().first(where: { outputs[$0] == nil }) {
-            context.events(.blocked(shot: id, by: missing))
-            return .failure(EndedEarly(end: .ended(.blocked(by: missing))))
+        let sent: [MediaInput: String]
+        switch await resolveInputs() {
+        case .success(let urls): sent = urls
+        case .failure(let ended): return .failure(ended)
         }
-        let request = shot.request { outputs[$0] ?? "" }
+        let request = shot.request { sent[$0] ?? "" }
+        // What the manifest keeps: no presigned URL's signature, and each field as written.
+        let recorded = shot.request { AssetHost.unsigned(sent[$0] ?? "") }
+        let written = shot.request { $0.source(context.inputFiles) }
+        var sources: [String: JSONValue] = [:]
+        for (field, input) in shot.mediaInputs where !Self.isPlainURL(input) {
+            sources[field.wireName] = written[field.wireName]
+        }
         let body: Data
         do {
             body = try CanonicalJSON.data(request)
@@ -25,8 +32,9 @@ extension RenderStep {
         do {
             try await context.recorder.record(id) { entry in
                 entry = ManifestShot(
-                    type: shot.type.name, fingerprint: planned.fingerprint, request: request, inputs: shot.inputs,
+                    type: shot.type.name, fingerprint: planned.fingerprint, request: recorded, inputs: shot.inputs,
                     status: .submitting, estimatedCredits: planned.estimatedCredits)
+                entry?.sources = sources.isEmpty ? nil : sources
             }
         } catch {
             let reason = Reason.manifestUnwritable(detail: "\(error)")
@@ -34,6 +42,15 @@ extension RenderStep {
         }
         context.events(.submitting(shot: id))
         return await send(body, restoring: previous)
+    }
+
+    /// URLs and upstream videos are recorded as they were (the latter in `inputs`); files and
+    /// frames also by their source.
+    static func isPlainURL(_ input: MediaInput) -> Bool {
+        switch input {
+        case .url, .shotVideo: true
+        case .file, .frame: false
+        }
     }
 
     /// The POST and its retries. `previous` is what the manifest said before the intent.

@@ -1,0 +1,52 @@
+import Foundation
+import KlingRenderCore
+import KlingRenderExecution
+import KlingStore
+
+/// How `apply` hosts a project's assets: the store named by `assets:` with the user's AWS
+/// credentials, or in a rehearsal without one the simulator's loopback store; ffmpeg for frames.
+/// Every refusal comes before anything is sent.
+enum AssetWiring {
+    /// The rehearsal store's bucket and (public, never checked) credentials.
+    static let rehearsalBucket = "rehearsal"
+
+    /// What the plan needs that this machine lacks, as a message; nil when it has it all.
+    static func problem(_ plan: Plan, project: Project, simulated: Bool) -> String? {
+        let work = plan.assets
+        if !work.frames.isEmpty, Executable.find("ffmpeg") == nil {
+            return
+                "continuity frames (\(work.frames.joined(separator: ", "))) need ffmpeg, which is not installed: `apt-get install ffmpeg` (Debian's package ffmpeg). Nothing was sent."
+        }
+        guard !work.isEmpty else { return nil }
+        if project.assets == nil, !simulated {
+            let what = (work.uploads.map(\.path) + work.frames).prefix(3).joined(separator: ", ")
+            return
+                "\(what) must be hosted for the API to fetch: add `assets:` with `store: s3://BUCKET/PREFIX/` to \(project.file), or rehearse with --simulate. Nothing was sent."
+        }
+        if project.assets != nil, CredentialChain.resolve(ProcessInfo.processInfo.environment) == nil {
+            return
+                "the asset store needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE for a profile in ~/.aws/credentials. Nothing was sent."
+        }
+        return nil
+    }
+
+    static func options(for project: Project, session: Session) -> AssetOptions {
+        let environment = ProcessInfo.processInfo.environment
+        var options = AssetOptions(ffmpeg: Executable.find("ffmpeg"))
+        if let settings = project.assets, let credentials = CredentialChain.resolve(environment) {
+            let region =
+                settings.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+            options.store = AssetHost(
+                store: S3Store(
+                    bucket: settings.bucket, prefix: settings.prefix, endpoint: settings.endpoint, region: region,
+                    publicURL: settings.publicURL, urlLifetime: settings.urlLifetime, credentials: credentials))
+        } else if project.assets == nil, let simulator = session.simulator {
+            options.store = AssetHost(
+                store: S3Store(
+                    bucket: rehearsalBucket, prefix: "", endpoint: simulator.baseURL + "/_store", region: "us-east-1",
+                    publicURL: nil, urlLifetime: AssetSettings.defaultURLLifetime,
+                    credentials: StoreCredentials(accessKeyID: "rehearsal", secretAccessKey: "rehearsal")))
+        }
+        return options
+    }
+}

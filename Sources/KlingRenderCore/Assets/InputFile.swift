@@ -1,0 +1,229 @@
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A file beside the project used as a shot's input (`image: boards/hero.png`), checked and hashed.
+package struct InputFile: Sendable, Hashable, Codable {
+    /// As the project file writes it, normalized: relative to the project file's folder.
+    package var path: String
+    /// Where it really is (symlinks followed), relative to the project's folder: what is read.
+    package var resolved: String
+    package var sha256: String
+    package var bytes: Int64
+    package var media: MediaType
+    /// Pixels, for images.
+    package var width: Int?
+    package var height: Int?
+
+    /// The object key's extension and the upload's `Content-Type`.
+    package var fileExtension: String { media.fileExtension }
+}
+
+/// What a media input's bytes are, by magic bytes, never by name.
+package enum MediaType: String, Sendable, Hashable, Codable {
+    case png, jpeg, webp, mp4, mov
+
+    package var isImage: Bool { self == .png || self == .jpeg || self == .webp }
+
+    package var fileExtension: String {
+        switch self {
+        case .jpeg: "jpg"
+        default: rawValue
+        }
+    }
+
+    package var contentType: String {
+        switch self {
+        case .png: "image/png"
+        case .jpeg: "image/jpeg"
+        case .webp: "image/webp"
+        case .mp4: "video/mp4"
+        case .mov: "video/quicktime"
+        }
+    }
+
+    /// Sniffs the first bytes of a file.
+    package static func sniff(_ head: [UInt8]) -> MediaType? {
+        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
+        if head.count >= 12, head[0..<4] == [0x52, 0x49, 0x46, 0x46][...],
+            head[8..<12] == [0x57, 0x45, 0x42, 0x50][...]
+        {
+            return .webp
+        }
+        guard head.count >= 12 else { return nil }
+        let box = String(decoding: head[4..<8], as: UTF8.self)
+        if box == "ftyp" {
+            return String(decoding: head[8..<12], as: UTF8.self) == "qt  " ? .mov : .mp4
+        }
+        // Old QuickTime files start with one of these atoms instead of `ftyp`.
+        if ["moov", "mdat", "wide", "free", "skip", "pnot"].contains(box) { return .mov }
+        return nil
+    }
+}
+
+/// The limits a local input is checked against before anything is sent.
+package enum InputLimits {
+    /// Kling's documentation: images at most 10 MB, at least 300 px a side, aspect 1:2.5 to 2.5:1.
+    package static let maxImageBytes: Int64 = 10 * 1_000_000
+    package static let minImageSide = 300
+    package static let maxAspect = 2.5
+    /// Kling documents reference and edit videos as MP4/MOV up to 200 MB; the seed says nothing.
+    package static let maxVideoBytes: Int64 = 200 * 1_000_000
+}
+
+extension InputFile {
+    /// What kind of bytes a field takes.
+    package enum Expect: Sendable {
+        case image, video
+    }
+
+    /// Checks and hashes `written` (relative to `folder`) for a field that takes `expect`; the
+    /// problem in words when it is not a usable input.
+    package static func check(_ written: String, in folder: URL, expect: Expect) -> Result<InputFile, InputProblem> {
+        if written.hasPrefix("/") || written.hasPrefix("~") {
+            return .failure(.outside("is an absolute path; write it relative to the project file"))
+        }
+        guard let root = realPath(folder.path.isEmpty ? "." : folder.path) else {
+            return .failure(.missing)
+        }
+        let joined = folder.appendingPathComponent(written).path
+        guard let real = realPath(joined) else {
+            return .failure(ProjectFolder.kind(ofPath: joined) == nil ? .missing : .outside("cannot be resolved"))
+        }
+        let prefix = root == "/" ? "/" : root + "/"
+        guard real.hasPrefix(prefix) else {
+            return .failure(.outside("resolves outside the project's folder; kling-render uploads nothing from there"))
+        }
+        let resolved = String(real.dropFirst(prefix.count))
+        switch ProjectFolder.kind(ofPath: real) {
+        case .file?: break
+        case let kind?: return .failure(.notAFile(kind.phrase))
+        case nil: return .failure(.missing)
+        }
+        return read(real, written: written, resolved: resolved, expect: expect)
+    }
+
+    private static func read(_ real: String, written: String, resolved: String, expect: Expect)
+        -> Result<InputFile, InputProblem>
+    {
+        let fd = POSIX.open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)
+        guard fd >= 0 else { return .failure(.unreadable(ProjectFolder.errnoText())) }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        let limit = expect == .image ? InputLimits.maxImageBytes : InputLimits.maxVideoBytes
+        var hasher = SHA256()
+        var head: [UInt8] = []
+        var bytes: Int64 = 0
+        var imageData = Data()
+        do {
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                bytes += Int64(chunk.count)
+                if bytes > limit { return .failure(.tooLarge(limit: limit, expect: expect)) }
+                hasher.update(data: chunk)
+                if head.count < 16 { head += chunk.prefix(16 - head.count) }
+                if expect == .image { imageData.append(chunk) }
+            }
+        } catch {
+            return .failure(.unreadable("\(error)"))
+        }
+        guard let media = MediaType.sniff(head) else { return .failure(.wrongMedia(nil, expect: expect)) }
+        guard media.isImage == (expect == .image) else { return .failure(.wrongMedia(media, expect: expect)) }
+        var file = InputFile(
+            path: written, resolved: resolved, sha256: hasher.finalize().map { String(format: "%02x", $0) }.joined(),
+            bytes: bytes, media: media)
+        if expect == .image {
+            guard let (w, h) = ImageSize.of(imageData, media) else { return .failure(.wrongMedia(nil, expect: expect)) }
+            file.width = w
+            file.height = h
+            if min(w, h) < InputLimits.minImageSide { return .failure(.tooSmall(w, h)) }
+            let aspect = Double(max(w, h)) / Double(min(w, h))
+            if aspect > InputLimits.maxAspect { return .failure(.aspect(w, h)) }
+        }
+        return .success(file)
+    }
+
+    private static func realPath(_ path: String) -> String? {
+        guard let pointer = realpath(path, nil) else { return nil }
+        defer { free(pointer) }
+        return String(cString: pointer)
+    }
+}
+
+/// Why a local input cannot be used.
+package enum InputProblem: Error, Sendable, Equatable {
+    case missing
+    case outside(String)
+    case notAFile(String)
+    case unreadable(String)
+    case tooLarge(limit: Int64, expect: InputFile.Expect)
+    case wrongMedia(MediaType?, expect: InputFile.Expect)
+    case tooSmall(Int, Int)
+    case aspect(Int, Int)
+
+    /// The message, after "`image` file `PATH` ".
+    package var message: String {
+        switch self {
+        case .missing: "does not exist"
+        case .outside(let why): why
+        case .notAFile(let kind): "is \(kind), not a regular file"
+        case .unreadable(let why): "cannot be read (\(why))"
+        case .tooLarge(let limit, let expect):
+            "is larger than \(limit / 1_000_000) MB, the most the API takes for \(expect == .image ? "an image" : "a video")"
+        case .wrongMedia(let found, let expect):
+            expect == .image
+                ? "is not a PNG, JPEG or WebP image\(found.map { " (its bytes are \($0.rawValue.uppercased()))" } ?? " (by its bytes)")"
+                : "is not an MP4 or MOV video\(found.map { " (its bytes are \($0.rawValue.uppercased()))" } ?? " (by its bytes)")"
+        case .tooSmall(let w, let h):
+            "is \(w)×\(h) pixels; the API takes images at least \(InputLimits.minImageSide) px a side"
+        case .aspect(let w, let h):
+            "is \(w)×\(h) pixels; the API takes aspect ratios from 1:2.5 to 2.5:1"
+        }
+    }
+}
+
+/// Pixel sizes read from image headers.
+enum ImageSize {
+    static func of(_ data: Data, _ media: MediaType) -> (Int, Int)? {
+        let b = [UInt8](data.prefix(min(data.count, 1 << 20)))
+        func be16(_ i: Int) -> Int { Int(b[i]) << 8 | Int(b[i + 1]) }
+        func le16(_ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 }
+        func le24(_ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 | Int(b[i + 2]) << 16 }
+        switch media {
+        case .png:
+            guard b.count >= 24 else { return nil }
+            return (be16(16) << 16 | be16(18), be16(20) << 16 | be16(22))
+        case .webp:
+            guard b.count >= 30 else { return nil }
+            switch String(decoding: b[12..<16], as: UTF8.self) {
+            case "VP8 ": return (le16(26) & 0x3FFF, le16(28) & 0x3FFF)
+            case "VP8L":
+                let bits = UInt32(b[21]) | UInt32(b[22]) << 8 | UInt32(b[23]) << 16 | UInt32(b[24]) << 24
+                return (Int(bits & 0x3FFF) + 1, Int((bits >> 14) & 0x3FFF) + 1)
+            case "VP8X": return (le24(24) + 1, le24(27) + 1)
+            default: return nil
+            }
+        case .jpeg:
+            var i = 2
+            while i + 9 < b.count {
+                guard b[i] == 0xFF else { return nil }
+                let marker = b[i + 1]
+                if marker == 0xFF {
+                    i += 1
+                    continue
+                }
+                if (0xC0...0xCF).contains(marker), ![0xC4, 0xC8, 0xCC].contains(marker) {
+                    return (be16(i + 7), be16(i + 5))
+                }
+                i += 2 + be16(i + 2)
+            }
+            return nil
+        case .mp4, .mov:
+            return nil
+        }
+    }
+}

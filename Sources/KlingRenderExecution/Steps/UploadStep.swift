@@ -1,0 +1,73 @@
+import Foundation
+import KlingRenderCore
+import KlingStore
+
+/// What happens to a local file a render needs: its bytes checked against the hash the plan
+/// was made with, then put in the asset store under its content hash — unless the store already
+/// holds it (HEAD first, PUT only when absent). Each content is one step however many paths,
+/// shots or takes use it.
+package struct UploadStep: Step {
+    /// The paths that hold this content; the first is read.
+    package var paths: [String]
+    package var context: RunContext
+
+    package init(paths: [String], context: RunContext) {
+        self.paths = paths
+        self.context = context
+    }
+
+    package var resource: Resource { .transfers }
+
+    package func run() async -> StepEnd {
+        let path = paths[0]
+        guard let host = context.store else { return fail(path, "no asset store is configured") }
+        guard let asset = await context.assets.file(path) else { return fail(path, "it was not found") }
+        do {
+            let key = try await Self.upload(asset, as: path, to: host, context: context)
+            await context.assets.stored(paths, key: key)
+            try await context.recorder.recordAsset(paths, host.record(asset, key: key))
+        } catch let error as UploadFailure {
+            return fail(path, error.detail)
+        } catch {
+            return fail(path, "cannot write the manifest: \(error)")
+        }
+        return .success
+    }
+
+    private func fail(_ path: String, _ detail: String) -> StepEnd {
+        let reason = Reason.asset(path: path, detail: detail)
+        context.events(.assetFailed(path: path, reason: reason))
+        return .ended(.failed(reason))
+    }
+
+    struct UploadFailure: Error {
+        var detail: String
+    }
+
+    /// Puts one content in the store unless it is there; its key. The file is hashed again first:
+    /// what is uploaded is what the plan showed.
+    static func upload(_ asset: LocalAsset, as path: String, to host: AssetHost, context: RunContext) async throws
+        -> String
+    {
+        let root = context.paths.root
+        let hash = try? await Task.detached { try root.sha256(asset.resolved) }.value
+        guard hash == asset.sha256 else {
+            throw UploadFailure(detail: "it changed since the plan was made (its SHA-256 differs); plan again")
+        }
+        let key = host.key(sha256: asset.sha256, media: asset.media)
+        do {
+            if try await host.store.exists(key) {
+                context.events(.assetStored(path: path, bytes: asset.bytes, uploaded: false))
+                return key
+            }
+            context.events(.assetUploading(path: path, bytes: asset.bytes))
+            try await host.store.put(
+                key, file: root.url(asset.resolved).path, bytes: asset.bytes, sha256: asset.sha256,
+                contentType: asset.media.contentType)
+        } catch {
+            throw UploadFailure(detail: "\(error)")
+        }
+        context.events(.assetStored(path: path, bytes: asset.bytes, uploaded: true))
+        return key
+    }
+}
