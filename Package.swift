@@ -93,6 +93,10 @@ let package = Package(
             dependencies: ["KlingRenderExecution", "KlingRenderCore", "KlingSimulator", "KlingAPI", "KlingStore"]
         ),
         .testTarget(
+            name: "KlingStoreTests",
+            dependencies: ["KlingStore"]
+        ),
+        .testTarget(
             name: "KlingSimulatorTests",
             dependencies: [
                 "KlingSimulator", "KlingAPI",

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// Credentials for an S3-compatible store. Never printed: `description` hides them.
-public struct StoreCredentials: Sendable, CustomStringConvertible {
+public struct StoreCredentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var accessKeyID: String
     public var secretAccessKey: String
     public var sessionToken: String?
@@ -14,6 +14,8 @@ public struct StoreCredentials: Sendable, CustomStringConvertible {
     }
 
     public var description: String { "StoreCredentials(<redacted>)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: []) }
 }
 
 /// AWS Signature Version 4, for S3: signed headers, and presigned query strings.
@@ -69,15 +71,19 @@ public struct SigV4: Sendable {
         query.append(("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope(stamp))"))
         query.append(("X-Amz-Date", stamp.time))
         query.append(("X-Amz-Expires", String(expires)))
-        if let token = credentials.sessionToken { query.append(("X-Amz-Security-Token", token)) }
         query.append(("X-Amz-SignedHeaders", "host"))
+        var signed = query
+        if let token = credentials.sessionToken { signed.append(("X-Amz-Security-Token", token)) }
         let canonical = canonicalRequest(
-            method: method, url: url, query: query, headers: ["host": Self.hostHeader(url)], signed: ["host"],
+            method: method, url: url, query: signed, headers: ["host": Self.hostHeader(url)], signed: ["host"],
             payloadHash: Self.unsignedPayload)
-        query.append(("X-Amz-Signature", sign(canonical, stamp: stamp)))
+        let signature = sign(canonical, stamp: stamp)
         var text = url.absoluteString
         if let q = text.firstIndex(of: "?") { text = String(text[..<q]) }
-        return URL(string: text + "?" + Self.canonicalQuery(query))!
+        // Written as AWS's tools write it: the token, then the signature, last.
+        var written = Self.canonicalQuery(query)
+        if let token = credentials.sessionToken { written += "&X-Amz-Security-Token=" + Self.encode(token) }
+        return URL(string: text + "?" + written + "&X-Amz-Signature=" + signature)!
     }
 
     // MARK: - the algorithm
