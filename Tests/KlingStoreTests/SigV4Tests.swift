@@ -45,7 +45,8 @@ struct SigV4Tests {
         let signer = SigV4(credentials: Self.s3DocCredentials, region: "us-east-1")
         let headers = signer.signedHeaders(
             method: "GET", url: URL(string: "https://examplebucket.s3.amazonaws.com/test.txt")!,
-            headers: ["Range": "bytes=0-9"], payloadHash: SigV4.emptyPayloadHash, date: Self.instant("20130524T000000Z"))
+            headers: ["Range": "bytes=0-9"], payloadHash: SigV4.emptyPayloadHash, date: Self.instant("20130524T000000Z")
+        )
         #expect(
             headers.first { $0.0 == "Authorization" }?.1
                 == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
@@ -58,7 +59,9 @@ struct SigV4Tests {
         let url = signer.presignedURL(
             url: URL(string: "https://examplebucket.s3.amazonaws.com/test.txt")!, expires: 86400,
             date: Self.instant("20130524T000000Z"))
-        #expect(url.absoluteString.hasSuffix("X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"))
+        #expect(
+            url.absoluteString.hasSuffix(
+                "X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"))
     }
 
     /// A case for botocore and for `S3Store`, as JSON for `scripts/sigv4-reference.py`.
@@ -101,7 +104,8 @@ struct SigV4Tests {
 
     static func store(_ c: Case) -> S3Store {
         var store = S3Store(
-            bucket: c.bucket, prefix: "", endpoint: c.endpoint, region: c.region, publicURL: nil, urlLifetime: c.expires,
+            bucket: c.bucket, prefix: "", endpoint: c.endpoint, region: c.region, publicURL: nil,
+            urlLifetime: c.expires,
             credentials: StoreCredentials(accessKeyID: c.access, secretAccessKey: c.secret, sessionToken: c.token))
         let now = instant(c.time)
         store.now = { now }
@@ -150,7 +154,8 @@ struct SigV4Tests {
 
     @Test("credentials never show in a description or an error")
     func redacted() {
-        let credentials = StoreCredentials(accessKeyID: "AKIDSECRETID", secretAccessKey: "topsecret", sessionToken: "tok")
+        let credentials = StoreCredentials(
+            accessKeyID: "AKIDSECRETID", secretAccessKey: "topsecret", sessionToken: "tok")
         var dumped = ""
         dump(credentials, to: &dumped)
         for text in ["\(credentials)", String(reflecting: credentials), dumped] {
