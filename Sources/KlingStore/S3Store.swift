@@ -11,9 +11,8 @@ public protocol ObjectStore: Sendable {
     /// Seconds a URL from `url(for:)` lasts; nil when objects are public.
     var urlLifetime: Int? { get }
     func exists(_ key: String) async throws(StoreError) -> Bool
-    /// Uploads the file at `path` (whose SHA-256 is `sha256`) under `key`.
-    func put(_ key: String, file path: String, bytes: Int64, sha256: String, contentType: String)
-        async throws(StoreError)
+    /// Uploads `data` (whose SHA-256 is `sha256`) under `key`.
+    func put(_ key: String, data: Data, sha256: String, contentType: String) async throws(StoreError)
     func url(for key: String) -> String
     /// `PREFIX/SHA256.EXT`: where a content is kept.
     func key(sha256: String, fileExtension: String) -> String
@@ -102,22 +101,11 @@ public struct S3Store: ObjectStore {
         }
     }
 
-    public func put(_ key: String, file path: String, bytes: Int64, sha256: String, contentType: String)
-        async throws(StoreError)
-    {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw .file("cannot read \(path)") }
-        let data: Data
-        do {
-            defer { try? handle.close() }
-            data = try handle.readToEnd() ?? Data()
-        } catch {
-            throw .file("cannot read \(path): \(error)")
-        }
-        guard data.count == bytes else { throw .file("\(path) changed while it was uploaded") }
+    public func put(_ key: String, data: Data, sha256: String, contentType: String) async throws(StoreError) {
         let url = objectURL(key)
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .PUT
-        let headers = ["content-type": contentType, "content-length": String(bytes)]
+        let headers = ["content-type": contentType, "content-length": String(data.count)]
         for (name, value) in signer.signedHeaders(
             method: "PUT", url: url, headers: headers, payloadHash: sha256, date: now())
         {

@@ -176,6 +176,30 @@ struct HostileRepositoryTests {
         #expect(run.server.count("POST", "/api/generate") == 1)
     }
 
+    @Test("a doctored asset record (a path out of the project, a negative size) is refused by field, nothing sent")
+    func doctoredAssets() async throws {
+        let (run, _) = try await rendered()
+        defer { Task { await run.stop() } }
+        let url = run.scratch.url.appendingPathComponent("film.manifest.json")
+        let good: [String: Any] = [
+            "sha256": String(repeating: "a", count: 64), "bytes": 10, "store": "s3://b/", "key": "k.png",
+            "url_lifetime": 60,
+        ]
+        for (path, change, message) in [
+            ("../../etc/passwd", [String: Any](), "`assets` holds `../../etc/passwd`, which is not a path inside"),
+            ("boards/a.png", ["bytes": -1], "assets.boards/a.png.bytes must be from 0 to"),
+            ("boards/a.png", ["url_lifetime": 10_000_000], "assets.boards/a.png.url_lifetime must be from 1 to"),
+        ] as [(String, [String: Any], String)] {
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+            object["assets"] = [path: good.merging(change) { $1 }]
+            try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: url)
+            let result = try await run.run(["plan", "film.yaml"])
+            #expect(result.status == 1)
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+        }
+        #expect(run.server.count("POST", "/api/generate") == 1)
+    }
+
     @Test("a manifest that says running with no task is uncertain, never a silent submission")
     func runningWithoutTask() async throws {
         let (run, _) = try await rendered()

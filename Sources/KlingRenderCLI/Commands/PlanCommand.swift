@@ -44,6 +44,10 @@ struct PlanCommand: AsyncParsableCommand {
         if let problem = plan.budgetProblem {
             throw fail("\(problem); raise `budget:` or pass --max-credits, or --target fewer shots")
         }
+        // Said now, not only when apply refuses: the plan cannot be applied on this machine as it is.
+        if let problem = AssetWiring.problem(plan, project: workspace.project, simulated: planning.simulate) {
+            printError("warning: apply would stop: " + problem.replacingOccurrences(of: " Nothing was sent.", with: ""))
+        }
         if let out {
             let saved: SavedPlan
             do {

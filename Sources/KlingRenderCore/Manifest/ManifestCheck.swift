@@ -18,6 +18,29 @@ package enum ManifestCheck {
         for (id, shot) in manifest.shots.sorted(by: { $0.key < $1.key }) {
             if let problem = problem(id: id, shot: shot, endpoint: manifest.endpoint) { return problem }
         }
+        for (path, asset) in (manifest.assets ?? [:]).sorted(by: { $0.key < $1.key }) {
+            if let problem = problem(path: path, asset: asset) { return problem }
+        }
+        return nil
+    }
+
+    /// An asset record: only ever compared (is this content stored?), but still data from outside.
+    private static func problem(path: String, asset: ManifestAsset) -> String? {
+        guard let normalized = try? ProjectFolder.normalize(path), normalized == path, !path.isEmpty else {
+            return
+                "`assets` holds `\(Printable.escaped(String(path.prefix(200))))`, which is not a path inside the project's folder"
+        }
+        let at = "assets.\(Printable.escaped(String(path.prefix(200))))"
+        if !isHex64(asset.sha256) { return "\(at).sha256 is not a SHA-256" }
+        if !(0...maxVideoBytes).contains(asset.bytes) {
+            return "\(at).bytes must be from 0 to \(Int(maxVideoBytes).formatted)"
+        }
+        if asset.key.utf8.count > 1024 || asset.store.utf8.count > 1024 {
+            return "\(at) has a key or store longer than S3 allows"
+        }
+        if let lifetime = asset.urlLifetime, !(1...AssetSettings.maxURLLifetime).contains(lifetime) {
+            return "\(at).url_lifetime must be from 1 to \(AssetSettings.maxURLLifetime) seconds"
+        }
         return nil
     }
 
