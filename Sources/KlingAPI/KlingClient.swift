@@ -39,8 +39,20 @@ public struct KlingClient: Sendable {
     }
 
     /// Every text that came from outside (the server, the network stack), made safe to keep: the
-    /// key spelled out anywhere in it is replaced, and it is cut to `limit` characters.
+    /// key spelled out anywhere in it is replaced, so is the signature (and session token) of a
+    /// presigned URL an answer echoes (a week of read access, not to be committed), and it is cut
+    /// to `limit` characters.
     public func redacted(_ text: String, limit: Int = 300) -> String {
+        var text = withoutKey(text)
+        if text.contains("X-Amz-") {
+            text = text.replacingOccurrences(
+                of: #"(X-Amz-(Signature|Security-Token|Credential)=)[^&\s"'<>]*"#, with: "$1[redacted]",
+                options: .regularExpression)
+        }
+        return text.count > limit ? String(text.prefix(limit)) + "…" : text
+    }
+
+    private func withoutKey(_ text: String) -> String {
         var text = text
         if apiKey.count >= 4 {
             text = text.replacingOccurrences(of: apiKey, with: "[redacted key]")
@@ -48,12 +60,12 @@ public struct KlingClient: Sendable {
                 text = text.replacingOccurrences(of: encoded, with: "[redacted key]")
             }
         }
-        return text.count > limit ? String(text.prefix(limit)) + "…" : text
+        return text
     }
 
     /// Whether a text spells out the key (as is, or percent-encoded): such a text is never kept.
     func holdsKey(_ text: String) -> Bool {
-        redacted(text, limit: .max) != text
+        withoutKey(text) != text
     }
 
     public init(baseURL: String, apiKey: String, http: HTTPClient = KlingClient.sharedHTTPClient) {

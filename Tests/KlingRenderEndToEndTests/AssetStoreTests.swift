@@ -179,6 +179,25 @@ struct AssetStoreTests {
         }
     }
 
+    @Test("a text file named .png is a located error of apply, before any request")
+    func badFileSendsNothing() async throws {
+        let yaml =
+            "version: 1\nshots:\n  hero:\n    type: std-image-to-video\n    prompt: hero\n    image: boards/hero.png\n"
+        let r = try await Rehearsal(yaml)
+        defer { Task { await r.stop() } }
+        try FileManager.default.createDirectory(
+            at: r.scratch.url.appendingPathComponent("boards"), withIntermediateDirectories: true)
+        _ = try r.scratch.write("boards/hero.png", "not an image\n")
+        let result = try await r.apply()
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains(
+                "film.yaml:6:12: error: `image` file `boards/hero.png` is not a PNG, JPEG or WebP image"),
+            "\(result.stderr)")
+        #expect(await r.stats().requests.isEmpty, "nothing was sent")
+        #expect(r.manifestData == nil, "nothing was written")
+    }
+
     @Test("a wrong secret key is refused by a store that checks signatures, and nothing is submitted")
     func wrongSecret() async throws {
         let moto = try MotoServer(auth: true)

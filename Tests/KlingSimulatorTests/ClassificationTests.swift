@@ -88,6 +88,14 @@ struct ClassificationTests {
         let error = KlingAPIError.rejected(status: 400, code: "X", message: "bad key sk-secret-42!").redacted(
             by: client)
         #expect("\(error)".contains("[redacted key]") && !"\(error)".contains("sk-secret-42"))
+        // An answer that echoes a presigned URL of ours keeps its address, not its week of access.
+        let echoed = client.redacted(
+            "cannot fetch https://b.s3.amazonaws.com/k.png?X-Amz-Credential=AKID%2F1&X-Amz-Security-Token=tok&X-Amz-Signature=abc123 (403)"
+        )
+        #expect(
+            echoed
+                == "cannot fetch https://b.s3.amazonaws.com/k.png?X-Amz-Credential=[redacted]&X-Amz-Security-Token=[redacted]&X-Amz-Signature=[redacted] (403)"
+        )
         #expect(KlingClient.keyProblem("sk-secret-42") == nil)
         for bad in ["a\nb", "a\u{7F}b", "a b", "ä", ""] {
             #expect(KlingClient.keyProblem(bad) != nil)
