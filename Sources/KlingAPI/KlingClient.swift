@@ -44,10 +44,11 @@ public struct KlingClient: Sendable {
     /// to `limit` characters.
     public func redacted(_ text: String, limit: Int = 300) -> String {
         var text = withoutKey(text)
-        if text.contains("X-Amz-") {
+        if text.range(of: "x-amz-", options: .caseInsensitive) != nil {
+            // `=`, percent-encoded inside another URL (`%3D`), or as a JSON field (`": "`).
             text = text.replacingOccurrences(
-                of: #"(X-Amz-(Signature|Security-Token|Credential)=)[^&\s"'<>]*"#, with: "$1[redacted]",
-                options: .regularExpression)
+                of: #"(?i)(x-amz-(signature|security-token|credential)(=|%3D|"\s*:\s*"))[^&\s"'<>]*"#,
+                with: "$1[redacted]", options: .regularExpression)
         }
         return text.count > limit ? String(text.prefix(limit)) + "…" : text
     }

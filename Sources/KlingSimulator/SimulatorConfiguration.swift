@@ -35,7 +35,7 @@ public struct SimulatorConfiguration: Sendable {
     /// fetched) before accepting a task.
     public var fetchInputs = false
     /// Real seconds an input URL has to answer before the task is refused `INPUT_UNREACHABLE`.
-    public var inputTimeout = 2.0
+    public var inputTimeout = 10.0
     /// Tasks whose prompt contains one of these end FAILED: rehearse a failure of a chosen shot.
     public var failPrompts: [String] = []
 

@@ -125,8 +125,7 @@ public enum SimulatorServer {
             }
             let inputs = InputCheck(
                 fetchOthers: configuration.fetchInputs,
-                timeout: .milliseconds(Int64(configuration.inputTimeout * 1000)),
-                ownAuthority: request.head.authority)
+                timeout: .milliseconds(Int64(configuration.inputTimeout * 1000)))
             if let refusal = await inputs.check(body) {
                 return error(400, refusal.code, refusal.message)
             }

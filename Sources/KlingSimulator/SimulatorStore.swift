@@ -58,15 +58,18 @@ extension SimulatorServer {
 }
 
 /// What the simulator does with a request's input URLs before it creates a task, as the real
-/// service must: fetch the first bytes of each one that points at itself or a loopback host
+/// service must: fetch the first bytes of each one on a loopback host (itself, a local S3)
 /// (other hosts only with `fetchInputs`), and refuse the task with a 400 when one is unreachable
 /// (`INPUT_UNREACHABLE`), expired (`INPUT_EXPIRED`: 403, 404 or 410) or not the media its field
 /// takes (`INPUT_MEDIA_TYPE`).
 struct InputCheck: Sendable {
     var fetchOthers: Bool
     var timeout: TimeAmount
-    /// The simulator's own host and port, as a request names it.
-    var ownAuthority: String?
+
+    /// Redirects are not followed: an input is the URL the request names.
+    static let http = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
 
     struct Refusal: Error {
         var code: String
@@ -96,9 +99,8 @@ struct InputCheck: Sendable {
             return false
         }
         if fetchOthers { return true }
-        let authority = components.port.map { "\(host):\($0)" } ?? host
+        // Loopback only (the simulator's own videos and store are there): never the Host header's word.
         return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
-            || authority == ownAuthority?.lowercased()
     }
 
     private func fetch(_ url: String, field: String) async -> Refusal? {
@@ -106,7 +108,7 @@ struct InputCheck: Sendable {
         request.headers.add(name: "Range", value: "bytes=0-31")
         let head: Data
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            let response = try await Self.http.execute(request, timeout: timeout)
             let status = Int(response.status.code)
             if [403, 404, 410].contains(status) {
                 return Refusal(code: "INPUT_EXPIRED", message: "The \(field) URL answers \(status): expired or gone")

@@ -10,7 +10,8 @@ public protocol ObjectStore: Sendable {
     var label: String { get }
     /// Seconds a URL from `url(for:)` lasts; nil when objects are public.
     var urlLifetime: Int? { get }
-    func exists(_ key: String) async throws(StoreError) -> Bool
+    /// Whether the store holds `key` with `bytes` bytes: false when it does not, or cannot say.
+    func exists(_ key: String, bytes: Int64) async throws(StoreError) -> Bool
     /// Uploads `data` (whose SHA-256 is `sha256`) under `key`.
     func put(_ key: String, data: Data, sha256: String, contentType: String) async throws(StoreError)
     func url(for key: String) -> String
@@ -51,7 +52,7 @@ public struct S3Store: ObjectStore {
 
     public init(
         bucket: String, prefix: String, endpoint: String?, region: String, publicURL: String?, urlLifetime: Int,
-        credentials: StoreCredentials, http: HTTPClient = HTTPClient.shared
+        credentials: StoreCredentials, http: HTTPClient = S3Store.sharedHTTPClient
     ) {
         self.bucket = bucket
         prefixLabel = prefix
@@ -62,6 +63,13 @@ public struct S3Store: ObjectStore {
         self.http = http
     }
 
+    /// Redirects are not followed: a store that answers a PUT with a 307 to another host would
+    /// have it send the bytes (and a session token) there, and a HEAD redirected to any 200 would
+    /// pass for an object that is not stored.
+    public static let sharedHTTPClient = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+
     public var label: String { "s3://\(bucket)/" + (prefixLabel.isEmpty ? "" : prefixLabel + "/") }
     public var urlLifetime: Int? { publicURL == nil ? lifetime : nil }
 
@@ -69,23 +77,32 @@ public struct S3Store: ObjectStore {
         (prefixLabel.isEmpty ? "" : prefixLabel + "/") + sha256 + "." + fileExtension
     }
 
-    /// The object's address: path-style under an endpoint; virtual-hosted on AWS.
-    public func objectURL(_ key: String) -> URL {
+    /// The object's address: path-style under an endpoint; virtual-hosted on AWS. Nil when the
+    /// endpoint or region makes no URL.
+    public func objectURL(_ key: String) -> URL? {
         let encodedKey = SigV4.encode(key, keepSlash: true)
-        if let endpoint { return URL(string: "\(endpoint)/\(bucket)/\(encodedKey)")! }
-        if bucket.contains(".") {
-            return URL(string: "https://s3.\(signer.region).amazonaws.com/\(bucket)/\(encodedKey)")!
-        }
-        return URL(string: "https://\(bucket).s3.\(signer.region).amazonaws.com/\(encodedKey)")!
+        let region = SigV4.encode(signer.region)
+        if let endpoint { return URL(string: "\(endpoint)/\(bucket)/\(encodedKey)") }
+        if bucket.contains(".") { return URL(string: "https://s3.\(region).amazonaws.com/\(bucket)/\(encodedKey)") }
+        return URL(string: "https://\(bucket).s3.\(region).amazonaws.com/\(encodedKey)")
+    }
+
+    private func address(_ key: String) throws(StoreError) -> URL {
+        guard let url = objectURL(key) else { throw .unreachable("no URL can be made of the endpoint and region") }
+        return url
     }
 
     public func url(for key: String) -> String {
         if let publicURL { return publicURL + SigV4.encode(key, keepSlash: true) }
-        return signer.presignedURL(url: objectURL(key), expires: lifetime, date: now()).absoluteString
+        guard let url = objectURL(key) else { return "" }
+        return signer.presignedURL(url: url, expires: lifetime, date: now()).absoluteString
     }
 
-    public func exists(_ key: String) async throws(StoreError) -> Bool {
-        let url = objectURL(key)
+    /// HEAD: 200 with the right length is stored. A 404 is absent; so is a 403, which AWS answers
+    /// for a missing key when the policy does not grant `s3:ListBucket` — the PUT that follows is
+    /// harmless (the key is the content's hash) and says whether the credentials are refused.
+    public func exists(_ key: String, bytes: Int64) async throws(StoreError) -> Bool {
+        let url = try address(key)
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .HEAD
         for (name, value) in signer.signedHeaders(
@@ -95,14 +112,14 @@ public struct S3Store: ObjectStore {
         }
         let response = try await execute(request)
         switch response.status.code {
-        case 200: return true
-        case 404: return false
+        case 200: return response.headers.first(name: "Content-Length").flatMap { Int64($0) } == bytes
+        case 403, 404: return false
         default: throw .refused(status: Int(response.status.code), code: nil)
         }
     }
 
     public func put(_ key: String, data: Data, sha256: String, contentType: String) async throws(StoreError) {
-        let url = objectURL(key)
+        let url = try address(key)
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .PUT
         let headers = ["content-type": contentType, "content-length": String(data.count)]

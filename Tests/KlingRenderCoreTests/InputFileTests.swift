@@ -88,7 +88,10 @@ struct InputFileTests {
         "each unusable file is a located error naming the field, and nothing loads",
         arguments: [
             ("boards/none.png", "`image` file `boards/none.png` does not exist"),
-            ("../outside.png", "`image` file `../outside.png` resolves outside the project's folder"),
+            (
+                "../outside.png",
+                "`image` file `../outside.png` is not a plain path inside the project's folder (no `..`)"
+            ),
             ("/etc/passwd", "`image` file `/etc/passwd` is an absolute path"),
             ("boards/notes.png", "`image` file `boards/notes.png` is not a PNG, JPEG or WebP image (by its bytes)"),
             ("boards/huge.png", "`image` file `boards/huge.png` is larger than 10 MB"),

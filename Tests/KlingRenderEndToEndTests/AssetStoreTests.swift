@@ -213,7 +213,7 @@ struct AssetStoreTests {
         let wrong = try await CLI.run(
             ["apply", r.file, "--yes"] + r.arguments, in: r.scratch.url, environment: environment)
         #expect(wrong.status != 0)
-        #expect(wrong.stdout.contains("the store refused the request (403"), "\(wrong.stdout)")
+        #expect(wrong.stdout.contains("the store refused the request (403 SignatureDoesNotMatch)"), "\(wrong.stdout)")
         #expect(wrong.stdout.contains("blocked: waits on boards/hero.png"), "\(wrong.stdout)")
         #expect(await r.stats().tasksCreated == 0, "a render whose input is not hosted is never submitted")
         #expect(!wrong.stdout.contains(moto.secret) && !wrong.stderr.contains(moto.secret))

@@ -48,6 +48,9 @@ final class HostileServer: @unchecked Sendable {
         }
         router.post("**") { request, _ in try await respond(request, "POST") }
         router.get("**") { request, _ in try await respond(request, "GET") }
+        // As an S3 store: HEAD and PUT.
+        router.head("**") { request, _ in try await respond(request, "HEAD") }
+        router.put("**") { request, _ in try await respond(request, "PUT") }
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
@@ -104,6 +107,7 @@ final class HostileServer: @unchecked Sendable {
                 case "Content-Type": fields[.contentType] = value
                 case "Retry-After": fields[.retryAfter] = value
                 case "Content-Range": fields[.contentRange] = value
+                case "Location": fields[.location] = value
                 default: Issue.record("HostileServer sends no \(name) header")
                 }
             }

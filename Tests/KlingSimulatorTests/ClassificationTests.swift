@@ -96,6 +96,12 @@ struct ClassificationTests {
             echoed
                 == "cannot fetch https://b.s3.amazonaws.com/k.png?X-Amz-Credential=[redacted]&X-Amz-Security-Token=[redacted]&X-Amz-Signature=[redacted] (403)"
         )
+        for echo in [
+            "see x-amz-signature=abc", "nested ?u=https%3A%2F%2Fb%2Fk%3FX-Amz-Signature%3Dabc",
+            #"{"X-Amz-Signature": "abc"}"#,
+        ] {
+            #expect(!client.redacted(echo).contains("abc"), "\(echo)")
+        }
         #expect(KlingClient.keyProblem("sk-secret-42") == nil)
         for bad in ["a\nb", "a\u{7F}b", "a b", "ä", ""] {
             #expect(KlingClient.keyProblem(bad) != nil)

@@ -17,7 +17,17 @@ enum AssetWiring {
             return
                 "continuity frames (\(work.frames.joined(separator: ", "))) need ffmpeg, which is not installed: `apt-get install ffmpeg` (Debian's package ffmpeg). Nothing was sent."
         }
-        guard !work.isEmpty else { return nil }
+        // Every shot that submits with a file or a frame needs the store, even when the manifest
+        // says its content is there already: its URL is signed now, with the credentials.
+        let hosted = plan.shots.filter { $0.action.submits }.contains { planned in
+            project.shot(planned.id)?.mediaInputs.contains { input in
+                switch input.input {
+                case .file, .frame: true
+                case .url, .shotVideo: false
+                }
+            } ?? false
+        }
+        guard hosted || !work.isEmpty else { return nil }
         if project.assets == nil, !simulated {
             let what = (work.uploads.map(\.path) + work.frames).prefix(3).joined(separator: ", ")
             return
@@ -27,15 +37,30 @@ enum AssetWiring {
             return
                 "the asset store needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE for a profile in ~/.aws/credentials. Nothing was sent."
         }
+        if project.assets != nil, project.assets?.region == nil, let region = environmentRegion,
+            !isRegion(region)
+        {
+            return
+                "AWS_REGION `\(Printable.short(region, limit: 40))` is not a region name such as us-east-1. Nothing was sent."
+        }
         return nil
+    }
+
+    static var environmentRegion: String? {
+        let environment = ProcessInfo.processInfo.environment
+        return (environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"]).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static func isRegion(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 64
+            && text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
     }
 
     static func options(for project: Project, session: Session) -> AssetOptions {
         let environment = ProcessInfo.processInfo.environment
         var options = AssetOptions(ffmpeg: Executable.find("ffmpeg"))
         if let settings = project.assets, let credentials = CredentialChain.resolve(environment) {
-            let region =
-                settings.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+            let region = settings.region ?? environmentRegion ?? "us-east-1"
             options.store = AssetHost(
                 store: S3Store(
                     bucket: settings.bucket, prefix: settings.prefix, endpoint: settings.endpoint, region: region,

@@ -61,8 +61,10 @@ package enum MediaType: String, Sendable, Hashable, Codable {
         if box == "ftyp" {
             return String(decoding: head[8..<12], as: UTF8.self) == "qt  " ? .mov : .mp4
         }
-        // Old QuickTime files start with one of these atoms instead of `ftyp`.
-        if ["moov", "mdat", "wide", "free", "skip", "pnot"].contains(box) { return .mov }
+        // Old QuickTime files start with one of these atoms instead of `ftyp`; a small atom's size
+        // starts with a zero byte (so a text beginning "The free…" is not a movie).
+        if ["moov", "mdat"].contains(box) { return .mov }
+        if ["wide", "free", "skip", "pnot"].contains(box), head[0] == 0, head[3] >= 8 || head[2] > 0 { return .mov }
         return nil
     }
 }
@@ -89,6 +91,11 @@ extension InputFile {
         if written.hasPrefix("/") || written.hasPrefix("~") {
             return .failure(.outside("is an absolute path; write it relative to the project file"))
         }
+        // One spelling per file: `a/../a/x.png` would be a second name the manifest cannot keep.
+        guard let normalized = try? ProjectFolder.normalize(written), normalized == written else {
+            return .failure(
+                .outside("is not a plain path inside the project's folder (no `..`); write it as `boards/x.png`"))
+        }
         guard let root = realPath(folder.path.isEmpty ? "." : folder.path) else {
             return .failure(.missing)
         }
@@ -112,9 +119,14 @@ extension InputFile {
     private static func read(_ real: String, written: String, resolved: String, expect: Expect)
         -> Result<InputFile, InputProblem>
     {
-        let fd = POSIX.open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)
+        // Non-blocking, and checked once open: a FIFO swapped in after the check never hangs the load.
+        let fd = POSIX.open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0)
         guard fd >= 0 else { return .failure(.unreadable(ProjectFolder.errnoText())) }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0, ProjectFolder.kind(info) == .file else {
+            return .failure(.notAFile("not a regular file"))
+        }
         let limit = expect == .image ? InputLimits.maxImageBytes : InputLimits.maxVideoBytes
         var hasher = SHA256()
         var head: [UInt8] = []
@@ -137,14 +149,29 @@ extension InputFile {
             path: written, resolved: resolved, sha256: hasher.finalize().map { String(format: "%02x", $0) }.joined(),
             bytes: bytes, media: media)
         if expect == .image {
-            guard let (w, h) = ImageSize.of(imageData, media) else { return .failure(.wrongMedia(nil, expect: expect)) }
-            file.width = w
-            file.height = h
-            if min(w, h) < InputLimits.minImageSide { return .failure(.tooSmall(w, h)) }
-            let aspect = Double(max(w, h)) / Double(min(w, h))
-            if aspect > InputLimits.maxAspect { return .failure(.aspect(w, h)) }
+            switch checkImage(imageData, media: media) {
+            case .success(let (w, h)):
+                file.width = w
+                file.height = h
+            case .failure(let problem):
+                return .failure(problem)
+            }
         }
         return .success(file)
+    }
+
+    /// An image's pixel size, within the API's limits (size, sides, aspect), or why not.
+    static func checkImage(_ data: Data, media known: MediaType? = nil) -> Result<(Int, Int), InputProblem> {
+        if Int64(data.count) > InputLimits.maxImageBytes {
+            return .failure(.tooLarge(limit: InputLimits.maxImageBytes, expect: .image))
+        }
+        guard let media = known ?? MediaType.sniff([UInt8](data.prefix(16))), media.isImage,
+            let (w, h) = ImageSize.of(data, media), w > 0, h > 0
+        else { return .failure(.wrongMedia(nil, expect: .image)) }
+        if min(w, h) < InputLimits.minImageSide { return .failure(.tooSmall(w, h)) }
+        let aspect = Double(max(w, h)) / Double(min(w, h))
+        if aspect > InputLimits.maxAspect { return .failure(.aspect(w, h)) }
+        return .success((w, h))
     }
 
     private static func realPath(_ path: String) -> String? {
@@ -189,7 +216,7 @@ package enum InputProblem: Error, Sendable, Equatable {
 /// Pixel sizes read from image headers.
 enum ImageSize {
     static func of(_ data: Data, _ media: MediaType) -> (Int, Int)? {
-        let b = [UInt8](data.prefix(min(data.count, 1 << 20)))
+        let b = [UInt8](data)
         func be16(_ i: Int) -> Int { Int(b[i]) << 8 | Int(b[i + 1]) }
         func le16(_ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 }
         func le24(_ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 | Int(b[i + 2]) << 16 }

@@ -6,7 +6,8 @@ package enum Executable {
         -> String?
     {
         let paths = (environment["PATH"] ?? "/usr/bin:/usr/local/bin").split(separator: ":")
-        for folder in paths where !folder.isEmpty {
+        // Absolute folders only: a `.` in PATH must not run an `ffmpeg` committed to the repository.
+        for folder in paths where folder.hasPrefix("/") {
             let candidate = "\(folder)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }

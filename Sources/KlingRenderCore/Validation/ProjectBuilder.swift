@@ -741,7 +741,8 @@ struct ProjectBuilder {
         if let cached = checkedFiles[key] {
             result = cached
         } else {
-            let normalized = (try? ProjectFolder.normalize(text)) ?? text
+            // `./boards/x.png` is `boards/x.png`; a path with `..` is refused by the check.
+            let normalized = text.hasPrefix("./") ? ((try? ProjectFolder.normalize(text)) ?? text) : text
             result = InputFile.check(normalized, in: folder, expect: expect)
             checkedFiles[key] = result
         }

@@ -26,20 +26,28 @@ package struct FrameStep: Step {
             return fail("ffmpeg is not installed (Debian: apt-get install ffmpeg)")
         }
         let video = context.paths.videoPath(shot: shot, number: 1)
-        guard case .file = context.paths.root.entry(video) else { return fail("\(video) is not on disk") }
+        // The video is what the manifest recorded, and a movie: ffmpeg never guesses the format of
+        // bytes a server sent (a playlist would make it read other files or hosts).
+        guard let recorded = await context.recorder.entry(shot)?.files.first, recorded.path == video else {
+            return fail("\(video) is not recorded as downloaded")
+        }
         let root = context.paths.root
-        let edge = self.edge
-        let result = await Task.detached { () -> Result<LocalAsset, FrameError> in
-            Result { () throws(FrameError) in
-                try FrameExtractor(ffmpeg: ffmpeg, root: root).extract(edge, of: video, to: target)
+        let check = await Task.detached { () -> String? in
+            guard let handle = try? root.openForReading(video) else { return "\(video) cannot be read" }
+            defer { try? handle.close() }
+            let head = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
+            guard let media = MediaType.sniff(head), !media.isImage else {
+                return "\(video) is not an MP4 or MOV video"
             }
+            return (try? root.sha256(video)) == recorded.sha256 ? nil : "\(video) is not the file the manifest recorded"
         }.value
-        switch result {
-        case .success(let asset):
+        if let check { return fail(check) }
+        do {
+            let asset = try await FrameExtractor(ffmpeg: ffmpeg, root: root).extract(edge, of: video, to: target)
             await context.assets.set(target, asset)
             context.events(.frameExtracted(shot: shot, path: target))
             return .success
-        case .failure(let error):
+        } catch {
             return fail(error.detail)
         }
     }
@@ -66,7 +74,12 @@ package struct FrameExtractor: Sendable {
         self.root = root
     }
 
-    package func extract(_ edge: FrameEdge, of video: String, to target: String) throws(FrameError) -> LocalAsset {
+    /// Seconds ffmpeg has to take one frame of a clip of at most 15 s before it is stopped.
+    static let timeout: Duration = .seconds(120)
+
+    package func extract(_ edge: FrameEdge, of video: String, to target: String) async throws(FrameError)
+        -> LocalAsset
+    {
         let temporary = target + ".part.\(UInt32.random(in: 0...UInt32.max)).png"
         do {
             // Created here, exclusively: ffmpeg writes into a file that is ours, never through a link.
@@ -74,36 +87,96 @@ package struct FrameExtractor: Sendable {
         } catch {
             throw FrameError(detail: "cannot create \(temporary): \(error)")
         }
-        var arguments = ["-nostdin", "-v", "error", "-y", "-i", root.url(video).path, "-map", "0:v:0"]
-        arguments += edge == .first ? ["-frames:v", "1"] : ["-update", "1"]
-        arguments += ["-f", "image2", "-c:v", "png", root.url(temporary).path]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ffmpeg)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
+        // The demuxer named (MP4 and MOV are both `mov`), local files only; `-update 1` writes one
+        // image at a literal path (no `%d` pattern), each decoded frame over the one before.
+        var arguments = [
+            "-nostdin", "-v", "error", "-y", "-protocol_whitelist", "file", "-f", "mov", "-i", root.url(video).path,
+            "-map", "0:v:0",
+        ]
+        if edge == .first { arguments += ["-frames:v", "1"] }
+        arguments += ["-update", "1", "-f", "image2", "-c:v", "png", root.url(temporary).path]
+        let (status, message) = await Self.run(ffmpeg, arguments)
+        guard status == 0, case .file(let size) = root.entry(temporary), size > 0 else {
             root.removeOwnFile(temporary)
-            throw FrameError(detail: "cannot run ffmpeg: \(error)")
-        }
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, case .file(let size) = root.entry(temporary), size > 0 else {
-            root.removeOwnFile(temporary)
-            let text = Printable.short(String(decoding: message.prefix(400), as: UTF8.self), limit: 200)
+            let text = Printable.short(message, limit: 200)
             throw FrameError(detail: "ffmpeg could not take the \(edge.rawValue) frame of \(video): \(text)")
         }
         do {
-            let sha = try root.sha256(temporary)
+            let handle = try root.openForReading(temporary)
+            let data = try handle.readToEnd() ?? Data()
+            try? handle.close()
+            // A frame is an image input like any other: it must be a PNG within the API's 10 MB.
+            // (Its pixel size is the video's; the simulator's placeholder clips are smaller than
+            // the API's 300 px, real renders never are.)
+            guard MediaType.sniff([UInt8](data.prefix(16))) == .png else {
+                root.removeOwnFile(temporary)
+                throw FrameError(detail: "ffmpeg did not write a PNG for the \(edge.rawValue) frame of \(video)")
+            }
+            if Int64(data.count) > InputLimits.maxImageBytes {
+                root.removeOwnFile(temporary)
+                throw FrameError(
+                    detail:
+                        "the \(edge.rawValue) frame of \(video) is \(data.count / 1_000_000) MB as a PNG, over the API's 10 MB for an image"
+                )
+            }
             try root.rename(temporary, to: target)
-            return LocalAsset(resolved: target, sha256: sha, bytes: size, media: .png)
+            return LocalAsset(resolved: target, sha256: Digest.sha256Hex(data), bytes: size, media: .png)
+        } catch let error as FrameError {
+            throw error
         } catch {
             root.removeOwnFile(temporary)
             throw FrameError(detail: "cannot keep \(target): \(error)")
         }
+    }
+
+    /// Runs a program without holding a thread while it runs: stopped after `timeout`, or when the
+    /// task is cancelled. Its status and the first 4 KB of what it said on stderr.
+    static func run(_ program: String, _ arguments: [String]) async -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        let said = Said()
+        errors.fileHandleForReading.readabilityHandler = { handle in said.append(handle.availableData) }
+        let status: Int32 = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+                do {
+                    try process.run()
+                } catch {
+                    process.terminationHandler = nil
+                    continuation.resume(returning: -1)
+                    return
+                }
+                DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(timeout.components.seconds))) {
+                    if process.isRunning { process.terminate() }
+                }
+            }
+        } onCancel: {
+            if process.isRunning { process.terminate() }
+        }
+        errors.fileHandleForReading.readabilityHandler = nil
+        return (status, said.text)
+    }
+}
+
+/// What a program said on stderr, kept up to 4 KB, from the pipe's handler thread.
+private final class Said: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ chunk: Data) {
+        lock.lock()
+        defer { lock.unlock() }
+        if data.count < 4096 { data.append(chunk.prefix(4096 - data.count)) }
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -60,19 +60,27 @@ extension RenderStep {
         return await hostOutput(upstream, entry: entry, why: why)
     }
 
-    /// Why a recorded video URL cannot be sent, or nil when it answers.
+    /// Seconds a recorded URL has to answer its probe.
+    static let probeTimeout = 15.0
+
+    /// Why a recorded video URL cannot be sent, or nil when it answers: its status line only,
+    /// within `probeTimeout`, so that a server trickling its answer cannot hold a task's slot.
     private func probe(_ url: String) async -> String? {
         if let problem = URLPolicy.problem(url, endpoint: context.endpoint) { return "its URL \(problem)" }
-        do {
-            try await context.api.download(url, from: 0, head: { _ in throw ProbeAnswered() }, receive: { _ in })
-            return nil
-        } catch is ProbeAnswered {
-            return nil
-        } catch KlingAPIError.urlExpired(let status) {
-            return "its URL answers \(status)"
-        } catch {
-            return "its URL cannot be reached"
+        let api = context.api
+        let answer = await Deadline.race(after: Self.probeTimeout, on: context.clock) { () async -> String? in
+            do {
+                try await api.download(url, from: 0, head: { _ in throw ProbeAnswered() }, receive: { _ in })
+                return nil
+            } catch is ProbeAnswered {
+                return nil
+            } catch KlingAPIError.urlExpired(let status) {
+                return "its URL answers \(status)"
+            } catch {
+                return "its URL cannot be reached"
+            }
         }
+        return answer ?? "its URL did not answer within \(Int(Self.probeTimeout)) s"
     }
 
     /// Uploads the upstream shot's downloaded video (checked against the manifest's SHA-256) and
@@ -85,6 +93,8 @@ extension RenderStep {
         }
         guard let host = context.store else { return unavailable(why + "; no asset store is configured") }
         let path = context.paths.videoPath(shot: upstream, number: 1)
+        // Another shot of this run hosted it already.
+        if let key = await context.assets.key(path) { return .success(host.store.url(for: key)) }
         guard let file = entry?.files.first, file.path == path else {
             return unavailable(why + "; and \(path) is not recorded as downloaded")
         }
@@ -92,6 +102,7 @@ extension RenderStep {
         let asset = LocalAsset(resolved: path, sha256: file.sha256, bytes: file.bytes, media: .mp4)
         do {
             let key = try await UploadStep.upload(asset, as: path, to: host, context: context)
+            await context.assets.stored([path], key: key)
             try await context.recorder.recordAsset([path], host.record(asset, key: key))
             return .success(host.store.url(for: key))
         } catch let error as UploadStep.UploadFailure {

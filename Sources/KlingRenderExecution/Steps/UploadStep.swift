@@ -62,7 +62,7 @@ package struct UploadStep: Step {
         }
         let key = host.key(sha256: asset.sha256, media: asset.media)
         do {
-            if try await host.store.exists(key) {
+            if try await host.store.exists(key, bytes: asset.bytes) {
                 context.events(.assetStored(path: path, bytes: asset.bytes, uploaded: false))
                 return key
             }
