@@ -64,14 +64,22 @@ struct CrashTests {
 
     /// Waits until the manifest satisfies `condition`, the process ends, or 20 s pass. The watch runs
     /// on a thread of its own: a busy test pool must not make it miss the moment.
+    /// Waits on a thread of its own until the manifest says `condition`, and then does `then` on
+    /// that same thread, at once: a test resumed later (the pool is busy on a loaded machine)
+    /// would act on a run that has moved on, or ended.
     func wait(
         _ r: Rehearsal, for process: Process? = nil,
-        until condition: @escaping @Sendable ([String: [String: Any]]) -> Bool
+        until condition: @escaping @Sendable ([String: [String: Any]]) -> Bool,
+        then action: @escaping @Sendable () -> Void = {}
     ) async throws {
         let reached = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
             Thread {
                 for _ in 0..<4000 {
-                    if condition(r.shots) || process?.isRunning == false { return done.resume(returning: true) }
+                    if process?.isRunning == false { return done.resume(returning: true) }
+                    if condition(r.shots) {
+                        action()
+                        return done.resume(returning: true)
+                    }
                     Thread.sleep(forTimeInterval: 0.005)
                 }
                 done.resume(returning: false)
@@ -105,8 +113,8 @@ struct CrashTests {
             uncertain.formUnion(now)
             let process = try launch(
                 r, scale: scale, extra: ["--parallelism", "3"] + now.sorted().flatMap { ["--replace", $0] })
-            try await wait(r, for: process, until: moment)
-            kill(process.processIdentifier, SIGKILL)
+            let pid = process.processIdentifier
+            try await wait(r, for: process, until: moment, then: { kill(pid, SIGKILL) })
             await process.exited()
             // The manifest is whole after every kill.
             let data = try #require(r.manifestData)
@@ -140,12 +148,12 @@ struct CrashTests {
         let out = Pipe()
         let err = Pipe()
         let process = try launch(r, scale: scale, output: out, errors: err)
-        try await wait(r) { Self.count($0, "running") >= 2 }
-        kill(process.processIdentifier, SIGINT)
+        let pid = process.processIdentifier
+        try await wait(r, for: process, until: { Self.count($0, "running") >= 2 }, then: { kill(pid, SIGINT) })
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
+        #expect(process.terminationStatus == 1, "\(stdout)\(stderr)")
         #expect(stderr.contains("interrupted"))
         #expect(stdout.contains("Stopped: interrupted"))
         #expect(stdout.contains("to resume"))

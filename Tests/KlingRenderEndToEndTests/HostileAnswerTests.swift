@@ -142,7 +142,8 @@ struct HostileAnswerTests {
         }
         defer { Task { await run.stop() } }
         let started = Date()
-        let result = try await run.apply(["--timeout", "3s"])
+        // Long enough for the render to be seen done on a loaded machine; the drip lasts 1,000 s.
+        let result = try await run.apply(["--timeout", "10s"])
         #expect(Date().timeIntervalSince(started) < 60)
         #expect(result.status == 1)
         #expect(result.stdout.contains("--timeout reached"), "\(result.stdout)")

@@ -23,11 +23,15 @@ struct RenderRun {
         let engine = Engine(
             project: workspace.project, plan: plan, paths: workspace.paths, manifest: manifest,
             api: session.client, options: options, assets: assets, events: { progress.handle($0) })
-        let run = Task { await engine.run() }
+        // Ctrl-C is caught before the first request can go out: a signal that came while the
+        // engine started and the handler did not exist yet would be lost, or kill the run.
+        let running = RunningTask()
         let interrupts = InterruptHandler {
             progress.note("interrupted: no new task is submitted; waiting for answers already on their way…")
-            run.cancel()
+            running.cancel()
         }
+        let run = Task { await engine.run() }
+        running.set(run)
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
@@ -42,5 +46,28 @@ struct RenderRun {
             SummaryView(terminal: .standardOutput, json: json).render(report, plan: plan, workspace: workspace),
             terminator: "")
         return report
+    }
+}
+
+/// The engine's task, cancelled by an interrupt that may come before the task exists.
+final class RunningTask: @unchecked Sendable {
+    private let lock = NSLock()
+    private var task: Task<ApplyReport, Never>?
+    private var cancelled = false
+
+    func set(_ task: Task<ApplyReport, Never>) {
+        let cancelNow = lock.withLock {
+            self.task = task
+            return cancelled
+        }
+        if cancelNow { task.cancel() }
+    }
+
+    func cancel() {
+        let task = lock.withLock {
+            cancelled = true
+            return self.task
+        }
+        task?.cancel()
     }
 }
