@@ -93,18 +93,49 @@ func schedule(shots: Int, timeScale: Double) async throws {
         "\(shots) shots at time scale \(Int(timeScale)): critical path \(Int(critical)) s, work \(Int(work)) s (simulated)"
     )
     print(
-        ["parallelism", "makespan s", "bound s", "ratio", "polls/task", "5 s poller"].map { $0.leftPadded(12) }.joined()
+        ["parallelism", "makespan s", "bound s", "ratio", "CP|W/P", "ratio", "polls/task", "5 s poller"].map {
+            $0.leftPadded(12)
+        }.joined()
     )
     for parallelism in [4, 16, shots] {
         try await scheduleRow(
             parallelism: parallelism, shots: shots, timeScale: timeScale, file: file, project: project,
-            critical: critical, work: work, naivePolls: naivePolls)
+            duration: duration, naivePolls: naivePolls)
     }
+}
+
+/// A lower bound on any schedule's makespan on `parallelism` slots: the larger of the critical
+/// path, the work spread over every slot, and, for each shot v, the two bounds that join them —
+/// v cannot start before its earliest start, and v with everything after it is work for the
+/// slots from then on (`head(v) + work(v and descendants) / P`); v and everything before it is
+/// work for the slots before v ends, and its tail follows (`work(v and ancestors) / P + tail(v)`).
+func lowerBound(graph: ShotGraph, duration: [Double], parallelism: Int) -> Double {
+    let n = graph.shots.count
+    let p = Double(parallelism)
+    var head = [Double](repeating: 0, count: n)
+    for i in graph.order {
+        for u in graph.upstream[i] { head[i] = max(head[i], head[u] + duration[u]) }
+    }
+    let remaining = LongestPath.remaining(order: graph.order, cost: { duration[$0] }, dependents: graph.downstream)
+    func closure(_ start: Int, _ edges: [[Int]]) -> Double {
+        var seen = Set([start])
+        var stack = [start]
+        while let i = stack.popLast() {
+            for j in edges[i] where seen.insert(j).inserted { stack.append(j) }
+        }
+        return seen.reduce(0) { $0 + duration[$1] }
+    }
+    var bound = max(remaining.max() ?? 0, duration.reduce(0, +) / p)
+    for v in 0..<n {
+        bound = max(bound, head[v] + closure(v, graph.downstream) / p)
+        bound = max(bound, closure(v, graph.upstream) / p + remaining[v] - duration[v])
+    }
+    return bound
 }
 
 /// One row of the schedule table: the generated film rendered at `parallelism` against a fresh simulator.
 func scheduleRow(
-    parallelism: Int, shots: Int, timeScale: Double, file: URL, project: Project, critical: Double, work: Double,
+    parallelism: Int, shots: Int, timeScale: Double, file: URL, project: Project, duration: [Double],
     naivePolls: Double
 ) async throws {
     var configuration = SimulatorConfiguration()
@@ -135,12 +166,16 @@ func scheduleRow(
         print("the run did not succeed: \(report.shots.filter { !$0.outcome.isSuccess }.prefix(3))")
         exit(1)
     }
-    let bound = max(critical, work / Double(parallelism))
+    let graph = ShotGraph(project)
+    let bound = lowerBound(graph: graph, duration: duration, parallelism: parallelism)
+    let critical = LongestPath.critical(order: graph.order, cost: { duration[$0] }, dependents: graph.downstream)
+    let simple = max(critical, duration.reduce(0, +) / Double(parallelism))
     let polls = Double(stats.requests["GET /api/status"] ?? 0) / Double(shots)
     let label = parallelism == shots ? "unbounded" : String(parallelism)
     let cells = [
         label, String(format: "%.0f", makespan), String(format: "%.0f", bound),
-        String(format: "%.2fx", makespan / bound),
+        String(format: "%.3fx", makespan / bound), String(format: "%.0f", simple),
+        String(format: "%.3fx", makespan / simple),
         String(format: "%.1f", polls), String(format: "%.1f", naivePolls / Double(shots)),
     ]
     print(cells.map { $0.leftPadded(12) }.joined())
