@@ -164,6 +164,14 @@ struct AssetStoreTests {
             (try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["shots"]
             as? [[String: Any]] ?? []
         #expect(planned.map { $0["action"] as? String } == ["unchanged", "re-render", "unchanged"], "\(plan.stdout)")
+        let status = try await CLI.run(["status", r.file, "--json"], in: r.scratch.url, environment: environment)
+        let hosted =
+            (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["assets"]
+            as? [[String: Any]] ?? []
+        #expect(
+            hosted.map { "\($0["path"] ?? "") \($0["state"] ?? "")" } == [
+                "boards/copy-of-hero.png changed", "boards/hero.png current", "renders/hero.last.png on disk",
+            ], "\(status.stdout)")
         let third = try await CLI.run(
             ["apply", r.file, "--yes"] + r.arguments, in: r.scratch.url, environment: environment)
         #expect(third.status == 0)

@@ -67,6 +67,17 @@ struct StatusView {
         for id in status.removed {
             out += terminal.paint("  \(e(id))  no longer in the file; its files are left alone", .dim) + "\n"
         }
+        if !status.assets.isEmpty {
+            let stores = Set(status.assets.map(\.store)).sorted().map { Printable.short($0, limit: 80) }
+            out += "\nHosted in \(e(stores.joined(separator: ", "))):\n"
+            let pathWidth = status.assets.map { e($0.path).count }.max() ?? 0
+            for asset in status.assets {
+                let path = e(asset.path).padding(toLength: pathWidth, withPad: " ", startingAt: 0)
+                let size = asset.bytes.formatted(.byteCount(style: .file)).leftPadded(8)
+                let line = "  \(path)  \(size)  \(asset.state.rawValue)"
+                out += (asset.state == .changed || asset.state == .gone ? terminal.paint(line, .yellow) : line) + "\n"
+            }
+        }
         let done = status.shots.filter(\.isDone).count
         out +=
             "\n\(done) of \(status.shots.count) shot\(status.shots.count == 1 ? "" : "s") rendered, current and on disk.\n"

@@ -53,10 +53,31 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// A file the manifest records as hosted in the asset store.
+    package struct Asset: Codable, Sendable, Equatable {
+        package enum State: String, Codable, Sendable {
+            /// A local input of the project, with the bytes that were hosted.
+            case current
+            /// A local input of the project whose bytes changed since: the next render hosts them again.
+            case changed
+            /// A frame or a video the tool hosted, on disk with the recorded size.
+            case onDisk = "on disk"
+            /// Not an input of the project any more, nor on disk.
+            case gone
+        }
+
+        package var path: String
+        package var bytes: Int64
+        package var store: String
+        package var key: String
+        package var state: State
+    }
+
     package var project: String
     package var manifest: String
     package var endpoint: String?
     package var shots: [ShotStatusRow]
+    package var assets: [Asset]
     /// In the manifest, no longer in the file: their files are left alone.
     package var removed: [String]
 
@@ -98,5 +119,16 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
         }
         let ids = Set(graph.shots.map(\.id))
         removed = (manifest?.shots.keys.filter { !ids.contains($0) } ?? []).sorted()
+        assets = (manifest?.assets ?? [:]).sorted { $0.key < $1.key }.map { path, asset in
+            let state: Asset.State =
+                if let input = workspace.project.inputFiles[path] {
+                    input.sha256 == asset.sha256 ? .current : .changed
+                } else if case .file(let size) = workspace.paths.root.entry(path), size == asset.bytes {
+                    .onDisk
+                } else {
+                    .gone
+                }
+            return Asset(path: path, bytes: asset.bytes, store: asset.store, key: asset.key, state: state)
+        }
     }
 }
