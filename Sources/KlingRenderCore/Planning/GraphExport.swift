@@ -25,6 +25,17 @@ package enum GraphExport {
             let shot = graph.shots[i]
             out += "  \(quote(shot.id)) [label=\"\(label(shot).map(escape).joined(separator: "\\n"))\"];\n"
         }
+        // Local files are nodes of their own (a shot id never holds `:`), drawn as documents.
+        for path in files(graph) {
+            out += "  \(quote("file:" + path)) [label=\(quote(path)), shape=note, style=\"\"];\n"
+        }
+        for i in graph.order {
+            for (field, input) in graph.shots[i].mediaInputs {
+                guard case .file(let path) = input else { continue }
+                out +=
+                    "  \(quote("file:" + path)) -> \(quote(graph.shots[i].id)) [label=\(quote(field.wireName)), style=dotted];\n"
+            }
+        }
         for i in graph.order {
             let shot = graph.shots[i]
             for d in shot.dependencies {
@@ -50,12 +61,33 @@ package enum GraphExport {
         return "\(field.wireName): \(edges?.first ?? "frame")"
     }
 
+    /// The local files the shots use, each once, in the order they are first used.
+    static func files(_ graph: ShotGraph) -> [String] {
+        var seen = Set<String>()
+        return graph.order.flatMap { i in
+            graph.shots[i].mediaInputs.compactMap { _, input -> String? in
+                guard case .file(let path) = input, seen.insert(path).inserted else { return nil }
+                return path
+            }
+        }
+    }
+
     static func mermaid(_ graph: ShotGraph) -> String {
         // Mermaid ids cannot hold every character of a shot id: number the nodes instead.
         var out = "flowchart LR\n"
         for i in graph.order {
             let text = label(graph.shots[i]).joined(separator: "<br/>").replacingAll("\"", with: "#quot;")
             out += "  s\(i)[\"\(text)\"]\n"
+        }
+        let paths = files(graph)
+        for (n, path) in paths.enumerated() {
+            out += "  f\(n)[/\"\(path.replacingAll("\"", with: "#quot;"))\"/]\n"
+        }
+        for i in graph.order {
+            for (field, input) in graph.shots[i].mediaInputs {
+                guard case .file(let path) = input, let n = paths.firstIndex(of: path) else { continue }
+                out += "  f\(n) -.->|\(field.wireName)| s\(i)\n"
+            }
         }
         for i in graph.order {
             for d in graph.shots[i].dependencies {
