@@ -164,6 +164,8 @@ struct AssetStoreTests {
             (try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["shots"]
             as? [[String: Any]] ?? []
         #expect(planned.map { $0["action"] as? String } == ["unchanged", "re-render", "unchanged"], "\(plan.stdout)")
+        let shown = try await CLI.run(["plan", r.file], in: r.scratch.url, environment: environment)
+        #expect(shown.stdout.contains("~ image: boards/copy-of-hero.png has other bytes (sha256 "), "\(shown.stdout)")
         let status = try await CLI.run(["status", r.file, "--json"], in: r.scratch.url, environment: environment)
         let hosted =
             (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["assets"]

@@ -38,6 +38,15 @@ struct PlanView {
             if let style = style(shot.action) { text = terminal.paint(text, style) }
             out += text + "\n"
             for change in shot.changes {
+                if let file = change.file, case .string(let was)? = change.before,
+                    case .string(let now)? = change.after,
+                    was.hasPrefix("sha256:"), now.hasPrefix("sha256:")
+                {
+                    let short = { (s: String) in String(s.dropFirst(7).prefix(12)) }
+                    out +=
+                        "      ~ \(e(change.field)): \(e(file)) has other bytes (sha256 \(e(short(was)))… → \(e(short(now)))…)\n"
+                    continue
+                }
                 let before = change.before?.summary ?? "(none)"
                 let after = change.after?.summary ?? "(none)"
                 out += "      ~ \(e(change.field)): \(e(before)) → \(e(after))\n"

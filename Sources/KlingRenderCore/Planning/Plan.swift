@@ -34,6 +34,15 @@ package struct Plan: Codable, Sendable, Equatable {
         package var field: String
         package var before: JSONValue?
         package var after: JSONValue?
+        /// The local file the field names now, when the change is its content (`sha256:…`).
+        package var file: String?
+
+        package init(field: String, before: JSONValue?, after: JSONValue?, file: String? = nil) {
+            self.field = field
+            self.before = before
+            self.after = after
+            self.file = file
+        }
     }
 
     package struct PlannedShot: Codable, Sendable, Equatable {

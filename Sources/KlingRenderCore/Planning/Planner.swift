@@ -180,7 +180,12 @@ package struct Planner: Sendable {
                 recorded.sources?[key] ?? recorded.inputs[key].map { .string("${shots.\($0).video}") }
                 ?? recorded.request[key]
             let after = now[key]
-            if before != after { changes.append(Plan.Change(field: key, before: before, after: after)) }
+            guard before != after else { continue }
+            let file = shot.mediaInputs.first { $0.field.wireName == key }.flatMap { input -> String? in
+                if case .file(let path) = input.input { return path }
+                return nil
+            }
+            changes.append(Plan.Change(field: key, before: before, after: after, file: file))
         }
         for change in changes { reasons.append("\(change.field) changed") }
         let changed = Set(changes.map(\.field))
