@@ -12,8 +12,9 @@ public protocol ObjectStore: Sendable {
     var urlLifetime: Int? { get }
     /// Whether the store holds `key` with `bytes` bytes: false when it does not, or cannot say.
     func exists(_ key: String, bytes: Int64) async throws(StoreError) -> Bool
-    /// Uploads `data` (whose SHA-256 is `sha256`) under `key`.
-    func put(_ key: String, data: Data, sha256: String, contentType: String) async throws(StoreError)
+    /// Uploads the `bytes` bytes read from `file` (whose SHA-256 is `sha256`) under `key`, streamed.
+    func put(_ key: String, file: FileHandle, bytes: Int64, sha256: String, contentType: String)
+        async throws(StoreError)
     func url(for key: String) -> String
     /// `PREFIX/SHA256.EXT`: where a content is kept.
     func key(sha256: String, fileExtension: String) -> String
@@ -118,18 +119,22 @@ public struct S3Store: ObjectStore {
         }
     }
 
-    public func put(_ key: String, data: Data, sha256: String, contentType: String) async throws(StoreError) {
+    /// The body is streamed from the file a megabyte at a time, so memory stays flat for any size;
+    /// the signed payload hash is the content's, so S3 refuses bytes that are not those hashed.
+    public func put(_ key: String, file: FileHandle, bytes: Int64, sha256: String, contentType: String)
+        async throws(StoreError)
+    {
         let url = try address(key)
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .PUT
-        let headers = ["content-type": contentType, "content-length": String(data.count)]
+        let headers = ["content-type": contentType, "content-length": String(bytes)]
         for (name, value) in signer.signedHeaders(
             method: "PUT", url: url, headers: headers, payloadHash: sha256, date: now())
         {
             request.headers.add(name: name, value: value)
         }
         request.headers.add(name: "Content-Type", value: contentType)
-        request.body = .bytes(ByteBuffer(data: data))
+        request.body = .stream(FileChunks(handle: file), length: .known(bytes))
         let response = try await execute(request)
         guard response.status.code == 200 else {
             let body = (try? await response.body.collect(upTo: 64 * 1024)).map { Data(buffer: $0) } ?? Data()
@@ -141,7 +146,9 @@ public struct S3Store: ObjectStore {
         do {
             return try await http.execute(request, timeout: .seconds(120))
         } catch {
-            throw .unreachable("\(type(of: error))")
+            // The host and the network's words; no header (no signature) is in an HTTP client error.
+            let host = URL(string: request.url).map { "\($0.host ?? "?")\($0.port.map { ":\($0)" } ?? "")" } ?? "?"
+            throw .unreachable("\(host): \(String(describing: error).prefix(160))")
         }
     }
 
@@ -198,4 +205,21 @@ public enum CredentialChain {
         guard let id = values["aws_access_key_id"], let secret = values["aws_secret_access_key"] else { return nil }
         return StoreCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: values["aws_session_token"])
     }
+}
+
+/// A file's bytes as a sequence of chunks, read as the upload asks for them (never ahead).
+struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let handle: FileHandle
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let handle: FileHandle
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else { return nil }
+            return ByteBuffer(data: data)
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handle: handle) }
 }

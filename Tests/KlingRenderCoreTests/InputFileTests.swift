@@ -113,6 +113,9 @@ struct InputFileTests {
         try disk.write("boards/huge.png", pngBytes(width: 4000, height: 3000, padding: 12_000_000))
         try disk.write("boards/tiny.png", pngBytes(width: 200, height: 200))
         try disk.write("boards/strip.png", pngBytes(width: 3000, height: 1000))
+        try disk.write("boards/empty.png", Data())
+        try disk.write("boards/anim.png", Data("GIF89a".utf8) + Data(repeating: 0, count: 40))
+        try disk.write("boards/zero.png", pngBytes(width: 0, height: 0))
         // A collaborator's storyboard must not upload a file from outside the project: by a
         // relative path, or by a link committed inside it.
         let secret = disk.base.appendingPathComponent("outside.png")
@@ -236,7 +239,11 @@ struct InputFileTests {
         "the assets block is checked field by field",
         arguments: [
             ("store: my-bucket", "2:10: error: `assets.store` must be `s3://BUCKET/PREFIX/`"),
-            ("store: s3://Bad_Bucket/", "2:10: error: `assets.store` must be `s3://BUCKET/PREFIX/`"),
+            (
+                "store: s3://Bad_Bucket/",
+                "2:10: error: `assets.store` names the bucket `Bad_Bucket`, which is not a bucket name"
+            ),
+            ("store: s3://films/../x/", "2:10: error: `assets.store`'s prefix may not hold `.` or `..` segments"),
             ("store: s3://films/k/\n  url_lifetime: 8d", "3:17: error: `assets.url_lifetime` is at most 7d"),
             (
                 "store: s3://films/k/\n  endpoint: https://key:secret@minio.local",

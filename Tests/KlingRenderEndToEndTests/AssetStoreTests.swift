@@ -208,6 +208,23 @@ struct AssetStoreTests {
         #expect(r.manifestData == nil, "nothing was written")
     }
 
+    @Test("an endpoint refused for holding a password is shown with the password masked")
+    func endpointPasswordMasked() async throws {
+        let scratch = try Scratch()
+        try scratch.write(
+            "leak.yaml",
+            "version: 1\nassets:\n  store: s3://films/k/\n  endpoint: https://AKIDLEAK:s3cr3tPassw0rd@minio.example.com\nshots:\n  a: {type: std-text-to-video, prompt: x}\n"
+        )
+        for command in [["validate", "leak.yaml"], ["plan", "leak.yaml"]] {
+            let result = try await CLI.run(command, in: scratch.url)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("leak.yaml:4:13: error: `assets.endpoint` holds a user name or password"))
+            #expect(result.stderr.contains("https://[redacted]@minio.example.com"), "\(result.stderr)")
+            #expect(!(result.stdout + result.stderr).contains("s3cr3tPassw0rd"))
+            #expect(!(result.stdout + result.stderr).contains("AKIDLEAK"))
+        }
+    }
+
     @Test("a wrong secret key is refused by a store that checks signatures, and nothing is submitted")
     func wrongSecret() async throws {
         let moto = try MotoServer(auth: true)
@@ -303,6 +320,24 @@ struct AssetStoreTests {
             let request = sent.first { ($0["prompt"] as? String)?.hasPrefix(prompt) == true }
             #expect((request?["image"] as? String)?.contains("/\(hash).png?") == true, "\(downstream) starts on it")
         }
+    }
+
+    @Test("a frame taken before, of an unchanged shot, is hosted again as it is: no ffmpeg needed")
+    func reusedFrame() async throws {
+        let r = try await Rehearsal(example: "harbour")
+        defer { Task { await r.stop() } }
+        #expect(try await r.apply().status == 0)
+        try r.edit("The harbour lights come on one by one", with: "The harbour lights go out one by one")
+        var environment = r.environment
+        environment["PATH"] = "/nonexistent"
+        let plan = try await CLI.run(["plan", r.file], in: r.scratch.url, environment: environment)
+        #expect(!plan.stdout.contains("extract"), "\(plan.stdout)")
+        let again = try await CLI.run(
+            ["apply", r.file, "--yes"] + r.arguments, in: r.scratch.url, environment: environment)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(!again.stdout.contains("frame renders/"), "no frame is taken again")
+        #expect(again.stdout.contains("renders/dock.last.png: already in the store"), "\(again.stdout)")
+        #expect(await r.stats().tasksCreated == 4)
     }
 
     @Test("without ffmpeg a project with frames gets one clear error and sends nothing; others still render")

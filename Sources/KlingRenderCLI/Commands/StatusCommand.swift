@@ -48,7 +48,9 @@ struct StatusView {
         let width = status.shots.map(\.id.count).max() ?? 4
         for row in status.shots {
             var state = row.status.rawValue
-            if row.status != .notRendered, !row.current { state += ", outdated (the file changed since)" }
+            if row.status != .notRendered, !row.current {
+                state += ", outdated (the shot, or a shot or file it uses, changed since)"
+            }
             let files =
                 row.files.isEmpty
                 ? ""

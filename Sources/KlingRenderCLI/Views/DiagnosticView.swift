@@ -1,3 +1,4 @@
+import Foundation
 import KlingRenderCore
 
 /// Prints diagnostics as compilers do: `FILE:LINE:COL: error: MESSAGE`, the source line, a caret.
@@ -14,7 +15,7 @@ struct DiagnosticView {
         var out =
             "\(terminal.paint(Printable.escaped(position) + ":", .bold)) \(severity) \(terminal.paint(message, .bold))"
         if let location = diagnostic.location, let line = Self.line(location.line, of: source) {
-            let (shown, caret) = Self.excerpt(line, column: location.column)
+            let (shown, caret) = Self.excerpt(Self.withoutCredentials(line), column: location.column)
             out +=
                 "\n    \(shown)\n    \(String(repeating: " ", count: caret))\(terminal.paint("^", .green, .bold))"
         }
@@ -22,6 +23,15 @@ struct DiagnosticView {
             out += "\n    \(terminal.paint("note:", .bold, .cyan)) \(Printable.short(note, limit: 400))"
         }
         return out
+    }
+
+    /// A source line with the user name and password of any URL in it masked: the line of an
+    /// endpoint refused for holding them must not print them.
+    static func withoutCredentials(_ line: Substring) -> Substring {
+        guard line.contains("@"), line.contains("://") else { return line }
+        return Substring(
+            String(line).replacingOccurrences(
+                of: #"://[^/@\s]+@"#, with: "://[redacted]@", options: .regularExpression))
     }
 
     /// At most `width` characters of a source line around `column`, escaped, and the caret's offset in them.

@@ -224,7 +224,7 @@ final class ProgressView: @unchecked Sendable {
             "uploading \(path) (\(bytes.formatted(.byteCount(style: .file))))"
         case .assetStored(let path, _, let uploaded): uploaded ? "uploaded \(path)" : "\(path): already in the store"
         case .outputHosted(_, let upstream, let why): "\(upstream)'s video is hosted from its file: \(why)"
-        case .assetFailed(let path, let reason): "failed: \(path): \(reason.worded())"
+        case .assetFailed(_, let reason): "failed: \(reason.worded())"
         }
     }
 

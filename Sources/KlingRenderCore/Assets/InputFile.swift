@@ -143,7 +143,12 @@ extension InputFile {
         } catch {
             return .failure(.unreadable("\(error)"))
         }
-        guard let media = MediaType.sniff(head) else { return .failure(.wrongMedia(nil, expect: expect)) }
+        if bytes == 0 { return .failure(.outside("is empty")) }
+        guard let media = MediaType.sniff(head) else {
+            let gif = head.starts(with: Array("GIF8".utf8))
+            return .failure(
+                gif ? .other("is a GIF; the API takes PNG, JPEG or WebP") : .wrongMedia(nil, expect: expect))
+        }
         guard media.isImage == (expect == .image) else { return .failure(.wrongMedia(media, expect: expect)) }
         var file = InputFile(
             path: written, resolved: resolved, sha256: hasher.finalize().map { String(format: "%02x", $0) }.joined(),
@@ -166,10 +171,10 @@ extension InputFile {
             return .failure(.tooLarge(limit: InputLimits.maxImageBytes, expect: .image))
         }
         guard let media = known ?? MediaType.sniff([UInt8](data.prefix(16))), media.isImage,
-            let (w, h) = ImageSize.of(data, media), w > 0, h > 0
+            let (w, h) = ImageSize.of(data, media)
         else { return .failure(.wrongMedia(nil, expect: .image)) }
         if min(w, h) < InputLimits.minImageSide { return .failure(.tooSmall(w, h)) }
-        let aspect = Double(max(w, h)) / Double(min(w, h))
+        let aspect = Double(max(w, h)) / Double(max(1, min(w, h)))
         if aspect > InputLimits.maxAspect { return .failure(.aspect(w, h)) }
         return .success((w, h))
     }
@@ -191,6 +196,7 @@ package enum InputProblem: Error, Sendable, Equatable {
     case wrongMedia(MediaType?, expect: InputFile.Expect)
     case tooSmall(Int, Int)
     case aspect(Int, Int)
+    case other(String)
 
     /// The message, after "`image` file `PATH` ".
     package var message: String {
@@ -209,6 +215,7 @@ package enum InputProblem: Error, Sendable, Equatable {
             "is \(w)×\(h) pixels; the API takes images at least \(InputLimits.minImageSide) px a side"
         case .aspect(let w, let h):
             "is \(w)×\(h) pixels; the API takes aspect ratios from 1:2.5 to 2.5:1"
+        case .other(let why): why
         }
     }
 }

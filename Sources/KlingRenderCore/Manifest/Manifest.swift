@@ -72,6 +72,16 @@ package enum ShotStatus: String, Codable, Sendable {
     case uncertain
 }
 
+extension Manifest {
+    /// A frame taken before, still on disk with its recorded size, of an upstream video that has
+    /// not changed: hosted again as it is, with no ffmpeg run. (Its hash is checked before upload.)
+    package func reusableFrame(_ path: String, upstreamUnchanged: Bool, root: ProjectFolder) -> ManifestAsset? {
+        guard upstreamUnchanged, let asset = assets?[path], case .file(let size) = root.entry(path), size == asset.bytes
+        else { return nil }
+        return asset
+    }
+}
+
 /// A file uploaded to the asset store. No URL: a presigned URL is a week of read access, made
 /// afresh whenever a request needs one, and never written down.
 package struct ManifestAsset: Codable, Sendable, Equatable {

@@ -166,7 +166,7 @@ package struct AssetWork: Codable, Sendable, Equatable {
 
     /// The work the shots that submit in `plan` need. In a rehearsal without `assets:` the store
     /// lives as long as the run, so every file counts.
-    static func of(_ plan: Plan, project: Project, manifest: Manifest?) -> AssetWork {
+    static func of(_ plan: Plan, project: Project, manifest: Manifest?, paths: ProjectPaths) -> AssetWork {
         var work = AssetWork()
         let store = project.assets?.label
         var seen = Set<String>()
@@ -182,6 +182,9 @@ package struct AssetWork: Codable, Sendable, Equatable {
                     }
                 case .frame(let id, let edge):
                     let name = "\(id).\(edge.reference)"
+                    let unchanged = plan.shots.first { $0.id == id }?.action == .unchanged
+                    let path = paths.framePath(shot: id, edge: edge)
+                    if manifest?.reusableFrame(path, upstreamUnchanged: unchanged, root: paths.root) != nil { continue }
                     if seen.insert(name).inserted { work.frames.append(name) }
                 case .url, .shotVideo:
                     continue

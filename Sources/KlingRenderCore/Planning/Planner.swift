@@ -71,7 +71,7 @@ package struct Planner: Sendable {
             simulated: options.simulated, shots: planned, removed: removed(graph, manifest: manifest),
             totalCredits: planned.reduce(0) { $0.addingSaturated($1.credits) },
             budget: options.maxCredits ?? project.budget)
-        plan.assets = AssetWork.of(plan, project: project, manifest: manifest)
+        plan.assets = AssetWork.of(plan, project: project, manifest: manifest, paths: paths)
         return plan
     }
 

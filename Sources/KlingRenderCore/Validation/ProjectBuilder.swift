@@ -175,12 +175,21 @@ struct ProjectBuilder {
             sink.error(node.location, "`assets` needs `store: s3://BUCKET/PREFIX/`")
             return nil
         }
-        guard let text = plainText(storeNode, field: "assets.store"),
-            let (bucket, prefix) = AssetSettings.parseStore(text)
-        else {
-            sink.error(
-                storeNode.location, "`assets.store` must be `s3://BUCKET/PREFIX/` with a valid bucket name",
-                note: "bucket names are 3–63 lowercase letters, digits, `-` and `.`")
+        guard let text = plainText(storeNode, field: "assets.store") else { return nil }
+        guard let (bucket, prefix) = AssetSettings.parseStore(text) else {
+            let bucket = text.dropFirst(5).split(separator: "/", omittingEmptySubsequences: false).first ?? ""
+            if !text.hasPrefix("s3://") {
+                sink.error(
+                    storeNode.location, "`assets.store` must be `s3://BUCKET/PREFIX/`",
+                    note: "any S3-compatible store: set `endpoint:` for one that is not AWS")
+            } else if AssetSettings.parseStore("s3://\(bucket)/") == nil {
+                sink.error(
+                    storeNode.location,
+                    "`assets.store` names the bucket `\(Printable.short(String(bucket), limit: 80))`, which is not a bucket name",
+                    note: "bucket names are 3–63 lowercase letters, digits, `-` and `.`")
+            } else {
+                sink.error(storeNode.location, "`assets.store`'s prefix may not hold `.` or `..` segments")
+            }
             return nil
         }
         var settings = AssetSettings(bucket: bucket, prefix: prefix)
@@ -753,7 +762,9 @@ struct ProjectBuilder {
         case .failure(let problem):
             sink.error(
                 location, "`\(field.fileName)` file `\(Printable.short(text, limit: 120))` \(problem.message)",
-                note: problem == .missing ? "write an http(s) URL, or a path relative to the project file" : nil)
+                note: problem == .missing
+                    ? "paths are relative to the folder of \(URL(fileURLWithPath: file).lastPathComponent): is the file there?"
+                    : nil)
             return nil
         }
     }

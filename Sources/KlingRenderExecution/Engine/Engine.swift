@@ -11,6 +11,8 @@ package struct Engine: Sendable {
     package var context: RunContext
     /// Each shot's task id before the run: credits are counted only for tasks this run created.
     let taskIDsBefore: [String: String]
+    /// Frames on disk from an earlier run of an unchanged upstream shot: uploaded, not extracted.
+    let reusableFrames: Set<String>
 
     package init(
         project: Project, plan: Plan, paths: ProjectPaths, manifest: Manifest, api: any KlingService,
@@ -34,6 +36,22 @@ package struct Engine: Sendable {
         for (path, file) in project.inputFiles {
             files[path] = LocalAsset(resolved: file.resolved, sha256: file.sha256, bytes: file.bytes, media: file.media)
         }
+        // Frames taken before of upstream shots that stay as they are: hosted again, not re-taken.
+        var reusable = Set<String>()
+        let unchanged = Set(plan.shots.filter { $0.action == .unchanged }.map(\.id))
+        for planned in plan.shots where planned.action.submits {
+            for (_, input) in project.shot(planned.id)?.mediaInputs ?? [] {
+                guard case .frame(let upstream, let edge) = input else { continue }
+                let path = paths.framePath(shot: upstream, edge: edge)
+                guard
+                    let asset = manifest.reusableFrame(
+                        path, upstreamUnchanged: unchanged.contains(upstream), root: paths.root)
+                else { continue }
+                files[path] = LocalAsset(resolved: path, sha256: asset.sha256, bytes: asset.bytes, media: .png)
+                reusable.insert(path)
+            }
+        }
+        reusableFrames = reusable
         context.assets = AssetBoard(files)
         context.inputFiles = project.inputFiles
         context.store = assets.store
@@ -152,10 +170,16 @@ package struct Engine: Sendable {
                     waits.append(node)
                     continue
                 }
-                let before = [graph.render[upstream], graph.download[upstream]].compactMap { $0 }
-                let frame = graph.add(
-                    FrameStep(shot: upstream, edge: edge, context: context), for: path, after: before, cost: 1)
-                let node = graph.add(UploadStep(paths: [path], context: context), for: path, after: [frame], cost: 0)
+                let video = [graph.render[upstream], graph.download[upstream]].compactMap { $0 }
+                // A frame on disk of an unchanged upstream shot is hosted as it is; else it is taken.
+                let source =
+                    reusableFrames.contains(path)
+                    ? video
+                    : [
+                        graph.add(
+                            FrameStep(shot: upstream, edge: edge, context: context), for: path, after: video, cost: 1)
+                    ]
+                let node = graph.add(UploadStep(paths: [path], context: context), for: path, after: source, cost: 0)
                 graph.uploads[path] = node
                 waits.append(node)
             case .url, .shotVideo:

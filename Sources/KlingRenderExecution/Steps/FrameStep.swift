@@ -39,7 +39,9 @@ package struct FrameStep: Step {
             guard let media = MediaType.sniff(head), !media.isImage else {
                 return "\(video) is not an MP4 or MOV video"
             }
-            return (try? root.sha256(video)) == recorded.sha256 ? nil : "\(video) is not the file the manifest recorded"
+            return (try? root.sha256(video)) == recorded.sha256
+                ? nil
+                : "\(video) is not the file the manifest recorded: `kling-render plan --verify` fetches it again"
         }.value
         if let check { return fail(check) }
         do {

@@ -44,20 +44,16 @@ package struct UploadStep: Step {
         var detail: String
     }
 
-    /// Puts one content in the store unless it is there; its key. The bytes uploaded are the
-    /// bytes hashed, read once through the project folder (never through a link): what is
-    /// uploaded is what the plan showed.
+    /// Puts one content in the store unless it is there; its key. The file is read through the
+    /// project folder (never through a link) and hashed first: what is uploaded is what the plan
+    /// showed. The upload then streams it, signed with that hash, which S3 checks the bytes against.
     static func upload(_ asset: LocalAsset, as path: String, to host: AssetHost, context: RunContext) async throws
         -> String
     {
         let root = context.paths.root
-        let data = try? await Task.detached { () throws -> Data in
-            let handle = try root.openForReading(asset.resolved)
-            defer { try? handle.close() }
-            return try handle.read(upToCount: Int(asset.bytes) + 1) ?? Data()
-        }.value
-        guard let data else { throw UploadFailure(detail: "it cannot be read") }
-        guard Digest.sha256Hex(data) == asset.sha256 else {
+        let hash = try? await Task.detached { try root.sha256(asset.resolved) }.value
+        guard let hash else { throw UploadFailure(detail: "it cannot be read") }
+        guard hash == asset.sha256, case .file(asset.bytes) = root.entry(asset.resolved) else {
             throw UploadFailure(detail: "it changed since the plan was made (its SHA-256 differs); plan again")
         }
         let key = host.key(sha256: asset.sha256, media: asset.media)
@@ -67,7 +63,12 @@ package struct UploadStep: Step {
                 return key
             }
             context.events(.assetUploading(path: path, bytes: asset.bytes))
-            try await host.store.put(key, data: data, sha256: asset.sha256, contentType: asset.media.contentType)
+            guard let file = try? root.openForReading(asset.resolved) else {
+                throw UploadFailure(detail: "it cannot be read")
+            }
+            defer { try? file.close() }
+            try await host.store.put(
+                key, file: file, bytes: asset.bytes, sha256: asset.sha256, contentType: asset.media.contentType)
         } catch {
             throw UploadFailure(detail: "\(error)")
         }
