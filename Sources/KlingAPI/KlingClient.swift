@@ -267,7 +267,8 @@ public struct KlingClient: Sendable {
     /// A failure of the connection, sorted into "never left" and "may have arrived".
     static func transport(_ error: any Error, sent: Bool) -> KlingAPIError {
         if let error = error as? KlingAPIError { return error }
-        let text = String(describing: error)
+        // A system error in the system's words ("Connection refused"), not NIO's debug form.
+        let text = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? String(describing: error)
         if error is NIOConnectionError || isConnectFailure(error) {
             return .notSent(reason: Self.plain(text))
         }

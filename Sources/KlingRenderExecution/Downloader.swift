@@ -91,6 +91,12 @@ package struct Downloader: Sendable {
                 return ManifestFile(path: path, bytes: bytes, sha256: sha256)
             } catch let error as KlingAPIError {
                 if case .urlExpired(let status) = error { throw .expired(url: url, status: status) }
+                // Not the API: the host the video is on.
+                if case .notSent(let reason) = error {
+                    lastProblem =
+                        "cannot reach \(URLComponents(string: url).map { "\($0.host ?? "?")\($0.port.map { ":\($0)" } ?? "")" } ?? "the video's host"): \(reason)"
+                    continue
+                }
                 // A resume the server cannot or will not serve (416, a lying Content-Range): start over.
                 if case .unexpectedAnswer(let status, _) = error, status == 206 || status == 416 {
                     folder.removeOwnFile(partial)

@@ -46,6 +46,21 @@ struct HostileAnswerTests {
         #expect(run.server.count("POST", "/api/generate") == 1)
     }
 
+    @Test("a video on a host that refuses connections: the host is named, in the system's words")
+    func deadVideoHost() async throws {
+        let run = try await HostileRun { call, _ in
+            call.path == "/api/status"
+                ? HostileServer.succeeded("n75hostile1", urls: ["http://127.0.0.1:1/v.mp4"]) : .normal
+        }
+        defer { Task { await run.stop() } }
+        let result = try await run.apply()
+        #expect(result.status == 1)
+        #expect(
+            result.stdout.contains("download failed: cannot reach 127.0.0.1:1: Connection refused"), "\(result.stdout)")
+        #expect(!result.stdout.contains("could not reach the API"))
+        #expect(!result.stdout.contains("errno"))
+    }
+
     @Test("an answer to the submission over 4 MiB: said so, and uncertain (the task may exist)")
     func oversizedSubmissionAnswer() async throws {
         let run = try await HostileRun { call, _ in
