@@ -277,6 +277,24 @@ struct ApplyCommandTests {
         #expect(r.manifestData == nil)
     }
 
+    @Test("a stale saved plan names the command that makes it again, with the options it was made with")
+    func staleSuggestion() async throws {
+        let scratch = try Scratch()
+        let yaml =
+            "version: 1\nshots:\n  a: {type: std-text-to-video, prompt: one}\n  b: {type: std-text-to-video, prompt: two}\n"
+        try scratch.write("film.yaml", yaml)
+        let saved = try await CLI.run(
+            ["plan", "film.yaml", "--simulate", "--target", "b", "--out", "h.plan"], in: scratch.url)
+        #expect(saved.status == 0, "\(saved.stderr)")
+        try scratch.write("film.yaml", yaml.replacingOccurrences(of: "two", with: "three"))
+        let stale = try await CLI.run(["apply", "h.plan"], in: scratch.url)
+        #expect(stale.status == 1)
+        #expect(
+            stale.stderr.contains(
+                "Make a new plan with `kling-render plan ./film.yaml --simulate --target b --out h.plan`"),
+            "\(stale.stderr)")
+    }
+
     @Test("a saved plan applies exactly; a stale one is refused")
     func savedPlans() async throws {
         let r = try await Rehearsal(Self.pair)

@@ -106,6 +106,16 @@ struct ApplyCommand: AsyncParsableCommand {
         if !report.succeeded { throw ExitCode.failure }
     }
 
+    /// The options a plan was made with, as `plan` takes them: the command that makes it again.
+    static func flags(_ options: PlanOptions) -> String {
+        var flags: [String] = []
+        if options.simulated { flags.append("--simulate") }
+        flags += options.targets.map { "--target \($0)" } + options.replace.map { "--replace \($0)" }
+        if let max = options.maxCredits { flags.append("--max-credits \(max)") }
+        if options.verify { flags.append("--verify") }
+        return flags.map { " " + $0 }.joined()
+    }
+
     /// What to apply: a saved plan, made again and compared, or a plan made now; shown, and checked
     /// against the budget.
     private func makePlan(saved: SavedPlan?, simulated: Bool) throws -> (Workspace, Plan) {
@@ -130,7 +140,7 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         if let saved, let problem = saved.staleness(against: workspace) ?? saved.difference(from: plan) {
             throw fail(
-                "\(file) is stale: \(problem); nothing was sent. Make a new plan with `kling-render plan \(workspace.project.file) --out \(file)`"
+                "\(file) is stale: \(problem); nothing was sent. Make a new plan with `kling-render plan \(workspace.project.file)\(Self.flags(saved.options)) --out \(file)`"
             )
         }
         if !json { print(PlanView(terminal: .standardOutput).render(plan), terminator: "") }
