@@ -37,20 +37,7 @@ struct PlanView {
             var text = ("  " + line(row)).trimmingTrailingSpaces()
             if let style = style(shot.action) { text = terminal.paint(text, style) }
             out += text + "\n"
-            for change in shot.changes {
-                if let file = change.file, case .string(let was)? = change.before,
-                    case .string(let now)? = change.after,
-                    was.hasPrefix("sha256:"), now.hasPrefix("sha256:")
-                {
-                    let short = { (s: String) in String(s.dropFirst(7).prefix(12)) }
-                    out +=
-                        "      ~ \(e(change.field)): \(e(file)) has other bytes (sha256 \(e(short(was)))… → \(e(short(now)))…)\n"
-                    continue
-                }
-                let before = change.before?.summary ?? "(none)"
-                let after = change.after?.summary ?? "(none)"
-                out += "      ~ \(e(change.field)): \(e(before)) → \(e(after))\n"
-            }
+            for change in shot.changes { out += "      ~ \(Self.describe(change))\n" }
             for reason in shot.reasons where !shot.changes.contains(where: { reason == "\($0.field) changed" }) {
                 out += "      \(Printable.short(reason, limit: 300))\n"
             }
@@ -68,6 +55,20 @@ struct PlanView {
             out += "Budget: \(budget.formatted) credits.\n"
         }
         return out
+    }
+
+    /// One changed field: `prompt: "a" → "b"`, or a local file's new bytes by its path.
+    static func describe(_ change: Plan.Change) -> String {
+        let e = Printable.escaped
+        if let file = change.file, case .string(let was)? = change.before, case .string(let now)? = change.after,
+            was.hasPrefix("sha256:"), now.hasPrefix("sha256:")
+        {
+            let short = { (s: String) in e(String(s.dropFirst(7).prefix(12))) }
+            return "\(e(change.field)): \(e(file)) has other bytes (sha256 \(short(was))… → \(short(now))…)"
+        }
+        let before = change.before?.summary ?? "(none)"
+        let after = change.after?.summary ?? "(none)"
+        return "\(e(change.field)): \(e(before)) → \(e(after))"
     }
 
     /// "Assets: extract 2 frames, upload 5 assets, 12.4 MB."

@@ -101,9 +101,7 @@ extension RenderStep {
         context.events(.outputHosted(shot: id, upstream: upstream, why: why))
         let asset = LocalAsset(resolved: path, sha256: file.sha256, bytes: file.bytes, media: .mp4)
         do {
-            let key = try await UploadStep.upload(asset, as: path, to: host, context: context)
-            await context.assets.stored([path], key: key)
-            try await context.recorder.recordAsset([path], host.record(asset, key: key))
+            let key = try await UploadStep.host(asset, paths: [path], on: host, context: context)
             return .success(host.store.url(for: key))
         } catch let error as UploadStep.UploadFailure {
             return unavailable(why + "; uploading \(path): " + error.detail)

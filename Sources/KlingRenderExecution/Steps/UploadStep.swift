@@ -23,9 +23,7 @@ package struct UploadStep: Step {
         guard let host = context.store else { return fail(path, "no asset store is configured") }
         guard let asset = await context.assets.file(path) else { return fail(path, "it was not found") }
         do {
-            let key = try await Self.upload(asset, as: path, to: host, context: context)
-            await context.assets.stored(paths, key: key)
-            try await context.recorder.recordAsset(paths, host.record(asset, key: key))
+            _ = try await Self.host(asset, paths: paths, on: host, context: context)
         } catch let error as UploadFailure {
             return fail(path, error.detail)
         } catch {
@@ -42,6 +40,17 @@ package struct UploadStep: Step {
 
     struct UploadFailure: Error {
         var detail: String
+    }
+
+    /// Hosts one content under all its paths: uploaded (or found), its key on the board for the
+    /// renders that use it, and recorded in the manifest. Its key.
+    static func host(_ asset: LocalAsset, paths: [String], on host: AssetHost, context: RunContext) async throws
+        -> String
+    {
+        let key = try await upload(asset, as: paths[0], to: host, context: context)
+        await context.assets.stored(paths, key: key)
+        try await context.recorder.recordAsset(paths, host.record(asset, key: key))
+        return key
     }
 
     /// Puts one content in the store unless it is there; its key. The file is read through the
