@@ -162,6 +162,9 @@ package struct AssetWork: Codable, Sendable, Equatable {
     package var uploads: [Upload] = []
 
     package var isEmpty: Bool { frames.isEmpty && uploads.isEmpty }
+
+    /// How `frames` names a frame: `sunrise.last_frame`.
+    package static func frameName(_ shot: String, _ edge: FrameEdge) -> String { "\(shot).\(edge.reference)" }
     package var bytes: Int64 { uploads.reduce(0) { $0 + $1.bytes } }
 
     /// The work the shots that submit in `plan` need. In a rehearsal without `assets:` the store
@@ -181,7 +184,7 @@ package struct AssetWork: Codable, Sendable, Equatable {
                         work.uploads.append(Upload(path: path, sha256: file.sha256, bytes: file.bytes))
                     }
                 case .frame(let id, let edge):
-                    let name = "\(id).\(edge.reference)"
+                    let name = Self.frameName(id, edge)
                     let unchanged = plan.shots.first { $0.id == id }?.action == .unchanged
                     let path = paths.framePath(shot: id, edge: edge)
                     if manifest?.reusableFrame(path, upstreamUnchanged: unchanged, root: paths.root) != nil { continue }

@@ -36,17 +36,17 @@ package struct Engine: Sendable {
         for (path, file) in project.inputFiles {
             files[path] = LocalAsset(resolved: file.resolved, sha256: file.sha256, bytes: file.bytes, media: file.media)
         }
-        // Frames taken before of upstream shots that stay as they are: hosted again, not re-taken.
+        // Frames the plan does not extract (taken before, of upstream shots that stay as they are):
+        // hosted again as the manifest recorded them, not re-taken.
         var reusable = Set<String>()
-        let unchanged = Set(plan.shots.filter { $0.action == .unchanged }.map(\.id))
+        let extracted = Set(plan.assets.frames)
         for planned in plan.shots where planned.action.submits {
             for (_, input) in project.shot(planned.id)?.mediaInputs ?? [] {
-                guard case .frame(let upstream, let edge) = input else { continue }
-                let path = paths.framePath(shot: upstream, edge: edge)
-                guard
-                    let asset = manifest.reusableFrame(
-                        path, upstreamUnchanged: unchanged.contains(upstream), root: paths.root)
+                guard case .frame(let upstream, let edge) = input,
+                    !extracted.contains(AssetWork.frameName(upstream, edge))
                 else { continue }
+                let path = paths.framePath(shot: upstream, edge: edge)
+                guard let asset = manifest.assets?[path] else { continue }
                 files[path] = LocalAsset(resolved: path, sha256: asset.sha256, bytes: asset.bytes, media: .png)
                 reusable.insert(path)
             }
