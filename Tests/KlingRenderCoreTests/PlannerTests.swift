@@ -26,28 +26,37 @@ final class PlanFixture {
         return try Planner(options: options).plan(w.project, manifest: w.manifest, paths: w.paths)
     }
 
-    /// Records every shot of the current file as rendered, with a downloaded file each.
-    func markAllRendered(except: Set<String> = [], status: [String: ShotStatus] = [:]) throws {
+    /// Records every take of the current file as rendered, with a downloaded file each, as
+    /// `apply` would (with the picks of the upstream shots). `except` and `status` are by key.
+    func markAllRendered(
+        except: Set<String> = [], status: [String: ShotStatus] = [:], options: PlanOptions = PlanOptions()
+    ) throws {
         let w = try workspace()
-        let plan = try Planner().plan(w.project, manifest: nil, paths: w.paths)
+        let plan = try Planner(options: options).plan(w.project, manifest: w.manifest, paths: w.paths)
         var manifest = w.manifest ?? Manifest(project: w.project.name, endpoint: "http://127.0.0.1", simulated: false)
-        for planned in plan.shots where !except.contains(planned.id) {
+        for planned in plan.shots where !except.contains(planned.key) && planned.action != .unchanged {
             let shot = try #require(w.project.shot(planned.id))
-            let path = w.paths.videoPath(shot: shot.id, number: 1)
-            let bytes = Data("video of \(shot.id)".utf8)
+            let key = planned.key
+            let path = w.paths.videoPath(shot: key, number: 1)
+            let bytes = Data("video of \(key)".utf8)
             let url = w.paths.absolute(path)
             try FileManager.default.createDirectory(
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try bytes.write(to: url)
-            let s = status[shot.id] ?? .succeeded
-            manifest.shots[shot.id] = ManifestShot(
+            let s = status[key] ?? .succeeded
+            manifest.shots[key] = ManifestShot(
                 type: shot.type.name, fingerprint: planned.fingerprint,
                 request: shot.request { "https://videos.example/\($0).mp4" }, inputs: shot.inputs, status: s,
-                taskID: "n75task\(shot.id)", estimatedCredits: shot.estimatedCredits,
+                taskID: "n75task\(key.replacingOccurrences(of: ".", with: "-"))",
+                estimatedCredits: shot.estimatedCredits,
                 consumedCredits: s == .succeeded ? shot.estimatedCredits : nil,
-                urls: s == .succeeded ? ["https://videos.example/\(shot.id).mp4"] : [],
+                urls: s == .succeeded ? ["https://videos.example/\(key).mp4"] : [],
                 files: s == .succeeded
                     ? [ManifestFile(path: path, bytes: Int64(bytes.count), sha256: Digest.sha256Hex(bytes))] : [])
+            let picks = planned.dependsOn.filter { $0.kind != .after && $0.take != 1 }
+            if !picks.isEmpty {
+                manifest.shots[key]?.picks = Dictionary(picks.map { ($0.id, $0.take) }, uniquingKeysWith: { a, _ in a })
+            }
         }
         try ManifestStore.write(manifest, to: w.paths)
     }

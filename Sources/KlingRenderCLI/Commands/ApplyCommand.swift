@@ -111,6 +111,7 @@ struct ApplyCommand: AsyncParsableCommand {
         var flags: [String] = []
         if options.simulated { flags.append("--simulate") }
         flags += options.targets.map { "--target \($0)" } + options.replace.map { "--replace \($0)" }
+        flags += options.retake.map { "--retake \($0)" }
         if let max = options.maxCredits { flags.append("--max-credits \(max)") }
         if options.verify { flags.append("--verify") }
         return flags.map { " " + $0 }.joined()
@@ -119,9 +120,9 @@ struct ApplyCommand: AsyncParsableCommand {
     /// What to apply: a saved plan, made again and compared, or a plan made now; shown, and checked
     /// against the budget.
     private func makePlan(saved: SavedPlan?, simulated: Bool) throws -> (Workspace, Plan) {
-        if saved != nil, !planning.targets.isEmpty || !planning.replace.isEmpty {
+        if saved != nil, !planning.targets.isEmpty || !planning.replace.isEmpty || !planning.retake.isEmpty {
             throw fail(
-                "a saved plan is applied as it was made; make a new one with `kling-render plan --target/--replace … --out`"
+                "a saved plan is applied as it was made; make a new one with `kling-render plan --target/--replace/--retake … --out`"
             )
         }
         if let saved, planning.simulate, !saved.options.simulated {

@@ -15,6 +15,12 @@ struct PlanningOptions: ParsableArguments {
     var replace: [String] = []
 
     @Option(
+        name: .customLong("retake"),
+        help: ArgumentHelp(
+            "Render one more take of this shot; what uses it waits until you pick it (repeatable).", valueName: "id"))
+    var retake: [String] = []
+
+    @Option(
         help: ArgumentHelp("Fail when the plan costs more credits than this (overrides `budget:`).", valueName: "n"))
     var maxCredits: Int?
 
@@ -25,7 +31,9 @@ struct PlanningOptions: ParsableArguments {
     var verify = false
 
     var planOptions: PlanOptions {
-        PlanOptions(targets: targets, replace: replace, maxCredits: maxCredits, simulated: simulate, verify: verify)
+        PlanOptions(
+            targets: targets, replace: replace, maxCredits: maxCredits, simulated: simulate, verify: verify,
+            retake: retake)
     }
 
     func validate() throws {

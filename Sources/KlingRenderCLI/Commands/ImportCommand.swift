@@ -22,8 +22,11 @@ struct ImportCommand: AsyncParsableCommand {
     @Argument(help: "The project file.", completion: .file(extensions: ["yaml", "yml"]))
     var file: String
 
-    @Argument(help: "The shot that adopts the task.")
+    @Argument(help: "The shot that adopts the task (a take other than the first: `sunrise.take2`).")
     var id: String
+
+    /// The shot the take `id` belongs to.
+    private var shotID: String { Take.parse(id)?.id ?? id }
 
     @Argument(help: "The task id, as the Kling dashboard shows it.")
     var taskID: String
@@ -53,7 +56,7 @@ struct ImportCommand: AsyncParsableCommand {
         defer { lock.release() }
         let workspace = try reloadManifest(of: opened)
         let planned = try plannedShot(in: workspace)
-        guard let shot = workspace.project.shot(id) else { throw fail("no shot `\(id)` in \(file)") }
+        guard let shot = workspace.project.shot(shotID) else { throw fail("no shot `\(shotID)` in \(file)") }
         try checkEndpoint(workspace, session: session)
         let report = try await askForTask(session)
         try compare(report, with: shot)
@@ -64,7 +67,7 @@ struct ImportCommand: AsyncParsableCommand {
         // Made again from the manifest just written: the shot resumes its adopted task.
         let adopted = try reloadManifest(of: workspace)
         var plan = try Planner().plan(adopted.project, manifest: adopted.manifest, paths: adopted.paths)
-        plan.shots = plan.shots.filter { $0.id == id }
+        plan.shots = plan.shots.filter { $0.key == id }
         plan.removed = []
         plan.totalCredits = 0
         guard plan.shots.first?.action == .resume else { throw fail("\(id) cannot resume task \(taskID)") }
@@ -76,9 +79,13 @@ struct ImportCommand: AsyncParsableCommand {
 
     private func plannedShot(in workspace: Workspace) throws -> Plan.PlannedShot {
         do {
-            let plan = try Planner(options: PlanOptions(targets: [id])).plan(
+            let plan = try Planner(options: PlanOptions(targets: [shotID])).plan(
                 workspace.project, manifest: workspace.manifest, paths: workspace.paths)
-            guard let planned = plan.shots.first(where: { $0.id == id }) else { throw fail("no shot `\(id)`") }
+            guard let planned = plan.shots.first(where: { $0.key == id }) else {
+                throw fail(
+                    "`\(shotID)` has no take `\(id)`: its takes are \(plan.shots.filter { $0.id == shotID }.map(\.key).joined(separator: ", "))"
+                )
+            }
             return planned
         } catch let error as PlanError {
             throw fail(error.message)
@@ -145,7 +152,9 @@ struct ImportCommand: AsyncParsableCommand {
         var manifest =
             workspace.manifest ?? Manifest(project: workspace.project.name, endpoint: "", simulated: false)
         let sent = { (input: MediaInput) -> String in
-            if case .shotVideo(let id) = input { return manifest.shots[id]?.urls.first ?? "" }
+            if case .shotVideo(let id) = input {
+                return manifest.shots[workspace.project.shot(id)?.pickedKey ?? id]?.urls.first ?? ""
+            }
             return input.source(workspace.project.inputFiles)
         }
         manifest.shots[id] = ManifestShot(

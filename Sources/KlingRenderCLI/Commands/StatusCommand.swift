@@ -45,7 +45,12 @@ struct StatusView {
         let e = Printable.escaped
         var out =
             "Status of \(e(status.project)) (\(e(status.manifest))\(status.endpoint.map { ", from \(Printable.short($0, limit: 120))" } ?? ""))\n\n"
-        let width = status.shots.map(\.id.count).max() ?? 4
+        let takes = Dictionary(status.shots.map { ($0.id, 1) }, uniquingKeysWith: +)
+        func name(_ row: ProjectStatus.ShotStatusRow) -> String {
+            (row.take == 1 ? row.id : "\(row.id) take \(row.take)")
+                + (row.picked && takes[row.id, default: 1] > 1 ? " (pick)" : "")
+        }
+        let width = status.shots.map { name($0).count }.max() ?? 4
         for row in status.shots {
             var state = row.status.rawValue
             if row.status != .notRendered, !row.current {
@@ -57,9 +62,11 @@ struct StatusView {
                 : "  "
                     + row.files.map { "\(e($0.path))\($0.state == .ok ? "" : " [\($0.state.rawValue)]")" }.joined(
                         separator: ", ")
-            var line = "  \(row.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(state)\(files)"
+            if row.extra { state += ", kept (beyond `takes:`)" }
+            var line = "  \(name(row).padding(toLength: width, withPad: " ", startingAt: 0))  \(state)\(files)"
             if let error = row.error { line += "\n      \(Printable.short(error, limit: 500))" }
-            let problem = row.status != .succeeded || !row.current || row.files.contains { $0.state != .ok }
+            let problem =
+                !row.extra && (row.status != .succeeded || !row.current || row.files.contains { $0.state != .ok })
             out +=
                 (problem
                     ? terminal.paint(
@@ -80,9 +87,11 @@ struct StatusView {
                 out += (asset.state == .changed || asset.state == .gone ? terminal.paint(line, .yellow) : line) + "\n"
             }
         }
-        let done = status.shots.filter(\.isDone).count
+        let wanted = status.shots.filter { !$0.extra }
+        let done = wanted.filter(\.isDone).count
+        let noun = takes.values.contains { $0 > 1 } ? "take" : "shot"
         out +=
-            "\n\(done) of \(status.shots.count) shot\(status.shots.count == 1 ? "" : "s") rendered, current and on disk.\n"
+            "\n\(done) of \(wanted.count) \(noun)\(wanted.count == 1 ? "" : "s") rendered, current and on disk.\n"
         return out
     }
 }

@@ -10,17 +10,20 @@ struct PlanView {
         var out = "Plan for \(e(plan.project)) (\(e(plan.file)))\(plan.simulated ? ", simulated" : "")\n\n"
         let header = ["#", "shot", "type", "action", "secs", "credits", "inputs"]
         var rows: [[String]] = []
+        let takes = Dictionary(plan.shots.map { ($0.id, 1) }, uniquingKeysWith: +)
         for (n, shot) in plan.shots.enumerated() {
             let inputs = shot.dependsOn.map {
-                switch $0.kind {
-                case .after: "after \($0.id)"
-                case .video: "\($0.field ?? "video") ← \($0.id)"
-                case .frame: "\($0.field ?? "image") ← \($0.id) frame"
+                let from = $0.take == 1 ? $0.id : "\($0.id) take \($0.take)"
+                return switch $0.kind {
+                case .after: "after \(from)"
+                case .video: "\($0.field ?? "video") ← \(from)"
+                case .frame: "\($0.field ?? "image") ← \(from) frame"
                 }
             }
+            let name = shot.label + (shot.picked && takes[shot.id, default: 1] > 1 ? " (pick)" : "")
             rows.append(
                 [
-                    "\(n + 1)", shot.id, shot.type, shot.action.rawValue, shot.seconds.map(String.init) ?? "auto",
+                    "\(n + 1)", name, shot.type, shot.action.rawValue, shot.seconds.map(String.init) ?? "auto",
                     shot.credits.formatted, inputs.joined(separator: ", "),
                 ].map(e))
         }

@@ -6,7 +6,8 @@ import KlingRenderExecution
 /// word reasons here.
 extension Reason {
     /// `shot` names the shot for the advice (`--replace ID`); nil where the reason is the run's.
-    func worded(shot: String? = nil) -> String {
+    func worded(shot key: String? = nil) -> String {
+        let shot = key.map { Take.parse($0)?.id ?? $0 }
         let replace = shot.map { "; `kling-render apply --replace \($0)` submits it again" } ?? ""
         let uncertain = "a task may exist and be charged: check your Kling account"
         switch self {

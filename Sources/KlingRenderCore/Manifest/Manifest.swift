@@ -40,10 +40,17 @@ package struct Manifest: Codable, Sendable, Equatable {
         recomputeTotals()
     }
 
+    /// Shots count once however many takes they have; a shot has succeeded when each of its
+    /// recorded takes has.
     package mutating func recomputeTotals() {
+        var succeeded: [String: Bool] = [:]
+        for (key, entry) in shots {
+            let id = Take.parse(key)?.id ?? key
+            succeeded[id] = (succeeded[id] ?? true) && entry.status == .succeeded
+        }
         totals = Totals(
-            shots: shots.count,
-            succeeded: shots.values.filter { $0.status == .succeeded }.count,
+            shots: succeeded.count,
+            succeeded: succeeded.values.filter { $0 }.count,
             estimatedCredits: shots.values.reduce(0) { $0.addingSaturated($1.estimatedCredits) },
             consumedCredits: shots.values.reduce(0) { $0.addingSaturated($1.consumedCredits ?? 0) })
     }
@@ -137,9 +144,12 @@ package struct ManifestShot: Codable, Sendable, Equatable {
     package var sources: [String: JSONValue]?
     /// When the video URLs were received (ISO 8601, UTC): how old they are against `outputs_lifetime`.
     package var urlsReceived: String?
+    /// The take of each upstream shot this render took in, where it was not take 1: how the plan
+    /// words a new pick ("uses take 2 of sunrise").
+    package var picks: [String: Int]?
 
     enum CodingKeys: String, CodingKey {
-        case type, fingerprint, request, inputs, status, urls, files, error, sources
+        case type, fingerprint, request, inputs, status, urls, files, error, sources, picks
         case urlsReceived = "urls_received"
         case taskID = "task_id"
         case estimatedCredits = "estimated_credits"
@@ -180,6 +190,7 @@ package struct ManifestShot: Codable, Sendable, Equatable {
         try c.encode(error, forKey: .error)
         try c.encodeIfPresent(sources, forKey: .sources)
         try c.encodeIfPresent(urlsReceived, forKey: .urlsReceived)
+        try c.encodeIfPresent(picks, forKey: .picks)
     }
 }
 

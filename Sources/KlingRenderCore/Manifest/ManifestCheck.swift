@@ -45,8 +45,12 @@ package enum ManifestCheck {
     }
 
     private static func problem(id: String, shot: ManifestShot, endpoint: String) -> String? {
-        let at = "shots.\(isShotID(id) ? id : "…")"
-        if !isShotID(id) { return "`shots` holds a key that is not a shot id" }
+        let known = Take.parse(id).map { isShotID($0.id) } ?? false
+        let at = "shots.\(known ? id : "…")"
+        if !known { return "`shots` holds a key that is not a shot id or a take of one (`sunrise.take2`)" }
+        for (upstream, take) in shot.picks ?? [:] where !isShotID(upstream) || !(1...Take.maxNumber).contains(take) {
+            return "\(at).picks must map shot ids to take numbers from 1 to \(Take.maxNumber)"
+        }
         if !isHex64(shot.fingerprint) { return "\(at).fingerprint is not a SHA-256" }
         if let task = shot.taskID, !isTaskID(task) {
             return "\(at).task_id is not a task id (1 to \(maxTaskIDLength) letters, digits, `-`, `_`, `.` or `:`)"

@@ -32,6 +32,13 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
 
     package struct ShotStatusRow: Codable, Sendable, Equatable {
         package var id: String
+        /// Which of the shot's renders (1 for the shot itself).
+        package var take: Int = 1
+        /// Whether this take is the one the shot's users get.
+        package var picked = true
+        /// A take beyond what the file asks for (made by `--retake`, or before `takes:` was lowered):
+        /// kept as it is, never rendered again, not needed for the project to be clean.
+        package var extra = false
         package var type: String
         package var status: RenderState
         /// Whether the render stands for the shot as the file now says it (same fingerprint).
@@ -46,8 +53,11 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
             status == .succeeded && current && !files.isEmpty && files.allSatisfy { $0.state == .ok }
         }
 
+        /// The manifest key and file stem of this take.
+        package var key: String { Take.key(id, take) }
+
         enum CodingKeys: String, CodingKey {
-            case id, type, status, current, files, error
+            case id, take, picked, extra, type, status, current, files, error
             case taskID = "task_id"
             case consumedCredits = "consumed_credits"
         }
@@ -83,7 +93,7 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
 
     /// Whether every shot is rendered, current and on disk as recorded.
     package var isClean: Bool {
-        removed.isEmpty && shots.allSatisfy(\.isDone)
+        removed.isEmpty && shots.allSatisfy { $0.extra || $0.isDone }
     }
 
     /// `verify` hashes each file instead of trusting its size.
@@ -94,31 +104,21 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
         project = workspace.project.name
         self.manifest = workspace.paths.display(workspace.paths.manifest, beside: workspace.project.file)
         endpoint = manifest?.endpoint
-        shots = graph.shots.indices.map { i in
+        shots = graph.shots.indices.flatMap { i in
             let shot = graph.shots[i]
-            guard let entry = manifest?.shots[shot.id] else {
-                return ShotStatusRow(
-                    id: shot.id, type: shot.type.name, status: .notRendered, current: false, taskID: nil,
-                    consumedCredits: nil, files: [], error: nil)
+            let wanted = max(shot.takes, shot.pick)
+            let recorded = manifest?.takeNumbers(of: shot.id) ?? []
+            return (Array(1...wanted) + recorded.filter { $0 > wanted }).map { take in
+                var row = Self.row(
+                    shot, take: take, entry: manifest?.shots[Take.key(shot.id, take)],
+                    fingerprint: fingerprints[i], paths: workspace.paths, verify: verify)
+                row.picked = take == shot.pick
+                row.extra = take > wanted
+                return row
             }
-            let files = entry.files.enumerated().map { n, file -> File in
-                let expected = workspace.paths.videoPath(shot: shot.id, number: n + 1)
-                let state: FileState =
-                    switch file.check(in: workspace.paths, expected: expected, verify: verify) {
-                    case .ok: .ok
-                    case .missing: .missing
-                    case .size, .hash, .notAFile: .modified
-                    case .misplaced: .ignored
-                    }
-                return File(path: file.path, bytes: file.bytes, state: state)
-            }
-            return ShotStatusRow(
-                id: shot.id, type: entry.type, status: RenderState(entry.status),
-                current: entry.fingerprint == fingerprints[i],
-                taskID: entry.taskID, consumedCredits: entry.consumedCredits, files: files, error: entry.error)
         }
         let ids = Set(graph.shots.map(\.id))
-        removed = (manifest?.shots.keys.filter { !ids.contains($0) } ?? []).sorted()
+        removed = Set(manifest?.shots.keys.map { Take.parse($0)?.id ?? $0 }.filter { !ids.contains($0) } ?? []).sorted()
         assets = (manifest?.assets ?? [:]).sorted { $0.key < $1.key }.map { path, asset in
             let state: Asset.State =
                 if let input = workspace.project.inputFiles[path] {
@@ -130,5 +130,31 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
                 }
             return Asset(path: path, bytes: asset.bytes, store: asset.store, key: asset.key, state: state)
         }
+    }
+
+    /// One take's row: its record, and its files on disk.
+    private static func row(
+        _ shot: Shot, take: Int, entry: ManifestShot?, fingerprint: String, paths: ProjectPaths, verify: Bool
+    ) -> ShotStatusRow {
+        guard let entry else {
+            return ShotStatusRow(
+                id: shot.id, take: take, type: shot.type.name, status: .notRendered, current: false, taskID: nil,
+                consumedCredits: nil, files: [], error: nil)
+        }
+        let files = entry.files.enumerated().map { n, file -> File in
+            let expected = paths.videoPath(shot: Take.key(shot.id, take), number: n + 1)
+            let state: FileState =
+                switch file.check(in: paths, expected: expected, verify: verify) {
+                case .ok: .ok
+                case .missing: .missing
+                case .size, .hash, .notAFile: .modified
+                case .misplaced: .ignored
+                }
+            return File(path: file.path, bytes: file.bytes, state: state)
+        }
+        return ShotStatusRow(
+            id: shot.id, take: take, type: entry.type, status: RenderState(entry.status),
+            current: entry.fingerprint == fingerprint,
+            taskID: entry.taskID, consumedCredits: entry.consumedCredits, files: files, error: entry.error)
     }
 }

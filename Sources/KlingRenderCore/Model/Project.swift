@@ -76,6 +76,12 @@ package struct Shot: Sendable {
     package var extra: [String: JSONValue]
     package var dependencies: [Dependency]
     package var notes: String?
+    /// How many renders of the request the file asks for (`takes:`, 1 to 8).
+    package var takes = 1
+    /// The take the shot's users get (`pick:`): its video, its frames.
+    package var pick = 1
+    /// Where `pick:` is written, when it is.
+    package var pickLocation: SourceLocation?
 
     /// The video length in seconds, as the API will render it (edits: unknown, priced as fixed).
     package var seconds: Int? {

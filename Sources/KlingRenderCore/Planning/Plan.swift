@@ -28,6 +28,8 @@ package struct Plan: Codable, Sendable, Equatable {
         package var kind: Dependency.Kind
         /// The request field the upstream output feeds; nil for `after`.
         package var field: String?
+        /// The upstream shot's take it waits for: its pick.
+        package var take: Int
     }
 
     package struct Change: Codable, Sendable, Equatable {
@@ -47,6 +49,10 @@ package struct Plan: Codable, Sendable, Equatable {
 
     package struct PlannedShot: Codable, Sendable, Equatable {
         package var id: String
+        /// Which of the shot's renders: 1 for the shot itself, more for its other takes.
+        package var take: Int
+        /// Whether this take is the one the shot's users get.
+        package var picked: Bool
         package var type: String
         package var action: Action
         /// Credits this plan spends on the shot: its estimate when submitted, else 0.
@@ -64,11 +70,16 @@ package struct Plan: Codable, Sendable, Equatable {
         package var taskID: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, type, action, credits, seconds, fingerprint, reasons, changes
+            case id, take, picked, type, action, credits, seconds, fingerprint, reasons, changes
             case estimatedCredits = "estimated_credits"
             case dependsOn = "depends_on"
             case taskID = "task_id"
         }
+
+        /// The manifest key and file stem of this take: `sunrise`, `sunrise.take2`.
+        package var key: String { Take.key(id, take) }
+        /// How messages name it: `sunrise`, `sunrise take 2`.
+        package var label: String { take == 1 ? id : "\(id) take \(take)" }
     }
 
     package struct RemovedShot: Codable, Sendable, Equatable {
@@ -184,9 +195,10 @@ package struct AssetWork: Codable, Sendable, Equatable {
                         work.uploads.append(Upload(path: path, sha256: file.sha256, bytes: file.bytes))
                     }
                 case .frame(let id, let edge):
-                    let name = Self.frameName(id, edge)
-                    let unchanged = plan.shots.first { $0.id == id }?.action == .unchanged
-                    let path = paths.framePath(shot: id, edge: edge)
+                    let key = project.shot(id)?.pickedKey ?? id
+                    let name = Self.frameName(key, edge)
+                    let unchanged = plan.shots.first { $0.key == key }?.action == .unchanged
+                    let path = paths.framePath(shot: key, edge: edge)
                     if manifest?.reusableFrame(path, upstreamUnchanged: unchanged, root: paths.root) != nil { continue }
                     if seen.insert(name).inserted { work.frames.append(name) }
                 case .url, .shotVideo:

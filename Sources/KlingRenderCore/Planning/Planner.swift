@@ -11,13 +11,16 @@ package struct PlanOptions: Sendable, Equatable, Codable {
     package var simulated = false
     /// Hash every file instead of checking its size.
     package var verify = false
+    /// Render one more take of these shots (`--retake`).
+    package var retake: [String] = []
 
     package init(
         targets: [String] = [], replace: [String] = [], maxCredits: Int? = nil, simulated: Bool = false,
-        verify: Bool = false
+        verify: Bool = false, retake: [String] = []
     ) {
         self.targets = targets
         self.replace = replace
+        self.retake = retake
         self.maxCredits = maxCredits
         self.simulated = simulated
         self.verify = verify
@@ -39,7 +42,7 @@ package struct Planner: Sendable {
 
     package func plan(_ project: Project, manifest: Manifest?, paths: ProjectPaths) throws(PlanError) -> Plan {
         let graph = ShotGraph(project)
-        for id in options.targets + options.replace where graph.index[id] == nil {
+        for id in options.targets + options.replace + options.retake where graph.index[id] == nil {
             throw PlanError(
                 message: "no shot `\(id)` in \(project.file)"
                     + (Suggestion.note(for: id, in: graph.index.keys).map { "; \($0)" } ?? ""))
@@ -51,20 +54,24 @@ package struct Planner: Sendable {
         planned.reserveCapacity(graph.order.count)
         for i in graph.order {
             let shot = graph.shots[i]
-            let recorded = manifest?.shots[shot.id]
-            let decision = decide(i, recorded: recorded, walk: &walk, paths: paths)
+            let dependsOn = shot.dependencies.map { dependency in
+                Plan.Input(
+                    id: dependency.id, kind: dependency.kind, field: dependency.field?.wireName,
+                    take: graph.index[dependency.id].map { graph.shots[$0].pick } ?? 1)
+            }
+            let decisions = try takeDecisions(i, project: project, manifest: manifest, walk: &walk, paths: paths)
             if let included, !included.contains(i) { continue }
-            let estimate = shot.estimatedCredits
-            planned.append(
-                Plan.PlannedShot(
-                    id: shot.id, type: shot.type.name, action: decision.action,
-                    credits: decision.action.submits ? estimate : 0, estimatedCredits: estimate, seconds: shot.seconds,
-                    fingerprint: walk.fingerprints[i],
-                    dependsOn: shot.dependencies.map {
-                        Plan.Input(id: $0.id, kind: $0.kind, field: $0.field?.wireName)
-                    },
-                    reasons: decision.reasons, changes: decision.changes,
-                    taskID: decision.action == .resume || decision.action == .uncertain ? recorded?.taskID : nil))
+            for (take, decision) in decisions {
+                let estimate = shot.estimatedCredits
+                let recorded = manifest?.shots[Take.key(shot.id, take)]
+                planned.append(
+                    Plan.PlannedShot(
+                        id: shot.id, take: take, picked: take == shot.pick, type: shot.type.name,
+                        action: decision.action, credits: decision.action.submits ? estimate : 0,
+                        estimatedCredits: estimate, seconds: shot.seconds, fingerprint: walk.fingerprints[i],
+                        dependsOn: dependsOn, reasons: decision.reasons, changes: decision.changes,
+                        taskID: decision.action == .resume || decision.action == .uncertain ? recorded?.taskID : nil))
+            }
         }
         var plan = Plan(
             project: project.name, file: project.file, manifest: paths.display(paths.manifest, beside: project.file),
@@ -98,8 +105,43 @@ package struct Planner: Sendable {
         var changes: [Plan.Change] = []
     }
 
-    /// One shot's action, from `--replace`, its fingerprint against the record, and the record's state.
-    private func decide(_ i: Int, recorded: ManifestShot?, walk: inout PlanWalk, paths: ProjectPaths) -> Decision {
+    /// What each take of shot `i` will do, in take order: takes 1 to `takes:` (or to the pick),
+    /// recorded takes beyond them that still have something to show (never rendered again), and
+    /// the new take of `--retake`. The walk goes on with the picked take's action.
+    private func takeDecisions(
+        _ i: Int, project: Project, manifest: Manifest?, walk: inout PlanWalk, paths: ProjectPaths
+    ) throws(PlanError) -> [(Int, Decision)] {
+        let shot = walk.graph.shots[i]
+        let recorded = manifest?.takeNumbers(of: shot.id) ?? []
+        let wanted = max(shot.takes, shot.pick)
+        let retake = options.retake.contains(shot.id) ? max(wanted, recorded.last ?? 0) + 1 : nil
+        if let retake, retake > Take.maxNumber {
+            throw PlanError(message: "`\(shot.id)` has \(retake - 1) takes, the most there can be; pick one of them")
+        }
+        let existing = max(shot.takes, recorded.last ?? 0, retake ?? 0)
+        if shot.pick > existing {
+            let place = shot.pickLocation.map { "\(project.file):\($0.line):\($0.column): " } ?? ""
+            throw PlanError(
+                message: place + "`pick: \(shot.pick)` names no take of `\(shot.id)`: it has takes 1 to \(existing); "
+                    + "raise `takes:`, or render one more with `kling-render apply --retake \(shot.id)`")
+        }
+        var result: [(Int, Decision)] = []
+        for take in Array(1...wanted) + recorded.filter({ $0 > wanted }) {
+            let key = Take.key(shot.id, take)
+            let decision = decide(i, key: key, recorded: manifest?.shots[key], walk: &walk, paths: paths)
+            if take == shot.pick { walk.actions[i] = decision.action }
+            // A take beyond what the file asks for is kept as it is: never rendered again.
+            if take > wanted, decision.action.submits { continue }
+            result.append((take, decision))
+        }
+        if let retake { result.append((retake, Decision(action: .render, reasons: ["one more take (--retake)"]))) }
+        return result
+    }
+
+    /// One take's action, from `--replace`, its fingerprint against the record, and the record's state.
+    private func decide(
+        _ i: Int, key: String, recorded: ManifestShot?, walk: inout PlanWalk, paths: ProjectPaths
+    ) -> Decision {
         let shot = walk.graph.shots[i]
         let replacedUpstream = shot.dependencies.filter { dependency in
             dependency.kind != .after && walk.graph.index[dependency.id].map { walk.cascade.contains($0) } == true
@@ -119,24 +161,24 @@ package struct Planner: Sendable {
             walk.cascade.insert(i)
             decision = Decision(action: .rerender, reasons: replacedUpstream.map { "upstream \($0) is replaced" })
         } else if let recorded {
-            decision = decideFromRecord(shot, recorded, paths: paths)
+            decision = decideFromRecord(key, recorded, paths: paths)
         } else {
             decision = Decision(action: .render)
         }
-        walk.actions[i] = decision.action
         return decision
     }
 
-    /// A current shot's action from what its record says.
-    private func decideFromRecord(_ shot: Shot, _ recorded: ManifestShot, paths: ProjectPaths) -> Decision {
+    /// A current take's action from what its record says.
+    private func decideFromRecord(_ key: String, _ recorded: ManifestShot, paths: ProjectPaths) -> Decision {
+        let id = Take.parse(key)?.id ?? key
         let uncertain =
-            "a task may exist and be charged; --replace \(shot.id) submits again, or `kling-render import` adopts the task"
+            "a task may exist and be charged; --replace \(id) submits again, or `kling-render import` adopts the task"
         switch recorded.status {
         case .succeeded where recorded.urls.isEmpty:
             // Paid for, and nothing to fetch: only a new render gives a video. Shown with its credits.
             return Decision(action: .rerender, reasons: ["the manifest records a finished render with no video URL"])
         case .succeeded:
-            guard let problem = fileProblem(shot.id, recorded, paths: paths) else {
+            guard let problem = fileProblem(key, recorded, paths: paths) else {
                 return Decision(action: .unchanged)
             }
             let hosts = Set(recorded.urls.compactMap(URLPolicy.host)).sorted()
@@ -157,12 +199,17 @@ package struct Planner: Sendable {
         }
     }
 
-    /// Shots the manifest has and the file no longer does (only when the plan is not limited to targets).
+    /// Shots the manifest has and the file no longer does, each with the files of all its takes
+    /// (only when the plan is not limited to targets).
     private func removed(_ graph: ShotGraph, manifest: Manifest?) -> [Plan.RemovedShot] {
         guard let manifest, options.targets.isEmpty else { return [] }
-        return manifest.shots.sorted(by: { $0.key < $1.key }).filter { graph.index[$0.key] == nil }.map { id, entry in
-            Plan.RemovedShot(id: id, type: entry.type, files: entry.files.map(\.path))
+        var removed: [String: Plan.RemovedShot] = [:]
+        for (key, entry) in manifest.shots.sorted(by: { $0.key < $1.key }) {
+            let id = Take.parse(key)?.id ?? key
+            guard graph.index[id] == nil else { continue }
+            removed[id, default: Plan.RemovedShot(id: id, type: entry.type, files: [])].files += entry.files.map(\.path)
         }
+        return removed.values.sorted { $0.id < $1.id }
     }
 
     /// Which fields differ from what was sent, and which upstream shots change.
@@ -193,6 +240,9 @@ package struct Planner: Sendable {
             let fields = shot.dependencies.filter { $0.id == id }.compactMap { $0.field?.wireName }
             if let u = graph.index[id], actions[u].submits, !fields.contains(where: changed.contains) {
                 reasons.append("upstream \(id) renders again")
+            }
+            if let u = graph.index[id], graph.shots[u].pick != recorded.picks?[id] ?? 1 {
+                reasons.append("uses take \(graph.shots[u].pick) of \(id) instead of take \(recorded.picks?[id] ?? 1)")
             }
         }
         if reasons.isEmpty { reasons.append("its inputs changed since it was rendered") }

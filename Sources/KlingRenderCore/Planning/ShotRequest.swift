@@ -63,8 +63,16 @@ package enum Fingerprint {
     package static func all(_ graph: ShotGraph) -> [String] {
         var result = [String](repeating: "", count: graph.shots.count)
         for i in graph.order {
-            result[i] = of(graph.shots[i], files: graph.files) { id in graph.index[id].map { result[$0] } ?? "" }
+            result[i] = of(graph.shots[i], files: graph.files) { id in
+                graph.index[id].map { output(of: graph.shots[$0], fingerprint: result[$0]) } ?? ""
+            }
         }
         return result
+    }
+
+    /// What a shot's users take in: its fingerprint, and which take when it is not the first. A
+    /// new pick changes the users' fingerprints, never the shot's own.
+    static func output(of shot: Shot, fingerprint: String) -> String {
+        shot.pick == 1 ? fingerprint : fingerprint + "#take\(shot.pick)"
     }
 }

@@ -51,7 +51,7 @@ package struct Workspace: Sendable {
 /// the saved one — as Terraform does. Nothing in the file can add a shot, lower a price, or change
 /// a fingerprint that the project and the manifest do not say.
 package struct SavedPlan: Codable, Sendable {
-    package static let currentFormat = "kling-render-plan/2"
+    package static let currentFormat = "kling-render-plan/3"
 
     package var format: String
     /// The project file, relative to the plan file's folder.

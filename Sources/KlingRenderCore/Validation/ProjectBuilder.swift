@@ -9,8 +9,8 @@ struct ProjectBuilder {
         "version", "name", "output", "budget", "parallelism", "defaults", "vars", "shots", "assets", "outputs_lifetime",
     ]
     static let assetKeys = ["store", "endpoint", "region", "public_url", "url_lifetime"]
-    static let shotKeys = ["type", "after", "notes", "extra"] + ShotField.allCases.map(\.fileName)
-    static let defaultKeys = ["type", "extra"] + ShotField.allCases.map(\.fileName)
+    static let shotKeys = ["type", "after", "notes", "extra", "takes", "pick"] + ShotField.allCases.map(\.fileName)
+    static let defaultKeys = ["type", "extra", "takes"] + ShotField.allCases.map(\.fileName)
 
     let file: String
     var sink: DiagnosticSink
@@ -21,6 +21,8 @@ struct ProjectBuilder {
     let folder: URL
     var checkedFiles: [String: Result<InputFile, InputProblem>] = [:]
     var inputFiles: [String: InputFile] = [:]
+    /// `takes:` in `defaults`.
+    var defaultTakes: Int?
 
     init(file: String, sink: DiagnosticSink) {
         self.file = file
@@ -274,7 +276,9 @@ struct ProjectBuilder {
                 if let t = taskType(entry.value) { type = (t, entry.value.location) }
             case "extra":
                 extra = readExtra(entry.value)
-            case "after", "notes":
+            case "takes":
+                defaultTakes = takeCount(entry.value)
+            case "after", "notes", "pick":
                 sink.error(entry.key.location, "`\(key)` belongs to a shot; it cannot be a default")
             default:
                 guard let field = ShotField.named(key) else {
@@ -328,9 +332,12 @@ struct ProjectBuilder {
         }
         checkComplete(&draft, shot: id, type: type, at: key.location, extraLocation: m["extra"]?.location)
         guard ok, draft.ok else { return nil }
-        return Shot(
+        var shot = Shot(
             id: id, location: key.location, type: type, values: draft.values, locations: draft.locations,
             extra: draft.extra, dependencies: draft.dependencies, notes: draft.notes)
+        shot.takes = draft.takes ?? defaultTakes ?? 1
+        if let (pick, location) = draft.pick { (shot.pick, shot.pickLocation) = (pick, location) }
+        return shot
     }
 
     /// A shot's fields as they are read, before it is checked whole.
@@ -340,6 +347,8 @@ struct ProjectBuilder {
         var dependencies: [Dependency] = []
         var extra: [String: JSONValue]
         var notes: String?
+        var takes: Int?
+        var pick: (Int, SourceLocation)?
         /// Fields written on the shot, valid or not: a bad value is not also reported missing.
         var written = Set<ShotField>()
         var ok = true
@@ -356,6 +365,12 @@ struct ProjectBuilder {
             return
         case "notes":
             draft.notes = plainText(value, field: "notes")
+        case "takes":
+            draft.takes = takeCount(value)
+            if draft.takes == nil { draft.ok = false }
+        case "pick":
+            draft.pick = takeNumber(value).map { ($0, value.location) }
+            if draft.pick == nil { draft.ok = false }
         case "extra":
             for (k, v) in readExtra(value) { draft.extra[k] = v }
         case "after":

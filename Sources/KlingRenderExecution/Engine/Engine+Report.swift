@@ -9,17 +9,17 @@ extension Engine {
         var estimated = 0
         var consumed = 0
         for planned in plan.shots {
-            let outcome = outcome(of: planned.id, graph: graph, results: results, stop: stop)
-            shots.append(ApplyReport.ShotResult(id: planned.id, outcome: outcome))
-            if planned.action.submits, let entry = final.shots[planned.id], entry.fingerprint == planned.fingerprint,
-                let task = entry.taskID, task != taskIDsBefore[planned.id]
+            let outcome = outcome(of: planned.key, graph: graph, results: results, stop: stop)
+            shots.append(ApplyReport.ShotResult(id: planned.key, outcome: outcome))
+            if planned.action.submits, let entry = final.shots[planned.key], entry.fingerprint == planned.fingerprint,
+                let task = entry.taskID, task != taskIDsBefore[planned.key]
             {
                 estimated = estimated.addingSaturated(planned.estimatedCredits)
                 consumed = consumed.addingSaturated(entry.consumedCredits ?? 0)
             }
             if outcome == .done, planned.action != .unchanged {
-                for file in final.shots[planned.id]?.files ?? [] {
-                    files.append(ManifestFileWritten(shot: planned.id, path: file.path, bytes: file.bytes))
+                for file in final.shots[planned.key]?.files ?? [] {
+                    files.append(ManifestFileWritten(shot: planned.key, path: file.path, bytes: file.bytes))
                 }
             }
         }

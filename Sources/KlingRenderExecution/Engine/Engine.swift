@@ -25,7 +25,7 @@ package struct Engine: Sendable {
         taskIDsBefore = manifest.shots.compactMapValues(\.taskID)
         var recorded: [String: [String]] = [:]
         for shot in plan.shots where shot.action == .unchanged || shot.action == .download {
-            recorded[shot.id] = manifest.shots[shot.id]?.urls ?? []
+            recorded[shot.key] = manifest.shots[shot.key]?.urls ?? []
         }
         context = RunContext(
             api: api, clock: clock, recorder: ManifestRecorder(manifest: manifest, paths: paths),
@@ -43,9 +43,9 @@ package struct Engine: Sendable {
         for planned in plan.shots where planned.action.submits {
             for (_, input) in project.shot(planned.id)?.mediaInputs ?? [] {
                 guard case .frame(let upstream, let edge) = input,
-                    !extracted.contains(AssetWork.frameName(upstream, edge))
+                    let key = project.shot(upstream)?.pickedKey, !extracted.contains(AssetWork.frameName(key, edge))
                 else { continue }
-                let path = paths.framePath(shot: upstream, edge: edge)
+                let path = paths.framePath(shot: key, edge: edge)
                 guard let asset = manifest.assets?[path] else { continue }
                 files[path] = LocalAsset(resolved: path, sha256: asset.sha256, bytes: asset.bytes, media: .png)
                 reusable.insert(path)
@@ -58,6 +58,7 @@ package struct Engine: Sendable {
         context.ffmpeg = assets.ffmpeg
         context.outputsLifetime = project.outputsLifetime
         context.now = assets.now
+        context.outputKeys = Dictionary(project.shots.map { ($0.id, $0.pickedKey) }, uniquingKeysWith: { a, _ in a })
     }
 
     package var recorder: ManifestRecorder { context.recorder }
@@ -113,25 +114,26 @@ package struct Engine: Sendable {
         for planned in plan.shots {
             switch planned.action {
             case .unchanged:
-                context.events(.unchanged(shot: planned.id))
+                context.events(.unchanged(shot: planned.key))
                 continue
             case .uncertain:
-                let step = RecordedStep(id: planned.id, outcome: .uncertain(.recordedUncertain), events: context.events)
-                graph.render[planned.id] = add(step, for: planned.id, after: [], cost: 0)
+                let step = RecordedStep(
+                    id: planned.key, outcome: .uncertain(.recordedUncertain), events: context.events)
+                graph.render[planned.key] = add(step, for: planned.key, after: [], cost: 0)
             case .download:
-                graph.download[planned.id] = add(
-                    DownloadStep(id: planned.id, context: context), for: planned.id, after: [], cost: 0)
+                graph.download[planned.key] = add(
+                    DownloadStep(id: planned.key, context: context), for: planned.key, after: [], cost: 0)
             case .render, .rerender, .resume:
                 guard let shot = shots[planned.id] else { continue }
-                let upstream = shot.upstreamIDs.compactMap { graph.render[$0] }
+                let upstream = shot.upstreamIDs.compactMap { graph.render[context.outputKey($0)] }
                 let step = RenderStep(planned: planned, shot: shot, context: context)
                 // A task in flight is polled at once, whatever its upstream shots do: it is paid for.
                 let waits =
                     planned.action == .resume ? [] : upstream + assetSteps(for: shot, in: &graph, sharing: sharing)
-                let render = add(step, for: planned.id, after: waits, cost: step.expectedSeconds)
-                graph.render[planned.id] = render
-                graph.download[planned.id] = add(
-                    DownloadStep(id: planned.id, context: context), for: planned.id, after: [render], cost: 0)
+                let render = add(step, for: planned.key, after: waits, cost: step.expectedSeconds)
+                graph.render[planned.key] = render
+                graph.download[planned.key] = add(
+                    DownloadStep(id: planned.key, context: context), for: planned.key, after: [render], cost: 0)
             }
         }
         return graph
@@ -165,19 +167,20 @@ package struct Engine: Sendable {
                 graph.uploads[sha] = node
                 waits.append(node)
             case .frame(let upstream, let edge):
-                let path = context.paths.framePath(shot: upstream, edge: edge)
+                let key = context.outputKey(upstream)
+                let path = context.paths.framePath(shot: key, edge: edge)
                 if let node = graph.uploads[path] {
                     waits.append(node)
                     continue
                 }
-                let video = [graph.render[upstream], graph.download[upstream]].compactMap { $0 }
+                let video = [graph.render[key], graph.download[key]].compactMap { $0 }
                 // A frame on disk of an unchanged upstream shot is hosted as it is; else it is taken.
                 let source =
                     reusableFrames.contains(path)
                     ? video
                     : [
                         graph.add(
-                            FrameStep(shot: upstream, edge: edge, context: context), for: path, after: video, cost: 1)
+                            FrameStep(shot: key, edge: edge, context: context), for: path, after: video, cost: 1)
                     ]
                 let node = graph.add(UploadStep(paths: [path], context: context), for: path, after: source, cost: 0)
                 graph.uploads[path] = node

@@ -29,6 +29,11 @@ package struct RunContext: Sendable {
     package var outputsLifetime = Project.defaultOutputsLifetime
     /// Wall-clock time, for the age of recorded URLs (not for scheduling: that is `clock`'s).
     package var now: @Sendable () -> Date = { Date() }
+    /// Each shot's picked take, by shot id: where `${shots.ID.video}` and its frames come from.
+    package var outputKeys: [String: String] = [:]
+
+    /// The manifest key of the take that shot `id`'s users get.
+    package func outputKey(_ id: String) -> String { outputKeys[id] ?? id }
 
     /// API seconds per clock second, never zero: what every wait in API time is divided by.
     package var timeScale: Double { max(options.timeScale, 1e-9) }

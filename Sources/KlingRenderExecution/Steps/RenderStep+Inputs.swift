@@ -19,11 +19,11 @@ extension RenderStep {
                 guard let url = await storedURL(path) else { return .failure(blocked(by: path)) }
                 sent[input] = url
             case .frame(let upstream, let edge):
-                let path = context.paths.framePath(shot: upstream, edge: edge)
+                let path = context.paths.framePath(shot: context.outputKey(upstream), edge: edge)
                 guard let url = await storedURL(path) else { return .failure(blocked(by: path)) }
                 sent[input] = url
             case .shotVideo(let upstream):
-                switch await upstreamVideo(upstream) {
+                switch await upstreamVideo(context.outputKey(upstream)) {
                 case .success(let url): sent[input] = url
                 case .failure(let ended): return .failure(ended)
                 }

@@ -29,12 +29,20 @@ extension RenderStep {
             return .failure(EndedEarly(end: .ended(.failed(.manifestUnwritable(detail: "\(error)")))))
         }
         let previous = await context.recorder.entry(id)
+        var taken: [String: Int] = [:]
+        for dependency in shot.dependencies where dependency.kind != .after {
+            if let take = Take.parse(context.outputKey(dependency.id)), take.number != 1 {
+                taken[dependency.id] = take.number
+            }
+        }
+        let picks = taken.isEmpty ? nil : taken
         do {
             try await context.recorder.record(id) { entry in
                 entry = ManifestShot(
                     type: shot.type.name, fingerprint: planned.fingerprint, request: recorded, inputs: shot.inputs,
                     status: .submitting, estimatedCredits: planned.estimatedCredits)
                 entry?.sources = sources.isEmpty ? nil : sources
+                entry?.picks = picks
             }
         } catch {
             let reason = Reason.manifestUnwritable(detail: "\(error)")

@@ -26,7 +26,8 @@ package struct RenderStep: Step {
     }
 
     package var resource: Resource { .tasks }
-    var id: String { planned.id }
+    /// The take's key: the manifest entry, the files, the name in events.
+    var id: String { planned.key }
 
     /// Expected seconds of API time for this render.
     package var expectedSeconds: Double { shot.type.expectedRenderSeconds(videoSeconds: shot.seconds) }
