@@ -68,9 +68,14 @@ let package = Package(
             resources: [.copy("Resources")]
         ),
         .target(
+            name: "KlingReview",
+            dependencies: ["KlingRenderCore"]
+        ),
+        .target(
             name: "KlingRenderCLI",
             dependencies: [
                 "KlingRenderCore",
+                "KlingReview",
                 "KlingAPI",
                 "KlingStore",
                 "KlingRenderExecution",
@@ -107,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "KlingRenderEndToEndTests",
             dependencies: [
-                "KlingRenderCore", "KlingRenderExecution", "KlingSimulator", "KlingAPI", "KlingStore",
+                "KlingRenderCore", "KlingReview", "KlingRenderExecution", "KlingSimulator", "KlingAPI", "KlingStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -99,13 +99,14 @@ actor ClipStore {
         let output = folder.appendingPathComponent("\(task.id)-\(UUID().uuidString).mp4")
         defer { try? FileManager.default.removeItem(at: output) }
         let size = ["9:16": "360x640", "1:1": "480x480"][task.aspectRatio] ?? "640x360"
-        let text = String(task.prompt.prefix(60)).filter { $0.isLetter || $0.isNumber || $0 == " " || $0 == "," }
+        let words = String(task.prompt.prefix(60)).filter { $0.isLetter || $0.isNumber || $0 == " " || $0 == "," }
         let pattern = "testsrc2=size=\(size):rate=24:duration=\(task.duration)"
-        // With the prompt drawn on it; without, where ffmpeg has no drawtext or no font.
-        for filter in ["drawtext=text='\(text)':fontcolor=white:fontsize=18:x=10:y=h-30:box=1:boxcolor=black@0.6", nil]
-        {
-            var arguments = ["-loglevel", "error", "-y", "-f", "lavfi", "-i", pattern]
-            if let filter { arguments += ["-vf", filter] }
+        // Each task in its own colours, so that two takes of one prompt are told apart as real
+        // takes are; with the prompt drawn on it, or without where ffmpeg has no drawtext or no font.
+        let hue = "hue=h=\(task.id.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) % 360 })"
+        let text = "drawtext=text='\(words)':fontcolor=white:fontsize=18:x=10:y=h-30:box=1:boxcolor=black@0.6"
+        for filter in [hue + "," + text, hue] {
+            var arguments = ["-loglevel", "error", "-y", "-f", "lavfi", "-i", pattern, "-vf", filter]
             arguments += [
                 "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
                 output.path,

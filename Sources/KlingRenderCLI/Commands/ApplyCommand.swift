@@ -161,7 +161,7 @@ struct ApplyCommand: AsyncParsableCommand {
         if json {
             let shots = plan.shots.map { shot in
                 ApplyReport.ShotResult(
-                    id: shot.id, outcome: shot.action == .uncertain ? .uncertain(.recordedUncertain) : .unchanged)
+                    id: shot.key, outcome: shot.action == .uncertain ? .uncertain(.recordedUncertain) : .unchanged)
             }
             let report = ApplyReport(shots: shots, estimatedCredits: 0, consumedCredits: 0, files: [], stopReason: nil)
             print(

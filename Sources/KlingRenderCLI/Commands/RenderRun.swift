@@ -1,6 +1,7 @@
 import Foundation
 import KlingRenderCore
 import KlingRenderExecution
+import KlingReview
 
 /// A plan rendered through the engine with a person watching: progress on screen, Ctrl-C handled,
 /// the summary at the end. `apply` and `import` both end here.
@@ -45,7 +46,20 @@ struct RenderRun {
         print(
             SummaryView(terminal: .standardOutput, json: json).render(report, plan: plan, workspace: workspace),
             terminator: "")
+        await writeReview()
         return report
+    }
+
+    /// The review page, brought up to date with what this run rendered: its path for a person.
+    /// A page that cannot be written is a warning; the renders are safe either way.
+    private func writeReview() async {
+        guard let current = try? workspace.reloadingManifest() else { return }
+        do {
+            let written = try await ReviewPage.write(current)
+            if !json { print(ReviewPage.describe(written, workspace: current), terminator: "") }
+        } catch {
+            if !json { printError("warning: the review page was not written: \(error.message)") }
+        }
     }
 }
 

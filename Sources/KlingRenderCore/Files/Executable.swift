@@ -13,4 +13,55 @@ package enum Executable {
         }
         return nil
     }
+
+    /// Runs a program without holding a thread while it runs: stopped after `timeout`, or when the
+    /// task is cancelled. Its status and the first 4 KB of what it said on stderr.
+    package static func run(_ program: String, _ arguments: [String], timeout: Duration) async -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        let said = Said()
+        errors.fileHandleForReading.readabilityHandler = { handle in said.append(handle.availableData) }
+        let status: Int32 = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+                do {
+                    try process.run()
+                } catch {
+                    process.terminationHandler = nil
+                    continuation.resume(returning: -1)
+                    return
+                }
+                DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(timeout.components.seconds))) {
+                    if process.isRunning { process.terminate() }
+                }
+            }
+        } onCancel: {
+            if process.isRunning { process.terminate() }
+        }
+        errors.fileHandleForReading.readabilityHandler = nil
+        return (status, said.text)
+    }
+}
+
+/// What a program said on stderr, kept up to 4 KB, from the pipe's handler thread.
+private final class Said: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ chunk: Data) {
+        lock.lock()
+        defer { lock.unlock() }
+        if data.count < 4096 { data.append(chunk.prefix(4096 - data.count)) }
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
 }

@@ -13,17 +13,24 @@ package enum GraphExport {
     }
 
     static func label(_ shot: Shot) -> [String] {
-        [shot.id, shot.type.name, "\(shot.estimatedCredits.formatted) credits"]
+        let takes = shot.takes > 1 || shot.pick != 1 ? ["\(shot.takes) takes, pick \(shot.pick)"] : []
+        return [shot.id, shot.type.name] + takes + ["\(shot.estimatedCredits.formatted) credits"]
     }
 
-    static func dot(_ graph: ShotGraph, name: String) -> String {
+    /// DOT whose shot nodes link to `link(id)` (the review page's anchors), for Graphviz's SVG.
+    package static func linkedDot(_ project: Project, link: @escaping (String) -> String) -> String {
+        dot(ShotGraph(project), name: project.name, link: link)
+    }
+
+    static func dot(_ graph: ShotGraph, name: String, link: ((String) -> String)? = nil) -> String {
         func escape(_ s: String) -> String { s.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") }
         func quote(_ s: String) -> String { "\"" + escape(s) + "\"" }
         var out =
-            "digraph \(quote(name)) {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
+            "digraph \(quote(name)) {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=11];\n"
         for i in graph.order {
             let shot = graph.shots[i]
-            out += "  \(quote(shot.id)) [label=\"\(label(shot).map(escape).joined(separator: "\\n"))\"];\n"
+            let target = link.map { ", URL=\(quote($0(shot.id))), target=\"_top\"" } ?? ""
+            out += "  \(quote(shot.id)) [label=\"\(label(shot).map(escape).joined(separator: "\\n"))\"\(target)];\n"
         }
         // Local files are nodes of their own (a shot id never holds `:`), drawn as documents.
         for path in files(graph) {

@@ -97,7 +97,7 @@ package struct FrameExtractor: Sendable {
         ]
         if edge == .first { arguments += ["-frames:v", "1"] }
         arguments += ["-update", "1", "-f", "image2", "-c:v", "png", root.url(temporary).path]
-        let (status, message) = await Self.run(ffmpeg, arguments)
+        let (status, message) = await Executable.run(ffmpeg, arguments, timeout: Self.timeout)
         guard status == 0, case .file(let size) = root.entry(temporary), size > 0 else {
             root.removeOwnFile(temporary)
             let text = Printable.short(message, limit: 200)
@@ -129,56 +129,5 @@ package struct FrameExtractor: Sendable {
             root.removeOwnFile(temporary)
             throw FrameError(detail: "cannot keep \(target): \(error)")
         }
-    }
-
-    /// Runs a program without holding a thread while it runs: stopped after `timeout`, or when the
-    /// task is cancelled. Its status and the first 4 KB of what it said on stderr.
-    static func run(_ program: String, _ arguments: [String]) async -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        let said = Said()
-        errors.fileHandleForReading.readabilityHandler = { handle in said.append(handle.availableData) }
-        let status: Int32 = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                do {
-                    try process.run()
-                } catch {
-                    process.terminationHandler = nil
-                    continuation.resume(returning: -1)
-                    return
-                }
-                DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(timeout.components.seconds))) {
-                    if process.isRunning { process.terminate() }
-                }
-            }
-        } onCancel: {
-            if process.isRunning { process.terminate() }
-        }
-        errors.fileHandleForReading.readabilityHandler = nil
-        return (status, said.text)
-    }
-}
-
-/// What a program said on stderr, kept up to 4 KB, from the pipe's handler thread.
-private final class Said: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-
-    func append(_ chunk: Data) {
-        lock.lock()
-        defer { lock.unlock() }
-        if data.count < 4096 { data.append(chunk.prefix(4096 - data.count)) }
-    }
-
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import KlingRenderCore
+import KlingReview
+
+/// `kling-render review FILE`: the review page, written beside the renders.
+struct ReviewCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "review",
+        abstract: "Write OUTPUT/review.html: every shot's takes side by side, to look at and choose from.",
+        discussion: """
+            One static page in storyboard order: each shot's takes playable side by side (poster frames by \
+            ffmpeg), the picked take marked, the request, type, length, credits and status, what it uses, and \
+            the dependency graph drawn by Graphviz on top. It needs no server and no network: open it from \
+            disk, or zip the output folder and send it. `apply` writes it too when it finishes.
+            """
+    )
+
+    @Argument(help: "The project file.", completion: .file(extensions: ["yaml", "yml"]))
+    var file: String
+
+    @Flag(help: "The simulator's manifest and folder.")
+    var simulate = false
+
+    @Flag(help: "Print what was written as JSON.")
+    var json = false
+
+    func run() async throws {
+        let workspace = try openWorkspace(file, simulated: simulate)
+        let written: ReviewPage.Written
+        do {
+            written = try await ReviewPage.write(workspace)
+        } catch {
+            throw fail(error.message)
+        }
+        if json {
+            try JSONOutput.write(written)
+        } else {
+            print(ReviewPage.describe(written, workspace: workspace), terminator: "")
+        }
+    }
+}
+
+extension ReviewPage {
+    /// The page for a workspace, with the programs this machine has.
+    static func write(_ workspace: Workspace) async throws(Failure) -> Written {
+        try await ReviewPage(
+            workspace: workspace, ffmpeg: Executable.find("ffmpeg"), dot: Executable.find("dot")
+        ).write()
+    }
+
+    /// "Review: renders/review.html (5 takes, 4 videos)" and a line per thing the page lacks.
+    static func describe(_ written: Written, workspace: Workspace) -> String {
+        let file = workspace.project.file
+        let folder = file.lastIndex(of: "/").map { String(file[...$0]) } ?? ""
+        var out =
+            "Review: \(Printable.escaped(folder + written.path)) (\(written.takes) take\(written.takes == 1 ? "" : "s"), "
+            + "\(written.videos) video\(written.videos == 1 ? "" : "s") on disk)\n"
+        for note in written.notes { out += "  \(note)\n" }
+        return out
+    }
+}

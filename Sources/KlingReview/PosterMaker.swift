@@ -1,0 +1,91 @@
+import Foundation
+import KlingRenderCore
+
+/// Poster frames for the review page: a JPEG 480 px wide of each video, taken one second in (or
+/// the first frame of a shorter clip), at `OUTPUT/posters/SHA.jpg` — named by the video's content,
+/// so a video renders once into a poster, and a new take never shows an old one.
+struct PosterMaker: Sendable {
+    var ffmpeg: String
+    var paths: ProjectPaths
+
+    static let folder = "posters"
+    static let timeout: Duration = .seconds(60)
+
+    /// The poster of `video` relative to the output folder, and whether this call made it; nil
+    /// when ffmpeg could not (the page then shows the video's own first frame).
+    func poster(for video: String, sha256: String) async -> (String, Bool)? {
+        let name = "\(Self.folder)/\(sha256.prefix(16)).jpg"
+        let target = paths.outputPath.isEmpty ? name : paths.outputPath + "/" + name
+        if case .file(let size) = paths.root.entry(target), size > 0 { return (name, false) }
+        let temporary = target + ".part.\(UInt32.random(in: 0...UInt32.max)).jpg"
+        do {
+            try paths.root.createNew(temporary).close()
+        } catch {
+            return nil
+        }
+        for seek in [["-ss", "1"], []] {
+            // Local files only, the demuxer named: a video is data from the API, not a playlist.
+            let arguments =
+                ["-nostdin", "-v", "error", "-y", "-protocol_whitelist", "file"] + seek
+                + ["-f", "mov", "-i", paths.root.url(video).path, "-map", "0:v:0", "-frames:v", "1"]
+                + ["-vf", "scale=480:-2", "-q:v", "5", "-update", "1", "-f", "image2", "-c:v", "mjpeg"]
+                + [paths.root.url(temporary).path]
+            let (status, _) = await Executable.run(ffmpeg, arguments, timeout: Self.timeout)
+            guard status == 0, case .file(let size) = paths.root.entry(temporary), size > 0, isJPEG(temporary) else {
+                continue
+            }
+            do {
+                try paths.root.rename(temporary, to: target)
+                return (name, true)
+            } catch {
+                break
+            }
+        }
+        paths.root.removeOwnFile(temporary)
+        return nil
+    }
+
+    private func isJPEG(_ path: String) -> Bool {
+        guard let handle = try? paths.root.openForReading(path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 3)).map { [UInt8]($0) == [0xFF, 0xD8, 0xFF] } ?? false
+    }
+}
+
+/// The dependency graph as SVG, drawn by Graphviz from the same DOT as `kling-render graph`,
+/// each shot linked to its place on the page.
+struct GraphDrawing: Sendable {
+    var dot: String
+    var paths: ProjectPaths
+
+    static let timeout: Duration = .seconds(60)
+    static let maxBytes = 16 << 20
+
+    func svg(of project: Project, link: @escaping (String) -> String) async -> String? {
+        let base =
+            (paths.outputPath.isEmpty ? "" : paths.outputPath + "/")
+            + ".review-graph-\(UInt32.random(in: 0...UInt32.max))"
+        let (input, output) = (base + ".dot", base + ".svg")
+        defer {
+            paths.root.removeOwnFile(input)
+            paths.root.removeOwnFile(output)
+        }
+        do {
+            let handle = try paths.root.createNew(input)
+            try handle.write(contentsOf: Data(GraphExport.linkedDot(project, link: link).utf8))
+            try handle.close()
+            try paths.root.createNew(output).close()
+        } catch {
+            return nil
+        }
+        let (status, _) = await Executable.run(
+            dot, ["-Tsvg", "-o", paths.root.url(output).path, paths.root.url(input).path], timeout: Self.timeout)
+        guard status == 0, let handle = try? paths.root.openForReading(output) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: Self.maxBytes + 1), data.count <= Self.maxBytes,
+            let text = String(data: data, encoding: .utf8), let start = text.range(of: "<svg")
+        else { return nil }
+        // Inline: without the XML prologue and doctype.
+        return String(text[start.lowerBound...])
+    }
+}

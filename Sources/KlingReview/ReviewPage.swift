@@ -1,0 +1,101 @@
+import Foundation
+import KlingRenderCore
+
+/// `kling-render review`: one static page beside the renders (`OUTPUT/review.html`) for people
+/// to look at them — every shot in storyboard order with its takes playable side by side, the
+/// picked one marked, what was asked and what it cost, and the graph on top. Relative links only
+/// and no script: it opens from `file://`, and the folder can be zipped and sent.
+package struct ReviewPage: Sendable {
+    package var workspace: Workspace
+    /// ffmpeg, for poster frames; without it each video shows its own first frame.
+    package var ffmpeg: String?
+    /// Graphviz's `dot`, for the graph; without it the page has none.
+    package var dot: String?
+
+    package static let fileName = "review.html"
+
+    package init(workspace: Workspace, ffmpeg: String?, dot: String?) {
+        self.workspace = workspace
+        self.ffmpeg = ffmpeg
+        self.dot = dot
+    }
+
+    /// What `write` did.
+    package struct Written: Sendable, Codable, Equatable {
+        /// The page, relative to the project file's folder.
+        package var path: String
+        package var takes: Int
+        package var videos: Int
+        /// Poster frames made by this run (the others were there from an earlier one).
+        package var postersMade: Int
+        package var graph: Bool
+        /// What the page lacks and why, one line each, with the package that brings it.
+        package var notes: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case path, takes, videos, graph, notes
+            case postersMade = "posters_made"
+        }
+    }
+
+    package struct Failure: Error, Sendable {
+        package var message: String
+    }
+
+    /// Makes the posters that are missing, draws the graph, and writes the page (to a temporary
+    /// name, renamed).
+    package func write() async throws(Failure) -> Written {
+        let paths = workspace.paths
+        let status = ProjectStatus(workspace: workspace, verify: false)
+        do {
+            try paths.root.directory(paths.outputPath, create: true)
+        } catch {
+            throw Failure(message: "cannot create \(paths.outputPath): \(error.reason)")
+        }
+        var notes: [String] = []
+        var posters: [String: String] = [:]
+        var made = 0
+        let videos = status.shots.flatMap { row in row.files.filter { $0.state == .ok } }
+        if let ffmpeg {
+            let maker = PosterMaker(ffmpeg: ffmpeg, paths: paths)
+            for row in status.shots {
+                for file in row.files where file.state == .ok {
+                    guard
+                        let sha = workspace.manifest?.shots[row.key]?.files.first(where: { $0.path == file.path })?
+                            .sha256
+                    else { continue }
+                    switch await maker.poster(for: file.path, sha256: sha) {
+                    case .some((let poster, let new)):
+                        posters[file.path] = poster
+                        if new { made += 1 }
+                    case .none:
+                        continue
+                    }
+                }
+            }
+        } else if !videos.isEmpty {
+            notes.append(
+                "No poster frames: ffmpeg is not installed (apt-get install ffmpeg); each video shows its first frame.")
+        }
+        var svg: String?
+        if let dot {
+            svg = await GraphDrawing(dot: dot, paths: paths).svg(of: workspace.project, link: ReviewHTML.anchor)
+            if svg == nil { notes.append("No graph: Graphviz could not draw it.") }
+        } else {
+            notes.append("No graph: Graphviz is not installed (apt-get install graphviz).")
+        }
+        let html = ReviewHTML(
+            project: workspace.project, status: status, outputPath: paths.outputPath, posters: posters, svg: svg,
+            notes: notes, simulated: paths.manifestName.hasSuffix(".sim.manifest.json")
+        ).render()
+        let page = paths.outputPath.isEmpty ? Self.fileName : paths.outputPath + "/" + Self.fileName
+        do {
+            try AtomicFile.write(Data(html.utf8), to: page, in: paths.root)
+        } catch {
+            throw Failure(message: "cannot write \(page): \(error)")
+        }
+        return Written(
+            path: page, takes: status.shots.count, videos: videos.count, postersMade: made, graph: svg != nil,
+            notes: notes)
+    }
+}
