@@ -143,6 +143,16 @@ struct TakePlanningTests {
             ])
     }
 
+    @Test("accept keeps every finished take of a changed shot, and the shots that only changed through it")
+    func acceptTakes() throws {
+        let fixture = try PlanFixture(Self.film())
+        try fixture.markAllRendered(status: ["sunrise.take3": .failed])
+        try fixture.rewrite(Self.film().replacingOccurrences(of: "a sunrise", with: "a sunrise, warmer"))
+        #expect(try Acceptance.accept(["sunrise"], in: try fixture.workspace()) == ["sunrise", "snow"])
+        let plan = try fixture.plan()
+        #expect(plan.shots.filter(\.action.isChange).map(\.key) == ["sunrise.take3"], "the failed take still renders")
+    }
+
     @Test("takes and pick are checked where they are written")
     func validation() {
         let base = "version: 1\nshots:\n  a:\n    type: std-text-to-video\n    prompt: p\n"

@@ -58,7 +58,7 @@ struct ApplyCommandTests {
         // snow-night's request names snow's new video.
         let snowURL = (after["snow"]?["urls"] as? [String])?.first
         #expect((after["snow-night"]?["request"] as? [String: Any])?["video"] as? String == snowURL)
-        #expect(try r.verifiedFiles() == 6)
+        #expect(try r.verifiedFiles() == 8, "six shots, sunrise in three takes")
     }
 
     static let chain = """
@@ -358,15 +358,17 @@ struct ApplyCommandTests {
         #expect(try await r.apply().status == 0)
         let clean = try await r.run(["status", r.file, "--detailed-exitcode"])
         #expect(clean.status == 0)
-        #expect(clean.stdout.contains("6 of 6 shots rendered, current and on disk"))
-        try FileManager.default.removeItem(at: r.scratch.url.appendingPathComponent("renders/city.mp4"))
-        try Data("tampered".utf8).write(to: r.scratch.url.appendingPathComponent("renders/snow.mp4"))
+        #expect(clean.stdout.contains("8 of 8 takes rendered, current and on disk"), "\(clean.stdout)")
+        try FileManager.default.removeItem(at: r.scratch.url.appendingPathComponent("renders/eagle/city.mp4"))
+        try Data("tampered".utf8).write(to: r.scratch.url.appendingPathComponent("renders/eagle/snow.mp4"))
         try r.edit("soaring through clouds", with: "gliding through clouds")
         let dirty = try await r.run(["status", r.file, "--json", "--detailed-exitcode"])
         #expect(dirty.status == 2)
         let json = try JSONSerialization.jsonObject(with: Data(dirty.stdout.utf8)) as? [String: Any]
+        // One row per take: each shot's picked one.
         let rows = Dictionary(
-            uniqueKeysWithValues: (json?["shots"] as? [[String: Any]] ?? []).map { ($0["id"] as? String ?? "", $0) })
+            uniqueKeysWithValues: (json?["shots"] as? [[String: Any]] ?? []).filter { $0["picked"] as? Bool == true }
+                .map { ($0["id"] as? String ?? "", $0) })
         #expect((rows["city"]?["files"] as? [[String: Any]])?.first?["state"] as? String == "missing")
         #expect((rows["snow"]?["files"] as? [[String: Any]])?.first?["state"] as? String == "modified")
         #expect(rows["sunrise"]?["current"] as? Bool == false)

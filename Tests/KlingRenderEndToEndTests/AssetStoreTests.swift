@@ -307,8 +307,8 @@ struct AssetStoreTests {
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let sent = try await r.receivedRequests()
         for (upstream, downstream) in [("arrival", "dock"), ("dock", "lights")] {
-            let frame = r.scratch.url.appendingPathComponent("renders/\(upstream).last.png")
-            let video = r.scratch.url.appendingPathComponent("renders/\(upstream).mp4")
+            let frame = r.scratch.url.appendingPathComponent("renders/harbour/\(upstream).last.png")
+            let video = r.scratch.url.appendingPathComponent("renders/harbour/\(upstream).mp4")
             let pixels = try Self.lastRawFrame(frame)
             let all = try Self.lastRawFrame(video)
             #expect(!pixels.isEmpty && all.count % pixels.count == 0, "one frame of the video's size")
@@ -336,7 +336,7 @@ struct AssetStoreTests {
             ["apply", r.file, "--yes"] + r.arguments, in: r.scratch.url, environment: environment)
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
         #expect(!again.stdout.contains("frame renders/"), "no frame is taken again")
-        #expect(again.stdout.contains("renders/dock.last.png: already in the store"), "\(again.stdout)")
+        #expect(again.stdout.contains("renders/harbour/dock.last.png: already in the store"), "\(again.stdout)")
         #expect(await r.stats().tasksCreated == 4)
     }
 

@@ -49,9 +49,10 @@ struct PlanCommandTests {
         let result = try CLI.run(["plan", "--json", "examples/eagle.yaml"], in: CLI.repository)
         let plan = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let credits = (plan["shots"] as? [[String: Any]])?.compactMap { $0["credits"] as? Int }
-        // 5 s pro with sound, 4 s pro with sound, 5 s O3 pro reference, O3 pro edit, O3 std edit, 5 s std silent
-        #expect(credits == [400, 320, 360, 435, 360, 200])
-        #expect(plan["total_credits"] as? Int == 2075)
+        // 5 s pro with sound (three takes), 4 s pro with sound, 5 s O3 pro reference, O3 pro edit,
+        // O3 std edit, 5 s std silent
+        #expect(credits == [400, 400, 400, 320, 360, 435, 360, 200])
+        #expect(plan["total_credits"] as? Int == 2875)
     }
 
     @Test("--detailed-exitcode: 2 with changes; over the budget: 1 with a clear message")

@@ -189,6 +189,31 @@ struct ReviewPageTests {
         #expect(report.result["reasons"] as? [String] == [markup])
     }
 
+    @Test("links planted in the output folder lead nowhere: nothing is written outside the project")
+    func plantedLinks() async throws {
+        let r = try await Rehearsal(Self.film)
+        defer { Task { await r.stop() } }
+        _ = try await r.apply(["--target", "storm"])
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        try Data("precious".utf8).write(to: outside.appendingPathComponent("page.html"))
+        let renders = r.scratch.url.appendingPathComponent("renders")
+        try FileManager.default.removeItem(at: renders.appendingPathComponent("posters"))
+        try FileManager.default.removeItem(at: renders.appendingPathComponent("review.html"))
+        try FileManager.default.createSymbolicLink(
+            at: renders.appendingPathComponent("posters"), withDestinationURL: outside)
+        try FileManager.default.createSymbolicLink(
+            at: renders.appendingPathComponent("review.html"),
+            withDestinationURL: outside.appendingPathComponent("page.html"))
+        let review = try await r.run(["review", r.file])
+        #expect(review.status == 0, "\(review.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path) == ["page.html"])
+        #expect(try String(contentsOf: outside.appendingPathComponent("page.html"), encoding: .utf8) == "precious")
+        let page = try String(contentsOf: renders.appendingPathComponent("review.html"), encoding: .utf8)
+        #expect(page.contains("<article class=\"shot\" id=\"shot-storm\"") && !page.contains("poster="))
+    }
+
     @Test("without ffmpeg and Graphviz the page is still written, says what it lacks and which package brings it")
     func withoutTools() async throws {
         let r = try await Rehearsal(Self.film)

@@ -3,7 +3,8 @@ import Foundation
 /// `kling-render accept`: an existing render stands for a changed shot.
 package enum Acceptance {
     /// Records the planned fingerprint of `ids` (and of downstream shots whose only change is an
-    /// accepted shot) against their existing renders. The request actually sent is kept.
+    /// accepted shot) against their existing renders, every finished take of each. The request
+    /// actually sent is kept.
     /// Returns the accepted ids in plan order. Call with the manifest lock held.
     package static func accept(_ ids: [String], in workspace: Workspace) throws -> [String] {
         guard var manifest = try ManifestStore.read(workspace.paths)?.manifest else {
@@ -17,24 +18,26 @@ package enum Acceptance {
                     message: "no shot `\(id)` in \(workspace.project.file)"
                         + (Suggestion.note(for: id, in: plan.shots.map(\.id)).map { "; \($0)" } ?? ""))
             }
-            guard manifest.shots[id]?.status == .succeeded else {
+            let takes = plan.shots.filter { $0.id == id }
+            guard takes.contains(where: { manifest.shots[$0.key]?.status == .succeeded }) else {
                 throw PlanError(message: "`\(id)` has no finished render to keep; `apply` renders it")
             }
-            guard shot.action == .rerender else {
+            guard takes.contains(where: { $0.action == .rerender }) else {
                 throw PlanError(message: "`\(id)` is \(shot.action.rawValue): there is no change to accept")
             }
         }
         var accepted: [String] = []
         var acceptedSet = Set<String>()
-        for shot in plan.shots where shot.action == .rerender && manifest.shots[shot.id]?.status == .succeeded {
+        for shot in plan.shots where shot.action == .rerender && manifest.shots[shot.key]?.status == .succeeded {
             let changedUpstream = shot.dependsOn.filter { input in
-                input.kind == .video && plan.shots.first { $0.id == input.id }?.action.submits == true
+                input.kind == .video
+                    && plan.shots.first { $0.id == input.id && $0.take == input.take }?.action.submits == true
             }.map(\.id)
             let onlyUpstream =
                 shot.changes.isEmpty && !changedUpstream.isEmpty && changedUpstream.allSatisfy(acceptedSet.contains)
             guard requested.contains(shot.id) || onlyUpstream else { continue }
-            manifest.shots[shot.id]?.fingerprint = shot.fingerprint
-            accepted.append(shot.id)
+            manifest.shots[shot.key]?.fingerprint = shot.fingerprint
+            if !acceptedSet.contains(shot.id) { accepted.append(shot.id) }
             acceptedSet.insert(shot.id)
         }
         try ManifestStore.write(manifest, to: workspace.paths)
