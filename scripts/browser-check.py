@@ -108,7 +108,7 @@ def launch(chromium, tmp):
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     args = [chromium, "--headless=new", "--disable-gpu", "--no-sandbox", "--no-first-run",
             "--no-default-browser-check", "--disable-extensions", "--mute-audio",
-            "--autoplay-policy=no-user-gesture-required", "--allow-file-access-from-files",
+            "--autoplay-policy=no-user-gesture-required",
             f"--window-size={WIDTH},{HEIGHT}", "--remote-debugging-port=0",
             f"--user-data-dir={os.path.join(tmp, 'profile')}", "about:blank"]
     with open(os.path.join(tmp, "chromium.log"), "wb") as log:

@@ -45,6 +45,40 @@ struct PosterMaker: Sendable {
         return nil
     }
 
+    /// Removes what an interrupted run left: temporary posters and graph files, by the names only
+    /// this tool gives them.
+    static func sweep(_ paths: ProjectPaths) {
+        let output = paths.outputPath
+        func under(_ folder: String, _ name: String) -> String { folder.isEmpty ? name : folder + "/" + name }
+        for name in names(in: output, paths) where name.hasPrefix(".review-graph-") {
+            paths.root.removeOwnFile(under(output, name))
+        }
+        let posters = under(output, folder)
+        for name in names(in: posters, paths) where name.contains(".part.") && name.hasSuffix(".jpg") {
+            paths.root.removeOwnFile(under(posters, name))
+        }
+    }
+
+    /// Removes the posters of videos the page no longer shows: those named as this tool names them.
+    static func prune(_ paths: ProjectPaths, keeping used: Set<String>) {
+        let posters = paths.outputPath.isEmpty ? folder : paths.outputPath + "/" + folder
+        for name in names(in: posters, paths) where isPosterName(name) && !used.contains("\(folder)/\(name)") {
+            paths.root.removeOwnFile(posters + "/" + name)
+        }
+    }
+
+    /// `0123456789abcdef.jpg`
+    static func isPosterName(_ name: String) -> Bool {
+        name.count == 20 && name.hasSuffix(".jpg") && name.prefix(16).allSatisfy { $0.isHexDigit && !$0.isUppercase }
+    }
+
+    /// The names in a folder of the output; none when it is a link (never followed to delete).
+    private static func names(in folder: String, _ paths: ProjectPaths) -> [String] {
+        if !folder.isEmpty, paths.root.entry(folder) != .other(.folder) { return [] }
+        guard let real = try? paths.root.directory(folder, create: false) else { return [] }
+        return (try? FileManager.default.contentsOfDirectory(atPath: real)) ?? []
+    }
+
     private func isJPEG(_ path: String) -> Bool {
         guard let handle = try? paths.root.openForReading(path) else { return false }
         defer { try? handle.close() }

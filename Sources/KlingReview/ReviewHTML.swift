@@ -6,6 +6,8 @@ import KlingRenderCore
 /// the output folder, where the page lives.
 struct ReviewHTML {
     var project: Project
+    /// The project file's name: whose page this is.
+    var owner: String
     var status: ProjectStatus
     /// The output folder relative to the project's folder ("" for the folder itself).
     var outputPath: String
@@ -27,6 +29,7 @@ struct ReviewHTML {
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; media-src 'self'">
+            <meta name="kling-render-project" content="\(h(owner))">
             <link rel="icon" href="data:,">
             <title>\(h(project.name)) — review</title>
             <style>\(Self.style)</style>

@@ -38,6 +38,19 @@ package struct ReviewPage: Sendable {
         }
     }
 
+    /// The project file whose page stands at `page`, from its `kling-render-project` meta tag.
+    static func owner(of page: String, in root: ProjectFolder) -> String? {
+        guard let handle = try? root.openForReading(page) else { return nil }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 4096) else { return nil }
+        let text = String(decoding: head, as: UTF8.self)
+        let marker = "<meta name=\"kling-render-project\" content=\""
+        guard let start = text.range(of: marker)?.upperBound, let end = text[start...].firstIndex(of: "\"") else {
+            return nil
+        }
+        return Printable.short(String(text[start..<end]), limit: 120)
+    }
+
     package struct Failure: Error, Sendable {
         package var message: String
     }
@@ -53,6 +66,15 @@ package struct ReviewPage: Sendable {
             throw Failure(message: "cannot create \(paths.outputPath): \(error.reason)")
         }
         var notes: [String] = []
+        let page = paths.outputPath.isEmpty ? Self.fileName : paths.outputPath + "/" + Self.fileName
+        let owner = URL(fileURLWithPath: workspace.project.file).lastPathComponent
+        let previous = Self.owner(of: page, in: paths.root)
+        if let other = previous, other != owner {
+            notes.append(
+                "\(page) was the page of \(other), which shares this output folder: give each storyboard an `output:` of its own."
+            )
+        }
+        PosterMaker.sweep(paths)
         var posters: [String: String] = [:]
         var made = 0
         let videos = status.shots.flatMap { row in row.files.filter { $0.state == .ok } }
@@ -85,14 +107,17 @@ package struct ReviewPage: Sendable {
             notes.append("No graph: Graphviz is not installed (apt-get install graphviz).")
         }
         let html = ReviewHTML(
-            project: workspace.project, status: status, outputPath: paths.outputPath, posters: posters, svg: svg,
-            notes: notes, simulated: paths.manifestName.hasSuffix(".sim.manifest.json")
+            project: workspace.project, owner: owner, status: status, outputPath: paths.outputPath, posters: posters,
+            svg: svg, notes: notes, simulated: paths.manifestName.hasSuffix(".sim.manifest.json")
         ).render()
-        let page = paths.outputPath.isEmpty ? Self.fileName : paths.outputPath + "/" + Self.fileName
         do {
             try AtomicFile.write(Data(html.utf8), to: page, in: paths.root)
         } catch {
             throw Failure(message: "cannot write \(page): \(error)")
+        }
+        // Another storyboard's posters may share the folder: pruned only where the page was ours.
+        if ffmpeg != nil, previous == nil || previous == owner {
+            PosterMaker.prune(paths, keeping: Set(posters.values))
         }
         return Written(
             path: page, takes: status.shots.count, videos: videos.count, postersMade: made, graph: svg != nil,

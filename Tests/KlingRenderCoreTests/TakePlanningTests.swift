@@ -119,6 +119,52 @@ struct TakePlanningTests {
         #expect(try fixture.plan(PlanOptions(retake: ["sunrise"])).shots.contains { $0.key == "sunrise.take5" })
     }
 
+    @Test("a pick beyond `takes:` is rendered once by the retake the error suggests, never the takes between")
+    func retakeForPick() throws {
+        let fixture = try PlanFixture(Self.film(takes: 3, pick: 2))
+        try fixture.markAllRendered()
+        try fixture.rewrite(Self.film(takes: 3, pick: 4))
+        #expect(throws: PlanError.self) { try fixture.plan() }
+        let plan = try fixture.plan(PlanOptions(retake: ["sunrise"]))
+        #expect(
+            plan.shots.filter(\.action.isChange).map { "\($0.key) \($0.action.rawValue)" } == [
+                "sunrise.take4 render", "snow re-render",
+            ])
+        #expect(plan.totalCredits == 300 + 360)
+    }
+
+    @Test("a retake under --target is rendered, not filtered away")
+    func retakeUnderTarget() throws {
+        let fixture = try PlanFixture(Self.film())
+        try fixture.markAllRendered()
+        let plan = try fixture.plan(PlanOptions(targets: ["title"], retake: ["sunrise"]))
+        #expect(plan.shots.filter(\.action.isChange).map(\.key) == ["sunrise.take4"])
+    }
+
+    @Test(
+        "takes beyond `takes:`: a lost answer stays shown, a missing file is not fetched, --replace ID.takeN redoes one take"
+    )
+    func extraTakes() throws {
+        let fixture = try PlanFixture(Self.film(takes: 5))
+        try fixture.markAllRendered(status: ["sunrise.take4": .uncertain])
+        try FileManager.default.removeItem(at: fixture.folder.appendingPathComponent("renders/sunrise.take5.mp4"))
+        try fixture.rewrite(Self.film(takes: 3))
+        let plan = try fixture.plan()
+        let extra = plan.shots.filter { $0.take > 3 }.map { "\($0.key) \($0.action.rawValue)" }
+        #expect(extra == ["sunrise.take4 uncertain"], "take 5's missing file is not fetched again")
+        #expect(
+            plan.shots.first { $0.key == "sunrise.take4" }?.reasons.first?.contains("--replace sunrise.take4") == true)
+        let redo = try fixture.plan(PlanOptions(replace: ["sunrise.take4"]))
+        #expect(
+            redo.shots.filter(\.action.isChange).map(\.key) == ["sunrise.take4"], "that take alone, nothing downstream")
+        let first = try fixture.plan(PlanOptions(replace: ["sunrise.take1"]))
+        #expect(first.shots.filter(\.action.isChange).map(\.key) == ["sunrise"], "take 1 alone: not the pick")
+        let picked = try fixture.plan(PlanOptions(replace: ["sunrise.take2"]))
+        #expect(
+            picked.shots.filter(\.action.isChange).map(\.key) == ["sunrise.take2", "snow"], "the pick: its users too")
+        #expect(throws: PlanError.self) { try fixture.plan(PlanOptions(replace: ["nosuch.take2"])) }
+    }
+
     @Test("a failed take renders again; a failed take beyond `takes:` is left as it is")
     func failedTakes() throws {
         let fixture = try PlanFixture(Self.film(takes: 4))
@@ -149,6 +195,12 @@ struct TakePlanningTests {
         try fixture.markAllRendered(status: ["sunrise.take3": .failed])
         try fixture.rewrite(Self.film().replacingOccurrences(of: "a sunrise", with: "a sunrise, warmer"))
         #expect(try Acceptance.accept(["sunrise"], in: try fixture.workspace()) == ["sunrise", "snow"])
+        try fixture.rewrite(
+            Self.film(pick: 3).replacingOccurrences(of: "a sunrise", with: "a sunrise, warmer"))
+        #expect(try Acceptance.accept(["snow"], in: try fixture.workspace()) == ["snow"])
+        #expect(
+            try fixture.workspace().manifest?.shots["snow"]?.picks == ["sunrise": 3],
+            "accepted with the pick it now has")
         let plan = try fixture.plan()
         #expect(plan.shots.filter(\.action.isChange).map(\.key) == ["sunrise.take3"], "the failed take still renders")
     }

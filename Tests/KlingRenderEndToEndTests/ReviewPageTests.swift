@@ -189,6 +189,28 @@ struct ReviewPageTests {
         #expect(report.result["reasons"] as? [String] == [markup])
     }
 
+    @Test("an interrupted run's temporary files are swept; a second storyboard in the same output folder is named")
+    func sweepAndShare() async throws {
+        let r = try await Rehearsal(Self.film)
+        defer { Task { await r.stop() } }
+        _ = try await r.apply(["--target", "storm"])
+        let renders = r.scratch.url.appendingPathComponent("renders")
+        for name in [".review-graph-42.dot", "posters/0123456789abcdef.jpg.part.7.jpg"] {
+            try Data("left".utf8).write(to: renders.appendingPathComponent(name))
+        }
+        try Data("mine".utf8).write(to: renders.appendingPathComponent("posters/keep-me.jpg"))
+        _ = try r.scratch.write("other.yaml", "version: 1\nshots:\n  x:\n    type: std-text-to-video\n    prompt: x\n")
+        let other = try await CLI.run(["review", "other.yaml"], in: r.scratch.url, environment: r.environment)
+        #expect(
+            other.stdout.contains(
+                "renders/review.html was the page of film.yaml, which shares this output folder: give each storyboard an `output:` of its own."
+            ), "\(other.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: renders.appendingPathComponent(".review-graph-42.dot").path))
+        let posters = try FileManager.default.contentsOfDirectory(
+            atPath: renders.appendingPathComponent("posters").path)
+        #expect(!posters.contains { $0.contains(".part.") } && posters.contains("keep-me.jpg"), "\(posters)")
+    }
+
     @Test("links planted in the output folder lead nowhere: nothing is written outside the project")
     func plantedLinks() async throws {
         let r = try await Rehearsal(Self.film)

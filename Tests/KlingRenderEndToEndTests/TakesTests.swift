@@ -32,6 +32,7 @@ struct TakesTests {
         let first = try await r.apply()
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         #expect(await r.stats().tasksCreated == 4)
+        #expect(first.stdout.contains("sunrise.take3  downloaded renders/sunrise.take3.mp4"), "\(first.stdout)")
         #expect(Set(r.shots.keys) == ["sunrise", "sunrise.take2", "sunrise.take3", "snow"])
         for name in ["sunrise.mp4", "sunrise.take2.mp4", "sunrise.take3.mp4", "snow.mp4"] {
             #expect(FileManager.default.fileExists(atPath: r.scratch.path("renders/\(name)")), "\(name)")

@@ -3,6 +3,7 @@ import Foundation
 import KlingAPI
 import KlingRenderCore
 import KlingRenderExecution
+import KlingReview
 import KlingSimulator
 
 #if canImport(Glibc)
@@ -78,7 +79,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let saved = try readSavedPlan()
         let simulated = saved?.options.simulated ?? planning.simulate
         let (workspace, plan) = try makePlan(saved: saved, simulated: simulated)
-        guard plan.hasChanges else { return try nothingToDo(plan, workspace: workspace) }
+        guard plan.hasChanges else { return try await nothingToDo(plan, workspace: workspace) }
         // Output folder, consent, key and endpoint: all before anything is sent.
         if let problem = outputProblem(workspace) { throw fail(problem) }
         if let problem = AssetWiring.problem(plan, project: workspace.project, simulated: simulated) {
@@ -157,7 +158,7 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     /// A plan with no change: say so (or print the summary), and fail if a shot is uncertain.
-    private func nothingToDo(_ plan: Plan, workspace: Workspace) throws {
+    private func nothingToDo(_ plan: Plan, workspace: Workspace) async throws {
         if json {
             let shots = plan.shots.map { shot in
                 ApplyReport.ShotResult(
@@ -169,8 +170,12 @@ struct ApplyCommand: AsyncParsableCommand {
                 terminator: "")
         } else {
             print("Nothing to do: no request was sent.")
+            // The page may predate a pick or a retake made elsewhere: brought up to date, and shown.
+            if let written = try? await ReviewPage.write(workspace) {
+                print(ReviewPage.describe(written, workspace: workspace), terminator: "")
+            }
         }
-        let uncertain = plan.shots.filter { $0.action == .uncertain }.map(\.id)
+        let uncertain = plan.shots.filter { $0.action == .uncertain }.map(\.key)
         if !uncertain.isEmpty {
             throw fail(
                 "\(uncertain.joined(separator: ", ")) uncertain: check your Kling account, then `kling-render import` the task, or `--replace ID` to submit again"

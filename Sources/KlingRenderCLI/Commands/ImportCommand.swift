@@ -161,6 +161,7 @@ struct ImportCommand: AsyncParsableCommand {
             type: shot.type.name, fingerprint: planned.fingerprint, request: shot.request(resolve: sent),
             inputs: shot.inputs, status: .running, taskID: taskID, estimatedCredits: planned.estimatedCredits,
             consumedCredits: report.consumedCredits)
+        manifest.shots[id]?.picks = shot.upstreamPicks { workspace.project.shot($0)?.pick }
         do {
             try ManifestStore.write(manifest, to: workspace.paths)
         } catch {

@@ -43,9 +43,10 @@ final class ProgressView: @unchecked Sendable {
     init(terminal: Terminal, json: Bool, shots: [Plan.PlannedShot]) {
         self.terminal = terminal
         self.json = json
-        order = shots.map(\.id)
-        width = shots.map(\.id.count).max() ?? 4
-        for shot in shots { rows[shot.id] = Row() }
+        // By take: events name `sunrise.take2`.
+        order = shots.map(\.key)
+        width = shots.map(\.key.count).max() ?? 4
+        for shot in shots { rows[shot.key] = Row() }
     }
 
     nonisolated(unsafe) private static let clock: DateFormatter = {

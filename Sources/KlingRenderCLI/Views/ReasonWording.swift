@@ -5,9 +5,9 @@ import KlingRenderExecution
 /// that fixes the problem where there is one. The summary, the progress lines and `--json` all
 /// word reasons here.
 extension Reason {
-    /// `shot` names the shot for the advice (`--replace ID`); nil where the reason is the run's.
-    func worded(shot key: String? = nil) -> String {
-        let shot = key.map { Take.parse($0)?.id ?? $0 }
+    /// `shot` names the shot or take for the advice (`--replace ID`, `--replace ID.take2`); nil
+    /// where the reason is the run's.
+    func worded(shot: String? = nil) -> String {
         let replace = shot.map { "; `kling-render apply --replace \($0)` submits it again" } ?? ""
         let uncertain = "a task may exist and be charged: check your Kling account"
         switch self {

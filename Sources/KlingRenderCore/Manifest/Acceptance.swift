@@ -37,6 +37,10 @@ package enum Acceptance {
                 shot.changes.isEmpty && !changedUpstream.isEmpty && changedUpstream.allSatisfy(acceptedSet.contains)
             guard requested.contains(shot.id) || onlyUpstream else { continue }
             manifest.shots[shot.key]?.fingerprint = shot.fingerprint
+            // It now stands for the shot as the file says, picks included.
+            manifest.shots[shot.key]?.picks = workspace.project.shot(shot.id)?.upstreamPicks {
+                workspace.project.shot($0)?.pick
+            }
             if !acceptedSet.contains(shot.id) { accepted.append(shot.id) }
             acceptedSet.insert(shot.id)
         }

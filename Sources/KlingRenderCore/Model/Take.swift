@@ -28,6 +28,16 @@ package enum Take {
 extension Shot {
     /// The manifest key of the take this shot's users get.
     package var pickedKey: String { Take.key(id, pick) }
+
+    /// What a render of this shot records as `picks`: the take of each upstream shot whose
+    /// output it takes in, where that is not take 1; nil when every one is.
+    package func upstreamPicks(_ pick: (String) -> Int?) -> [String: Int]? {
+        var picks: [String: Int] = [:]
+        for dependency in dependencies where dependency.kind != .after {
+            if let take = pick(dependency.id), take != 1 { picks[dependency.id] = take }
+        }
+        return picks.isEmpty ? nil : picks
+    }
 }
 
 extension Manifest {

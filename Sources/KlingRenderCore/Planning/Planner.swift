@@ -42,14 +42,16 @@ package struct Planner: Sendable {
 
     package func plan(_ project: Project, manifest: Manifest?, paths: ProjectPaths) throws(PlanError) -> Plan {
         let graph = ShotGraph(project)
-        for id in options.targets + options.replace + options.retake where graph.index[id] == nil {
+        for id in options.targets + options.replace.map(Self.shotOf) + options.retake where graph.index[id] == nil {
             throw PlanError(
                 message: "no shot `\(id)` in \(project.file)"
                     + (Suggestion.note(for: id, in: graph.index.keys).map { "; \($0)" } ?? ""))
         }
         var walk = PlanWalk(graph: graph, fingerprints: Fingerprint.all(graph), replaced: Set(options.replace))
+        // A retake under `--target` is one more thing asked for, not filtered away.
         let included: Set<Int>? =
-            options.targets.isEmpty ? nil : graph.closure(of: options.targets.compactMap { graph.index[$0] })
+            options.targets.isEmpty
+            ? nil : graph.closure(of: (options.targets + options.retake).compactMap { graph.index[$0] })
         var planned: [Plan.PlannedShot] = []
         planned.reserveCapacity(graph.order.count)
         for i in graph.order {
@@ -82,6 +84,13 @@ package struct Planner: Sendable {
         return plan
     }
 
+    /// The shot a `--replace` names: `sunrise`, or one take of it, `sunrise.take2` (`sunrise.take1`
+    /// for the first alone).
+    static func shotOf(_ replaced: String) -> String {
+        if replaced.hasSuffix(".take1") { return String(replaced.dropLast(6)) }
+        return Take.parse(replaced)?.id ?? replaced
+    }
+
     /// What the walk in dependency order carries from shot to shot.
     struct PlanWalk {
         let graph: ShotGraph
@@ -105,16 +114,16 @@ package struct Planner: Sendable {
         var changes: [Plan.Change] = []
     }
 
-    /// What each take of shot `i` will do, in take order: takes 1 to `takes:` (or to the pick),
-    /// recorded takes beyond them that still have something to show (never rendered again), and
-    /// the new take of `--retake`. The walk goes on with the picked take's action.
+    /// What each take of shot `i` will do, in take order: takes 1 to `takes:` and the pick,
+    /// recorded takes beyond them that have something to show or a task to finish (never rendered
+    /// again unless `--replace ID.takeN` says so), and the new take of `--retake`. The walk goes on
+    /// with the picked take's action.
     private func takeDecisions(
         _ i: Int, project: Project, manifest: Manifest?, walk: inout PlanWalk, paths: ProjectPaths
     ) throws(PlanError) -> [(Int, Decision)] {
         let shot = walk.graph.shots[i]
         let recorded = manifest?.takeNumbers(of: shot.id) ?? []
-        let wanted = max(shot.takes, shot.pick)
-        let retake = options.retake.contains(shot.id) ? max(wanted, recorded.last ?? 0) + 1 : nil
+        let retake = options.retake.contains(shot.id) ? max(shot.takes, recorded.last ?? 0) + 1 : nil
         if let retake, retake > Take.maxNumber {
             throw PlanError(message: "`\(shot.id)` has \(retake - 1) takes, the most there can be; pick one of them")
         }
@@ -126,15 +135,19 @@ package struct Planner: Sendable {
                     + "raise `takes:`, or render one more with `kling-render apply --retake \(shot.id)`")
         }
         var result: [(Int, Decision)] = []
-        for take in Array(1...wanted) + recorded.filter({ $0 > wanted }) {
+        let takes = Set(1...shot.takes).union([shot.pick]).union(recorded).union(retake.map { [$0] } ?? [])
+        for take in takes.sorted() {
             let key = Take.key(shot.id, take)
-            let decision = decide(i, key: key, recorded: manifest?.shots[key], walk: &walk, paths: paths)
+            var decision = decide(i, key: key, recorded: manifest?.shots[key], walk: &walk, paths: paths)
+            if take == retake { decision = Decision(action: .render, reasons: ["one more take (--retake)"]) }
             if take == shot.pick { walk.actions[i] = decision.action }
-            // A take beyond what the file asks for is kept as it is: never rendered again.
-            if take > wanted, decision.action.submits { continue }
+            // A take beyond what the file asks for is kept as it is: shown, its task finished or its
+            // lost answer reported, never rendered or fetched again unless named.
+            let wanted = take <= shot.takes || take == shot.pick || take == retake
+            let kept: Set<Plan.Action> = [.unchanged, .resume, .uncertain]
+            if !wanted, !kept.contains(decision.action), !walk.replaced.contains(key) { continue }
             result.append((take, decision))
         }
-        if let retake { result.append((retake, Decision(action: .render, reasons: ["one more take (--retake)"]))) }
         return result
     }
 
@@ -147,8 +160,9 @@ package struct Planner: Sendable {
             dependency.kind != .after && walk.graph.index[dependency.id].map { walk.cascade.contains($0) } == true
         }.map(\.id)
         var decision: Decision
-        if walk.replaced.contains(shot.id) {
-            walk.cascade.insert(i)
+        if walk.replaced.contains(shot.id) || walk.replaced.contains(key == shot.id ? shot.id + ".take1" : key) {
+            // Only a new picked take is new output for the shots that use it.
+            if key == shot.pickedKey { walk.cascade.insert(i) }
             decision = Decision(action: .rerender, reasons: ["replaced on request (--replace)"])
         } else if let recorded, recorded.fingerprint != walk.fingerprints[i] {
             decision = Decision(action: .rerender)
@@ -170,9 +184,9 @@ package struct Planner: Sendable {
 
     /// A current take's action from what its record says.
     private func decideFromRecord(_ key: String, _ recorded: ManifestShot, paths: ProjectPaths) -> Decision {
-        let id = Take.parse(key)?.id ?? key
+        // `--replace sunrise.take2` submits that take alone again.
         let uncertain =
-            "a task may exist and be charged; --replace \(id) submits again, or `kling-render import` adopts the task"
+            "a task may exist and be charged; --replace \(key) submits again, or `kling-render import` adopts the task"
         switch recorded.status {
         case .succeeded where recorded.urls.isEmpty:
             // Paid for, and nothing to fetch: only a new render gives a video. Shown with its credits.

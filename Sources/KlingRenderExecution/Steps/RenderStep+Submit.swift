@@ -29,13 +29,7 @@ extension RenderStep {
             return .failure(EndedEarly(end: .ended(.failed(.manifestUnwritable(detail: "\(error)")))))
         }
         let previous = await context.recorder.entry(id)
-        var taken: [String: Int] = [:]
-        for dependency in shot.dependencies where dependency.kind != .after {
-            if let take = Take.parse(context.outputKey(dependency.id)), take.number != 1 {
-                taken[dependency.id] = take.number
-            }
-        }
-        let picks = taken.isEmpty ? nil : taken
+        let picks = shot.upstreamPicks { Take.parse(context.outputKey($0))?.number }
         do {
             try await context.recorder.record(id) { entry in
                 entry = ManifestShot(
