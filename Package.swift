@@ -72,10 +72,15 @@ let package = Package(
             dependencies: ["KlingRenderCore"]
         ),
         .target(
+            name: "KlingExport",
+            dependencies: ["KlingRenderCore"]
+        ),
+        .target(
             name: "KlingRenderCLI",
             dependencies: [
                 "KlingRenderCore",
                 "KlingReview",
+                "KlingExport",
                 "KlingAPI",
                 "KlingStore",
                 "KlingRenderExecution",
@@ -112,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "KlingRenderEndToEndTests",
             dependencies: [
-                "KlingRenderCore", "KlingReview", "KlingRenderExecution", "KlingSimulator", "KlingAPI", "KlingStore",
+                "KlingRenderCore", "KlingReview", "KlingExport", "KlingRenderExecution", "KlingSimulator", "KlingAPI", "KlingStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

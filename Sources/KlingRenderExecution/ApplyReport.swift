@@ -42,6 +42,8 @@ package enum Reason: Sendable, Equatable, Codable {
     case asset(path: String, detail: String)
     /// An upstream shot's video URL is dead or too old and cannot be replaced by an upload.
     case inputUnavailable(upstream: String, detail: String)
+    /// The cut could not be assembled (a clip not as recorded, ffmpeg, the disk).
+    case cut(detail: String)
     /// The run stopped before this shot's turn (the stop's own reason).
     indirect case stopped(Reason)
 }
@@ -92,6 +94,16 @@ package struct ApplyReport: Sendable, Equatable, Codable {
     package var files: [ManifestFileWritten]
     /// Why the run stopped early, if it did.
     package var stopReason: Reason?
+    /// The cut, when the plan assembled it.
+    package var cut: CutResult?
+
+    package struct CutResult: Sendable, Equatable, Codable {
+        package var path: String
+        package var outcome: ShotOutcome
+        /// The film's length and size, once assembled.
+        package var seconds: Double?
+        package var bytes: Int64?
+    }
 
     package init(
         shots: [ShotResult], estimatedCredits: Int, consumedCredits: Int, files: [ManifestFileWritten],
@@ -104,7 +116,9 @@ package struct ApplyReport: Sendable, Equatable, Codable {
         self.stopReason = stopReason
     }
 
-    package var succeeded: Bool { stopReason == nil && shots.allSatisfy { $0.outcome.isSuccess } }
+    package var succeeded: Bool {
+        stopReason == nil && shots.allSatisfy { $0.outcome.isSuccess } && (cut?.outcome.isSuccess ?? true)
+    }
 }
 
 package struct ManifestFileWritten: Sendable, Equatable, Codable {

@@ -43,6 +43,12 @@ package enum ExecutionEvent: Sendable, Equatable {
     /// An upstream output's URL is dead or too old: its local file is hosted instead.
     case outputHosted(shot: String, upstream: String, why: String)
     case assetFailed(path: String, reason: Reason)
+    /// ffmpeg starts on the cut: its clips and the film's length.
+    case cutStarted(path: String, clips: Int, seconds: Double)
+    /// Seconds of the film written so far (about one event per second of film).
+    case cutProgress(path: String, seconds: Double, of: Double)
+    case cutAssembled(path: String, bytes: Int64, seconds: Double)
+    case cutFailed(path: String, reason: Reason)
 
     package var shot: String? {
         switch self {
@@ -52,7 +58,9 @@ package enum ExecutionEvent: Sendable, Equatable {
             .downloaded(let s, _), .failed(let s, _), .blocked(let s, _), .uncertain(let s, _), .timedOut(let s, _),
             .unanswered(let s, _, _), .frameExtracted(let s, _), .outputHosted(let s, _, _):
             s
-        case .stopping, .warning, .assetUploading, .assetStored, .assetFailed: nil
+        case .stopping, .warning, .assetUploading, .assetStored, .assetFailed, .cutStarted, .cutProgress,
+            .cutAssembled, .cutFailed:
+            nil
         }
     }
 }

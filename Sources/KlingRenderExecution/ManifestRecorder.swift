@@ -46,6 +46,13 @@ package actor ManifestRecorder {
         try await persist(upTo: version)
     }
 
+    /// Records the assembled cut, on disk before it returns.
+    package func recordCut(_ cut: ManifestCut) async throws {
+        manifest.cut = cut
+        version += 1
+        try await persist(upTo: version)
+    }
+
     /// Records an uploaded asset under each of its paths, on disk before it returns.
     package func recordAsset(_ paths: [String], _ asset: ManifestAsset) async throws {
         var assets = manifest.assets ?? [:]

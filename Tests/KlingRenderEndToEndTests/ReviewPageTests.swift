@@ -54,7 +54,7 @@ enum Browser {
 
 extension CLI {
     /// Any program, off the cooperative pool.
-    static func runProgram(_ program: String, _ arguments: [String]) async throws -> Result {
+    static func runProgram(_ program: String, _ arguments: [String], in directory: URL? = nil) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
                 continuation.resume(
@@ -62,6 +62,7 @@ extension CLI {
                         let process = Process()
                         process.executableURL = URL(fileURLWithPath: program)
                         process.arguments = arguments
+                        if let directory { process.currentDirectoryURL = directory }
                         let (out, err) = (Pipe(), Pipe())
                         process.standardOutput = out
                         process.standardError = err

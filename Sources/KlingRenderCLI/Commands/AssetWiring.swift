@@ -11,8 +11,18 @@ enum AssetWiring {
     static let rehearsalBucket = "rehearsal"
 
     /// What the plan needs that this machine lacks, as a message; nil when it has it all.
+    /// A cut to assemble on a machine without ffmpeg.
+    static func cutProblem(_ plan: Plan) -> String? {
+        guard let cut = plan.cut, cut.action == .assemble,
+            Executable.find("ffmpeg") == nil || Executable.find("ffprobe") == nil
+        else { return nil }
+        return
+            "the cut (\(cut.path)) is assembled by ffmpeg, which is not installed: `apt-get install ffmpeg` (Debian's package ffmpeg). Nothing was sent."
+    }
+
     static func problem(_ plan: Plan, project: Project, simulated: Bool) -> String? {
         let work = plan.assets
+        if let problem = cutProblem(plan) { return problem }
         if !work.frames.isEmpty, Executable.find("ffmpeg") == nil {
             return
                 "continuity frames (\(work.frames.joined(separator: ", "))) need ffmpeg, which is not installed: `apt-get install ffmpeg` (Debian's package ffmpeg). Nothing was sent."
@@ -59,6 +69,7 @@ enum AssetWiring {
     static func options(for project: Project, session: Session) -> AssetOptions {
         let environment = ProcessInfo.processInfo.environment
         var options = AssetOptions(ffmpeg: Executable.find("ffmpeg"))
+        options.ffprobe = Executable.find("ffprobe")
         if let settings = project.assets, let credentials = CredentialChain.resolve(environment) {
             let region = settings.region ?? environmentRegion ?? "us-east-1"
             options.store = AssetHost(

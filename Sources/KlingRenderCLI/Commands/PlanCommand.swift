@@ -44,6 +44,10 @@ struct PlanCommand: AsyncParsableCommand {
         if let problem = plan.budgetProblem {
             throw fail("\(problem); raise `budget:` or pass --max-credits, or --target fewer shots")
         }
+        // A cut with no ffmpeg to assemble it is this plan's error, as the issue of a missing program is.
+        if let problem = AssetWiring.cutProblem(plan) {
+            throw fail(problem.replacingOccurrences(of: " Nothing was sent.", with: ""))
+        }
         // Said now, not only when apply refuses: the plan cannot be applied on this machine as it is.
         if let problem = AssetWiring.problem(plan, project: workspace.project, simulated: planning.simulate) {
             printError("warning: apply would stop: " + problem.replacingOccurrences(of: " Nothing was sent.", with: ""))

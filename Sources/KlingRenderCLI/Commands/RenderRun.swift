@@ -20,7 +20,7 @@ struct RenderRun {
             ?? Manifest(project: workspace.project.name, endpoint: session.label, simulated: plan.simulated)
         manifest.endpoint = session.label
         manifest.project = workspace.project.name
-        let progress = ProgressView(terminal: .standardOutput, json: json, shots: plan.shots)
+        let progress = ProgressView(terminal: .standardOutput, json: json, shots: plan.shots, cut: plan.cut)
         let engine = Engine(
             project: workspace.project, plan: plan, paths: workspace.paths, manifest: manifest,
             api: session.client, options: options, assets: assets, events: { progress.handle($0) })

@@ -45,6 +45,13 @@ struct PlanView {
                 out += "      \(Printable.short(reason, limit: 300))\n"
             }
         }
+        if let cut = plan.cut {
+            let clips = "\(cut.clips.count) clip\(cut.clips.count == 1 ? "" : "s")"
+            let length = cut.seconds.map { ", \(Cut.seconds(($0 * 100).rounded() / 100)) s" } ?? ""
+            let text = "  cut  \(cut.action.rawValue)  \(e(cut.path))  \(clips)\(length)"
+            out += (cut.action == .assemble ? terminal.paint(text, .green) : terminal.paint(text, .dim)) + "\n"
+            if cut.action == .assemble { for reason in cut.reasons { out += "      \(e(reason))\n" } }
+        }
         for removed in plan.removed {
             out +=
                 terminal.paint(

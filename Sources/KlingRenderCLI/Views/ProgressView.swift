@@ -40,13 +40,17 @@ final class ProgressView: @unchecked Sendable {
         return text
     }
 
-    init(terminal: Terminal, json: Bool, shots: [Plan.PlannedShot]) {
+    /// The cut's row in the table.
+    static let cutRow = "cut"
+
+    init(terminal: Terminal, json: Bool, shots: [Plan.PlannedShot], cut: PlannedCut? = nil) {
         self.terminal = terminal
         self.json = json
         // By take: events name `sunrise.take2`.
-        order = shots.map(\.key)
-        width = shots.map(\.key.count).max() ?? 4
-        for shot in shots { rows[shot.key] = Row() }
+        let assembles = cut?.action == .assemble
+        order = shots.map(\.key) + (assembles ? [Self.cutRow] : [])
+        width = max(shots.map(\.key.count).max() ?? 4, assembles ? Self.cutRow.count : 0)
+        for key in order { rows[key] = Row() }
     }
 
     nonisolated(unsafe) private static let clock: DateFormatter = {
@@ -65,13 +69,15 @@ final class ProgressView: @unchecked Sendable {
             emitJSON(event)
             return
         }
-        if let id = event.shot { update(id, event) }
+        if let id = event.shot ?? (event.isCut ? Self.cutRow : nil) { update(id, event) }
         if live {
             draw(force: event.isMilestone)
         } else if let line = Self.line(event) {
             let stamp = Self.clock.string(from: Date())
             let id =
-                event.shot.map { $0.padding(toLength: max(width, $0.count), withPad: " ", startingAt: 0) }
+                (event.shot ?? (event.isCut ? Self.cutRow : nil)).map {
+                    $0.padding(toLength: max(width, $0.count), withPad: " ", startingAt: 0)
+                }
                 ?? String(repeating: " ", count: width)
             print("\(stamp)  \(Printable.escaped(id))  \(Printable.escaped(line))")
             fflush(nil)
@@ -152,9 +158,30 @@ final class ProgressView: @unchecked Sendable {
             row.ended = now
         case .frameExtracted(_, let path): row.detail = "frame \(path)"
         case .outputHosted(_, let upstream, _): row.detail = "hosting \(upstream)'s video"
+        case .cutStarted(let path, _, let seconds):
+            row.state = "assembling"
+            row.detail = "\(path)  \(Self.bar(0, of: seconds))"
+            row.started = now
+        case .cutProgress(let path, let seconds, let total): row.detail = "\(path)  \(Self.bar(seconds, of: total))"
+        case .cutAssembled(let path, let bytes, let seconds):
+            row.state = "done"
+            row.detail = "\(path) (\(Cut.seconds(seconds)) s, \(bytes.formatted(.byteCount(style: .file))))"
+            row.ended = now
+        case .cutFailed(_, let reason):
+            row.state = "failed"
+            row.detail = reason.worded()
+            row.ended = now
         case .stopping, .warning, .assetUploading, .assetStored, .assetFailed: break
         }
         rows[id] = row
+    }
+
+    /// `[#######.............]  7.5 of 21.5 s`
+    static func bar(_ done: Double, of total: Double) -> String {
+        let fraction = total > 0 ? min(1, max(0, done / total)) : 0
+        let filled = Int((fraction * 20).rounded())
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled) + "]  "
+            + String(format: "%.1f of %.1f s", done, total)
     }
 
     private func clear() {
@@ -226,6 +253,12 @@ final class ProgressView: @unchecked Sendable {
         case .assetStored(let path, _, let uploaded): uploaded ? "uploaded \(path)" : "\(path): already in the store"
         case .outputHosted(_, let upstream, let why): "\(upstream)'s video is hosted from its file: \(why)"
         case .assetFailed(_, let reason): "failed: \(reason.worded())"
+        case .cutStarted(let path, let clips, let seconds):
+            "assembling \(path): \(clips) clip\(clips == 1 ? "" : "s"), \(Cut.seconds((seconds * 10).rounded() / 10)) s"
+        case .cutProgress: nil
+        case .cutAssembled(let path, let bytes, let seconds):
+            "assembled \(path) (\(Cut.seconds(seconds)) s, \(bytes.formatted(.byteCount(style: .file))))"
+        case .cutFailed(_, let reason): "failed: \(reason.worded())"
         }
     }
 
@@ -277,9 +310,21 @@ final class ProgressView: @unchecked Sendable {
         case .outputHosted(_, let upstream, let why):
             object["upstream"] = .string(upstream)
             object["reason"] = .string(why)
-        case .assetFailed(let path, let reason):
+        case .assetFailed(let path, let reason), .cutFailed(let path, let reason):
             object["file"] = .string(path)
             object["reason"] = .string(reason.worded())
+        case .cutStarted(let path, let clips, let seconds):
+            object["file"] = .string(path)
+            object["clips"] = .int(clips)
+            object["seconds"] = .double(seconds)
+        case .cutProgress(let path, let seconds, let total):
+            object["file"] = .string(path)
+            object["seconds"] = .double(seconds)
+            object["of"] = .double(total)
+        case .cutAssembled(let path, let bytes, let seconds):
+            object["file"] = .string(path)
+            object["bytes"] = .int(Int(bytes))
+            object["seconds"] = .double(seconds)
         case .unchanged, .submitting, .downloadProgress: break
         }
         if var data = try? CanonicalJSON.data(object) {
@@ -314,13 +359,24 @@ extension ExecutionEvent {
         case .assetStored: "asset_stored"
         case .outputHosted: "output_hosted"
         case .assetFailed: "asset_failed"
+        case .cutStarted: "cut_started"
+        case .cutProgress: "cut_progress"
+        case .cutAssembled: "cut_assembled"
+        case .cutFailed: "cut_failed"
+        }
+    }
+
+    var isCut: Bool {
+        switch self {
+        case .cutStarted, .cutProgress, .cutAssembled, .cutFailed: true
+        default: false
         }
     }
 
     /// Events worth a redraw however recent the last one.
     var isMilestone: Bool {
         switch self {
-        case .polled, .retrying, .downloadProgress: false
+        case .polled, .retrying, .downloadProgress, .cutProgress: false
         default: true
         }
     }

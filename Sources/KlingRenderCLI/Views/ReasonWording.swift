@@ -41,6 +41,7 @@ extension Reason {
             return "the video of \(upstream) cannot be sent: \(detail)"
                 + (detail.hasSuffix("no asset store is configured")
                     ? "; add `assets: {store: s3://BUCKET/PREFIX/}` to the project (or `--replace \(upstream)`)" : "")
+        case .cut(let detail): return "the cut: \(detail)"
         case .stopped(let reason): return "the run stopped first: \(reason.worded())"
         }
     }

@@ -28,6 +28,7 @@ struct SummaryView {
                 (report.succeeded ? "Apply complete: " : "Apply incomplete: ") + parts.joined(separator: ", ") + ".",
                 .bold) + "\n"
         if let reason = report.stopReason { out += "Stopped: \(Printable.escaped(reason.worded())).\n" }
+        if let cut = report.cut { out += Self.cutLine(cut) }
         out += problems.map { $0 + "\n" }.joined()
         out +=
             "Credits: \(report.estimatedCredits.formatted) estimated, \(report.consumedCredits.formatted) consumed.\n"
@@ -42,6 +43,19 @@ struct SummaryView {
                 "Run `kling-render apply \(workspace.project.file)\(plan.simulated ? " --simulate" : "")` to resume.\n"
         }
         return out
+    }
+
+    /// `Cut: renders/eagle.mp4 (21.5 s, 4.2 MB).`, or why there is none.
+    static func cutLine(_ cut: ApplyReport.CutResult) -> String {
+        let path = Printable.escaped(cut.path)
+        switch cut.outcome {
+        case .done:
+            let size = cut.bytes.map { ", \($0.formatted(.byteCount(style: .file)))" } ?? ""
+            return "Cut: \(path) (\(cut.seconds.map { Cut.seconds($0) } ?? "?") s\(size)).\n"
+        case .failed(let reason): return "Cut: \(path) not assembled: \(Printable.escaped(reason.worded())).\n"
+        case .blocked(let by): return "Cut: \(path) not assembled: waits on \(Printable.escaped(by)).\n"
+        default: return "Cut: \(path) not assembled: the run stopped first.\n"
+        }
     }
 
     /// A shot's count key, its problem line (nil when it did well), and the line's colour.

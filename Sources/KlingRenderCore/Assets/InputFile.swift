@@ -27,8 +27,20 @@ package struct InputFile: Sendable, Hashable, Codable {
 /// What a media input's bytes are, by magic bytes, never by name.
 package enum MediaType: String, Sendable, Hashable, Codable {
     case png, jpeg, webp, mp4, mov
+    /// Audio, for the cut's music bed (an M4A is an MP4 by its bytes).
+    case mp3, wav, flac, ogg
 
     package var isImage: Bool { self == .png || self == .jpeg || self == .webp }
+    package var isAudio: Bool { [.mp3, .wav, .flac, .ogg].contains(self) }
+
+    /// Whether a field that takes `expect` takes these bytes.
+    package func suits(_ expect: InputFile.Expect) -> Bool {
+        switch expect {
+        case .image: isImage
+        case .video: self == .mp4 || self == .mov
+        case .audio: isAudio || self == .mp4
+        }
+    }
 
     package var fileExtension: String {
         switch self {
@@ -44,6 +56,10 @@ package enum MediaType: String, Sendable, Hashable, Codable {
         case .webp: "image/webp"
         case .mp4: "video/mp4"
         case .mov: "video/quicktime"
+        case .mp3: "audio/mpeg"
+        case .wav: "audio/wav"
+        case .flac: "audio/flac"
+        case .ogg: "audio/ogg"
         }
     }
 
@@ -55,6 +71,14 @@ package enum MediaType: String, Sendable, Hashable, Codable {
             head[8..<12] == [0x57, 0x45, 0x42, 0x50][...]
         {
             return .webp
+        }
+        if head.starts(with: Array("fLaC".utf8)) { return .flac }
+        if head.starts(with: Array("OggS".utf8)) { return .ogg }
+        if head.starts(with: Array("ID3".utf8)) || (head.count >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0) {
+            return .mp3
+        }
+        if head.count >= 12, head[0..<4] == [0x52, 0x49, 0x46, 0x46][...], head[8..<12] == Array("WAVE".utf8)[...] {
+            return .wav
         }
         guard head.count >= 12 else { return nil }
         let box = String(decoding: head[4..<8], as: UTF8.self)
@@ -79,10 +103,21 @@ package enum InputLimits {
     package static let maxVideoBytes: Int64 = 200 * 1_000_000
 }
 
+extension InputFile.Expect {
+    /// What a field of this kind takes, in words.
+    var wanted: String {
+        switch self {
+        case .image: "a PNG, JPEG or WebP image"
+        case .video: "an MP4 or MOV video"
+        case .audio: "an MP3, WAV, FLAC, Ogg or M4A audio file"
+        }
+    }
+}
+
 extension InputFile {
     /// What kind of bytes a field takes.
     package enum Expect: Sendable {
-        case image, video
+        case image, video, audio
     }
 
     /// Checks and hashes `written` (relative to `folder`) for a field that takes `expect`; the
@@ -149,7 +184,7 @@ extension InputFile {
             return .failure(
                 gif ? .other("is a GIF; the API takes PNG, JPEG or WebP") : .wrongMedia(nil, expect: expect))
         }
-        guard media.isImage == (expect == .image) else { return .failure(.wrongMedia(media, expect: expect)) }
+        guard media.suits(expect) else { return .failure(.wrongMedia(media, expect: expect)) }
         var file = InputFile(
             path: written, resolved: resolved, sha256: hasher.finalize().map { String(format: "%02x", $0) }.joined(),
             bytes: bytes, media: media)
@@ -206,11 +241,11 @@ package enum InputProblem: Error, Sendable, Equatable {
         case .notAFile(let kind): "is \(kind), not a regular file"
         case .unreadable(let why): "cannot be read (\(why))"
         case .tooLarge(let limit, let expect):
-            "is larger than \(limit / 1_000_000) MB, the most the API takes for \(expect == .image ? "an image" : "a video")"
+            expect == .audio
+                ? "is larger than \(limit / 1_000_000) MB, the most kling-render takes for music"
+                : "is larger than \(limit / 1_000_000) MB, the most the API takes for \(expect == .image ? "an image" : "a video")"
         case .wrongMedia(let found, let expect):
-            expect == .image
-                ? "is not a PNG, JPEG or WebP image\(found.map { " (its bytes are \($0.rawValue.uppercased()))" } ?? " (by its bytes)")"
-                : "is not an MP4 or MOV video\(found.map { " (its bytes are \($0.rawValue.uppercased()))" } ?? " (by its bytes)")"
+            "is not \(expect.wanted)\(found.map { " (its bytes are \($0.rawValue.uppercased()))" } ?? " (by its bytes)")"
         case .tooSmall(let w, let h):
             "is \(w)×\(h) pixels; the API takes images at least \(InputLimits.minImageSide) px a side"
         case .aspect(let w, let h):
@@ -256,7 +291,7 @@ enum ImageSize {
                 i += 2 + be16(i + 2)
             }
             return nil
-        case .mp4, .mov:
+        default:
             return nil
         }
     }

@@ -14,14 +14,27 @@ package enum Executable {
         return nil
     }
 
-    /// Runs a program without holding a thread while it runs: stopped after `timeout`, or when the
-    /// task is cancelled. Its status and the first 4 KB of what it said on stderr.
-    package static func run(_ program: String, _ arguments: [String], timeout: Duration) async -> (Int32, String) {
+    /// Runs a program without holding a task's thread while it runs: stopped after `timeout`, or
+    /// when the task is cancelled. Its status and the first 4 KB of what it said on stderr. What
+    /// it writes on stdout goes to `output` chunk by chunk, to the last byte, before this returns.
+    package static func run(
+        _ program: String, _ arguments: [String], timeout: Duration, output: (@Sendable (Data) -> Void)? = nil
+    ) async -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
+        let reading = output.map { sink -> (Pipe, DispatchSemaphore) in
+            let pipe = Pipe()
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                // Blocking reads on a thread of its own, to the end of the stream.
+                while case let chunk = pipe.fileHandleForReading.availableData, !chunk.isEmpty { sink(chunk) }
+                done.signal()
+            }.start()
+            return (pipe, done)
+        }
+        process.standardOutput = reading?.0 ?? FileHandle.nullDevice
         let errors = Pipe()
         process.standardError = errors
         let said = Said()
@@ -33,9 +46,12 @@ package enum Executable {
                     try process.run()
                 } catch {
                     process.terminationHandler = nil
+                    try? reading?.0.fileHandleForWriting.close()
                     continuation.resume(returning: -1)
                     return
                 }
+                // Ours closed, so the reader sees the end when the program's copy closes.
+                try? reading?.0.fileHandleForWriting.close()
                 DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(timeout.components.seconds))) {
                     if process.isRunning { process.terminate() }
                 }
@@ -44,6 +60,14 @@ package enum Executable {
             if process.isRunning { process.terminate() }
         }
         errors.fileHandleForReading.readabilityHandler = nil
+        if let (_, done) = reading {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    done.wait()
+                    continuation.resume()
+                }
+            }
+        }
         return (status, said.text)
     }
 }

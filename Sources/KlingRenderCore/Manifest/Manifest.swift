@@ -17,6 +17,8 @@ package struct Manifest: Codable, Sendable, Equatable {
     /// Files hosted in the asset store, by path relative to the project file's folder. Absent
     /// when there are none, so a manifest without assets keeps its shape.
     package var assets: [String: ManifestAsset]?
+    /// The film last assembled from the shots (`cut:`); absent when there is none.
+    package var cut: ManifestCut?
 
     package struct Totals: Codable, Sendable, Equatable {
         package var shots: Int
@@ -86,6 +88,21 @@ extension Manifest {
         guard upstreamUnchanged, let asset = assets?[path], case .file(let size) = root.entry(path), size == asset.bytes
         else { return nil }
         return asset
+    }
+}
+
+/// The film as assembled: what it stands for, and its file.
+package struct ManifestCut: Codable, Sendable, Equatable {
+    /// Over the cut as written and the SHA-256 of every clip's file (`Cut.fingerprint`).
+    package var fingerprint: String
+    package var file: ManifestFile
+    /// Its length, as ffprobe reads it.
+    package var seconds: Double
+
+    package init(fingerprint: String, file: ManifestFile, seconds: Double) {
+        self.fingerprint = fingerprint
+        self.file = file
+        self.seconds = seconds
     }
 }
 

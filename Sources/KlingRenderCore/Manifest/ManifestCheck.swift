@@ -18,6 +18,18 @@ package enum ManifestCheck {
         for (id, shot) in manifest.shots.sorted(by: { $0.key < $1.key }) {
             if let problem = problem(id: id, shot: shot, endpoint: manifest.endpoint) { return problem }
         }
+        if let cut = manifest.cut {
+            if !isHex64(cut.fingerprint) { return "cut.fingerprint is not a SHA-256" }
+            guard let normalized = try? ProjectFolder.normalize(cut.file.path), normalized == cut.file.path,
+                !normalized.isEmpty
+            else { return "cut.file.path is not a path inside the project's folder" }
+            if !(0...maxVideoBytes).contains(cut.file.bytes) || !isHex64(cut.file.sha256) {
+                return "cut.file must have bytes from 0 to \(Int(maxVideoBytes).formatted) and a SHA-256"
+            }
+            if !cut.seconds.isFinite || !(0...86_400).contains(cut.seconds) {
+                return "cut.seconds must be from 0 to 86,400"
+            }
+        }
         for (path, asset) in (manifest.assets ?? [:]).sorted(by: { $0.key < $1.key }) {
             if let problem = problem(path: path, asset: asset) { return problem }
         }

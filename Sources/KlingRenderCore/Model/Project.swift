@@ -16,6 +16,8 @@ package struct Project: Sendable {
     package var assets: AssetSettings?
     /// How long the API's own video URLs are trusted after a render (`outputs_lifetime`, default 24h).
     package var outputsLifetime: Int = Project.defaultOutputsLifetime
+    /// The film assembled from the shots (`cut:`), when the project has one.
+    package var cut: Cut?
 
     package static let defaultOutputsLifetime = 86_400
 

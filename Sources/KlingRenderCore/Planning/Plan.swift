@@ -99,9 +99,11 @@ package struct Plan: Codable, Sendable, Equatable {
     package var budget: Int?
     /// Local work before the renders: frames to extract, files to upload.
     package var assets = AssetWork()
+    /// The film, when the project has a `cut:` (and the plan is not limited to other targets).
+    package var cut: PlannedCut?
 
     enum CodingKeys: String, CodingKey {
-        case project, file, manifest, simulated, shots, removed, budget, assets
+        case project, file, manifest, simulated, shots, removed, budget, assets, cut
         case totalCredits = "total_credits"
     }
 
@@ -130,11 +132,12 @@ package struct Plan: Codable, Sendable, Equatable {
         totalCredits = try c.decode(Int.self, forKey: .totalCredits)
         budget = try c.decodeIfPresent(Int.self, forKey: .budget)
         assets = try c.decodeIfPresent(AssetWork.self, forKey: .assets) ?? AssetWork()
+        cut = try c.decodeIfPresent(PlannedCut.self, forKey: .cut)
     }
 
     package func count(_ action: Action) -> Int { shots.filter { $0.action == action }.count }
 
-    package var hasChanges: Bool { shots.contains { $0.action.isChange } }
+    package var hasChanges: Bool { shots.contains { $0.action.isChange } || cut?.action == .assemble }
 
     /// "Plan: 3 to render, 1 to re-render, 2 unchanged — 1,234 credits."
     package var summary: String {
@@ -148,6 +151,7 @@ package struct Plan: Codable, Sendable, Equatable {
             if n > 0 || action == .render || action == .unchanged { parts.append("\(n) \(phrase)") }
         }
         if !removed.isEmpty { parts.append("\(removed.count) removed") }
+        if cut?.action == .assemble { parts.append("the cut to assemble") }
         return "Plan: \(parts.joined(separator: ", ")) — \(totalCredits.formatted) credits."
     }
 

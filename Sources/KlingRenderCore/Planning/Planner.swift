@@ -42,7 +42,12 @@ package struct Planner: Sendable {
 
     package func plan(_ project: Project, manifest: Manifest?, paths: ProjectPaths) throws(PlanError) -> Plan {
         let graph = ShotGraph(project)
-        for id in options.targets + options.replace.map(Self.shotOf) + options.retake where graph.index[id] == nil {
+        // `--target cut`: the film and what it needs (unless a shot is called `cut`).
+        let cutTargeted = project.cut != nil && graph.index["cut"] == nil && options.targets.contains("cut")
+        let targets =
+            options.targets.filter { !cutTargeted || $0 != "cut" }
+            + (cutTargeted ? project.cut?.clips.map(\.shot) ?? [] : [])
+        for id in targets + options.replace.map(Self.shotOf) + options.retake where graph.index[id] == nil {
             throw PlanError(
                 message: "no shot `\(id)` in \(project.file)"
                     + (Suggestion.note(for: id, in: graph.index.keys).map { "; \($0)" } ?? ""))
@@ -50,8 +55,7 @@ package struct Planner: Sendable {
         var walk = PlanWalk(graph: graph, fingerprints: Fingerprint.all(graph), replaced: Set(options.replace))
         // A retake under `--target` is one more thing asked for, not filtered away.
         let included: Set<Int>? =
-            options.targets.isEmpty
-            ? nil : graph.closure(of: (options.targets + options.retake).compactMap { graph.index[$0] })
+            targets.isEmpty ? nil : graph.closure(of: (targets + options.retake).compactMap { graph.index[$0] })
         var planned: [Plan.PlannedShot] = []
         planned.reserveCapacity(graph.order.count)
         for i in graph.order {
@@ -81,6 +85,9 @@ package struct Planner: Sendable {
             totalCredits: planned.reduce(0) { $0.addingSaturated($1.credits) },
             budget: options.maxCredits ?? project.budget)
         plan.assets = AssetWork.of(plan, project: project, manifest: manifest, paths: paths)
+        if options.targets.isEmpty || cutTargeted {
+            plan.cut = try planCut(project, shots: planned, manifest: manifest, paths: paths)
+        }
         return plan
     }
 

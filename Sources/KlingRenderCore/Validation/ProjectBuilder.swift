@@ -7,6 +7,7 @@ import Foundation
 struct ProjectBuilder {
     static let topLevelKeys = [
         "version", "name", "output", "budget", "parallelism", "defaults", "vars", "shots", "assets", "outputs_lifetime",
+        "cut",
     ]
     static let assetKeys = ["store", "endpoint", "region", "public_url", "url_lifetime"]
     static let shotKeys = ["type", "after", "notes", "extra", "takes", "pick"] + ShotField.allCases.map(\.fileName)
@@ -66,6 +67,7 @@ struct ProjectBuilder {
         if let node = top["outputs_lifetime"], let seconds = timeSpan(node, field: "outputs_lifetime") {
             project.outputsLifetime = seconds
         }
+        if let node = top["cut"] { project.cut = readCut(node, shots: shots, name: settings.name) }
         return project
     }
 

@@ -23,8 +23,20 @@ extension Engine {
                 }
             }
         }
-        return ApplyReport(
+        var report = ApplyReport(
             shots: shots, estimatedCredits: estimated, consumedCredits: consumed, files: files, stopReason: stop)
+        if let node = graph.cut, let planned = plan.cut {
+            let outcome: ShotOutcome =
+                switch results[node] {
+                case .ended(let end): end.succeeded ? .done : end.outcome
+                case .blocked(let root): .blocked(by: graph.owner[root] ?? "a clip")
+                case .notStarted: .notStarted(.stopped(stop ?? .interrupted))
+                }
+            let recorded = outcome == .done ? final.cut : nil
+            report.cut = ApplyReport.CutResult(
+                path: planned.path, outcome: outcome, seconds: recorded?.seconds, bytes: recorded?.file.bytes)
+        }
+        return report
     }
 
     private func outcome(of id: String, graph: Graph, results: [WalkResult], stop: Reason?) -> ShotOutcome {

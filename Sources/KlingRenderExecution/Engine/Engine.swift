@@ -56,6 +56,7 @@ package struct Engine: Sendable {
         context.inputFiles = project.inputFiles
         context.store = assets.store
         context.ffmpeg = assets.ffmpeg
+        context.ffprobe = assets.ffprobe
         context.outputsLifetime = project.outputsLifetime
         context.now = assets.now
         context.outputKeys = Dictionary(project.shots.map { ($0.id, $0.pickedKey) }, uniquingKeysWith: { a, _ in a })
@@ -96,6 +97,8 @@ package struct Engine: Sendable {
         var owner: [Int: String] = [:]
         /// The upload of each content (by SHA-256) and of each frame (by path).
         var uploads: [String: Int] = [:]
+        /// The cut's assembly, when the plan assembles it.
+        var cut: Int?
 
         mutating func add(_ step: any Step, for owner: String, after dependencies: [Int], cost: Double) -> Int {
             nodes.append(WalkNode(step: step, dependencies: dependencies, cost: cost))
@@ -135,6 +138,12 @@ package struct Engine: Sendable {
                 graph.download[planned.key] = add(
                     DownloadStep(id: planned.key, context: context), for: planned.key, after: [render], cost: 0)
             }
+        }
+        if let planned = plan.cut, planned.action == .assemble, let cut = project.cut {
+            // After every clip's render and download that this run does.
+            let waits = planned.clips.flatMap { [graph.render[$0], graph.download[$0]].compactMap { $0 } }
+            let step = CutStep(cut: cut, project: project, planned: planned, context: context)
+            graph.cut = graph.add(step, for: planned.path, after: waits, cost: 1)
         }
         return graph
     }
@@ -197,6 +206,7 @@ package struct Engine: Sendable {
 package struct AssetOptions: Sendable {
     package var store: AssetHost?
     package var ffmpeg: String?
+    package var ffprobe: String?
     package var now: @Sendable () -> Date
 
     package init(store: AssetHost? = nil, ffmpeg: String? = nil, now: @escaping @Sendable () -> Date = { Date() }) {

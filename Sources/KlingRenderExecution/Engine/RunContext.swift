@@ -25,6 +25,8 @@ package struct RunContext: Sendable {
     package var store: AssetHost?
     /// ffmpeg's path, for continuity frames; nil when it is not installed.
     package var ffmpeg: String?
+    /// ffprobe's path, for the cut; nil when it is not installed.
+    package var ffprobe: String?
     /// Seconds the API's video URLs are trusted after they are received.
     package var outputsLifetime = Project.defaultOutputsLifetime
     /// Wall-clock time, for the age of recorded URLs (not for scheduling: that is `clock`'s).

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import KlingExport
+import KlingRenderCore
+
+extension TimelineFormat: ExpressibleByArgument {}
+
+/// `kling-render export FILE --format otio|fcpxml|edl`: the cut as a timeline for an editor.
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the cut as a timeline for an editor: OpenTimelineIO, FCPXML or a CMX 3600 EDL.",
+        discussion: """
+            Each clip references its downloaded file at full length with the cut's in and out points, so a \
+            trim can still be extended in the editor; crossfades and fades are dissolves. The default file \
+            is beside the cut in the output folder: NAME.otio, NAME.fcpxml or NAME.edl.
+            """
+    )
+
+    @Argument(help: "The project file.", completion: .file(extensions: ["yaml", "yml"]))
+    var file: String
+
+    @Option(help: "otio, fcpxml or edl.")
+    var format: TimelineFormat
+
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Where to write it.", valueName: "path"))
+    var output: String?
+
+    @Flag(help: "The simulator's manifest and folder.")
+    var simulate = false
+
+    func run() async throws {
+        let workspace = try openWorkspace(file, simulated: simulate)
+        let timeline: Timeline
+        do {
+            timeline = try await Timeline.of(workspace, ffprobe: Executable.find("ffprobe"))
+        } catch {
+            throw fail(error.message)
+        }
+        let text = format.render(timeline)
+        let target: URL
+        if let output {
+            target = URL(fileURLWithPath: output)
+        } else {
+            let cut = workspace.project.cut?.output ?? "cut.mp4"
+            let stem = cut.hasSuffix(".mp4") ? String(cut.dropLast(4)) : cut
+            let name = stem + "." + format.fileExtension
+            let paths = workspace.paths
+            target = paths.absolute(paths.outputPath.isEmpty ? name : paths.outputPath + "/" + name)
+        }
+        do {
+            let folder = ProjectFolder(target.deletingLastPathComponent())
+            try folder.directory("", create: true)
+            try AtomicFile.write(Data(text.utf8), to: target.lastPathComponent, in: folder)
+        } catch {
+            throw fail("cannot write \(target.relativePath): \(error)")
+        }
+        let seconds = Double(timeline.frames) / Double(timeline.fps)
+        print(
+            "Exported \(timeline.clips.count) clip\(timeline.clips.count == 1 ? "" : "s") (\(Cut.seconds((seconds * 100).rounded() / 100)) s at \(timeline.fps) fps) to \(Printable.escaped(output ?? workspace.paths.display(target, beside: "")))"
+        )
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import Testing
+
+/// The cut assembled by the real ffmpeg from the simulator's clips, checked with ffprobe and
+/// against its sources frame by frame; the exports read back by the editors' own libraries.
+@Suite("The final cut and its exports")
+struct CutCommandTests {
+    static let film = """
+        version: 1
+        name: Eagle Film
+        shots:
+          sunrise:
+            type: std-text-to-video
+            prompt: a sunrise over the sea
+            duration: 5
+            takes: 2
+            pick: 2
+          city:
+            type: std-text-to-video
+            prompt: the city wakes
+            duration: 5
+            sound: false
+          snow:
+            type: o3-std-video-edit
+            video: ${shots.sunrise.video}
+            prompt: make it snow
+        cut:
+          size: 1280x720
+          fps: 24
+          clips:
+            - shot: sunrise
+              in: 0.5
+              out: 4
+            - shot: city
+              transition: crossfade 0.5
+            - shot: snow
+              take: 1
+              out: 3
+              transition: fade 1
+          audio:
+            music: score/theme.mp3
+            music_volume: 0.6
+            fade_out: 2
+
+        """
+
+    /// A rehearsal with real clips (ffmpeg's test pattern, each task in its own colours) and a
+    /// music bed made by ffmpeg's `sine` source.
+    static func rehearsal() async throws -> Rehearsal {
+        let r = try await Rehearsal(film) { $0.useFFmpeg = true }
+        try FileManager.default.createDirectory(
+            at: r.scratch.url.appendingPathComponent("score"), withIntermediateDirectories: true)
+        let made = try await CLI.runProgram(
+            "/usr/bin/env",
+            [
+                "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:duration=12", "-c:a", "libmp3lame",
+                "-b:a", "64k", r.scratch.path("score/theme.mp3"),
+            ])
+        #expect(made.status == 0, "\(made.stderr)")
+        return r
+    }
+
+    /// ffprobe's streams of a file: codec type → fields.
+    static func streams(_ path: String) async throws -> [String: [String: Any]] {
+        let result = try await CLI.runProgram(
+            "/usr/bin/env", ["ffprobe", "-v", "error", "-show_streams", "-of", "json", path])
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        var out: [String: [String: Any]] = [:]
+        for stream in object?["streams"] as? [[String: Any]] ?? [] {
+            if let type = stream["codec_type"] as? String, out[type] == nil { out[type] = stream }
+        }
+        return out
+    }
+
+    /// PSNR in dB of the cut's frame at `at` against the source's frame at `source`, scaled as the cut is.
+    static func psnr(_ cut: String, at: Double, _ source: String, at sourceTime: Double) async throws -> Double {
+        let result = try await CLI.runProgram(
+            "/usr/bin/env",
+            [
+                "ffmpeg", "-v", "info", "-nostats", "-ss", String(at), "-i", cut, "-ss", String(sourceTime), "-i",
+                source,
+                "-frames:v", "1", "-filter_complex",
+                "[1:v]scale=1280:720,setsar=1,format=yuv420p[ref];[0:v]format=yuv420p[cut];[cut][ref]psnr", "-f",
+                "null",
+                "-",
+            ])
+        let average = result.stderr.components(separatedBy: "average:").last?.split(separator: " ").first
+        return try #require(average.flatMap { Double($0) }, "\(result.stderr)")
+    }
+
+    @Test(
+        "apply assembles the film after its clips: the trims' length less the transitions, the size and rate asked, sound, each clip's frames; a second apply runs no ffmpeg; a new out: re-cuts with no request"
+    )
+    func assembled() async throws {
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        let plan = try await r.run(["plan", r.file])
+        #expect(plan.stdout.contains("cut  assemble  renders/eagle-film.mp4  3 clips, 10 s"), "\(plan.stdout)")
+        let first = try await r.apply()
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(first.stdout.contains("assembling renders/eagle-film.mp4: 3 clips, 10 s"), "\(first.stdout)")
+        let film = r.scratch.path("renders/eagle-film.mp4")
+        let streams = try await Self.streams(film)
+        let video = try #require(streams["video"])
+        let seconds = try #require((video["duration"] as? String).flatMap(Double.init))
+        #expect(abs(seconds - (3.5 + 5 + 3 - 0.5 - 1)) <= 1.0 / 24 + 1e-6, "video \(seconds) s")
+        #expect(video["width"] as? Int == 1280 && video["height"] as? Int == 720)
+        #expect(video["r_frame_rate"] as? String == "24/1")
+        #expect(video["codec_name"] as? String == "h264")
+        #expect(streams["audio"]?["codec_name"] as? String == "aac", "an audio stream, the city clip silent")
+        // Inside clip 1 (sunrise take 2 from 0.5 s) and inside clip 2 (city, starting at 3.0 s).
+        let take2 = r.scratch.path("renders/sunrise.take2.mp4")
+        let city = r.scratch.path("renders/city.mp4")
+        #expect(try await Self.psnr(film, at: 2.0, take2, at: 2.5) > 30)
+        #expect(try await Self.psnr(film, at: 5.5, city, at: 2.5) > 30)
+        // The threshold tells frames apart: the frame one later in the same source is not it.
+        #expect(try await Self.psnr(film, at: 2.0, take2, at: 2.5 + 1.0 / 24) < 30, "frame-exact")
+        #expect(try await Self.psnr(film, at: 5.5, city, at: 2.5 - 1.0 / 24) < 30, "frame-exact")
+        let recorded = try #require(
+            (try JSONSerialization.jsonObject(with: r.manifestData ?? Data()) as? [String: Any])?["cut"]
+                as? [String: Any])
+        #expect((recorded["file"] as? [String: Any])?["path"] as? String == "renders/eagle-film.mp4")
+        #expect(try schemaAccepts(r.manifestURL))
+
+        // Nothing changed: no request, no ffmpeg (there is none on PATH), the same file.
+        let before = try Data(contentsOf: URL(fileURLWithPath: film))
+        var noTools = r.environment
+        noTools["PATH"] = "/nonexistent"
+        let again = try await CLI.run(
+            ["apply", r.file, "--yes"] + r.arguments, in: r.scratch.url, environment: noTools)
+        #expect(again.status == 0 && again.stdout.contains("Nothing to do"), "\(again.stdout)\(again.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: film)) == before)
+
+        // A new trim re-cuts and renders nothing.
+        let tasks = await r.stats().tasksCreated
+        try r.edit("out: 3\n", with: "out: 2.5\n")
+        let trimmed = try await r.apply()
+        #expect(trimmed.status == 0, "\(trimmed.stdout)\(trimmed.stderr)")
+        #expect(trimmed.stdout.contains("Plan: 0 to render, 4 unchanged, the cut to assemble — 0 credits."))
+        #expect(await r.stats().tasksCreated == tasks)
+        let shorter = try #require((try await Self.streams(film))["video"]?["duration"] as? String).flatMap(Double.init)
+        #expect(abs((shorter ?? 0) - 9.5) <= 1.0 / 24 + 1e-6)
+    }
+
+    @Test(
+        "export: OTIO read back by opentimelineio, the EDL by pycmx, the FCPXML as XML: clips, order, ranges, transitions"
+    )
+    func exports() async throws {
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        #expect(try await r.apply().status == 0)
+        for format in ["otio", "edl", "fcpxml"] {
+            let result = try await r.run(["export", r.file, "--format", format])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let check = """
+            import json, sys, xml.etree.ElementTree as ET
+            import opentimelineio as otio, pycmx
+            t = otio.adapters.read_from_file('renders/eagle-film.otio')
+            v = t.tracks[0]
+            out = {'kind': v.kind, 'duration': t.duration().value,
+                   'items': [[type(i).__name__, i.name] + ([i.in_offset.value, i.out_offset.value] if isinstance(i, otio.schema.Transition)
+                             else [i.source_range.start_time.value, i.source_range.duration.value, i.media_reference.available_range.duration.value, i.media_reference.target_url.split('/')[-1]]) for i in v]}
+            edl = pycmx.parse_cmx3600(open('renders/eagle-film.edl'))
+            out['edl'] = [[e.number, d.clip_name, str(d.source_in), str(d.source_out), str(d.record_in), str(d.record_out), d.transition.dissolve, d.transition.effect_duration if d.transition.dissolve else 0] for e in edl.events for d in e.edits]
+            x = ET.parse('renders/eagle-film.fcpxml').getroot()
+            spine = x.find('library/event/project/sequence/spine')
+            out['fcpxml'] = [[c.tag, c.get('name'), c.get('offset'), c.get('start'), c.get('duration')] for c in spine]
+            print(json.dumps(out))
+            """
+        let result = try await CLI.runProgram("/usr/bin/env", ["python3", "-c", check], in: r.scratch.url)
+        let parsed = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let facts = try #require(parsed, "\(result.stderr)")
+        #expect(facts["kind"] as? String == "Video")
+        #expect(facts["duration"] as? Double == 240, "10 s at 24 fps")
+        let items = (facts["items"] as? [[Any]] ?? []).map { $0.map { "\($0)" }.joined(separator: " ") }
+        #expect(
+            items == [
+                "Clip sunrise.take2 12.0 78.0 120.0 sunrise.take2.mp4", "Transition Cross Dissolve 6.0 6.0",
+                "Clip city 6.0 102.0 120.0 city.mp4", "Transition Fade through black 12.0 12.0",
+                "Clip snow 12.0 60.0 120.0 snow.mp4",
+            ], "\(items)")
+        let edl = (facts["edl"] as? [[Any]] ?? []).map { $0.map { "\($0)" }.joined(separator: " ") }
+        #expect(
+            edl == [
+                "1 sunrise.take2 00:00:00:12 00:00:03:12 01:00:00:00 01:00:03:00 0 0",
+                "2 sunrise.take2 00:00:03:12 00:00:03:12 01:00:03:00 01:00:03:00 0 0",
+                "2 city 00:00:00:00 00:00:04:00 01:00:03:00 01:00:07:00 1 12",
+                "3 city 00:00:04:00 00:00:04:00 01:00:07:00 01:00:07:00 0 0",
+                "3 snow 00:00:00:00 00:00:03:00 01:00:07:00 01:00:10:00 1 24",
+            ], "\(edl)")
+        let fcp = (facts["fcpxml"] as? [[Any]] ?? []).map { $0.map { "\($0)" }.joined(separator: " ") }
+        #expect(
+            fcp == [
+                "asset-clip sunrise.take2 0s 12/24s 78/24s", "transition Cross Dissolve 72/24s <null> 12/24s",
+                "asset-clip city 78/24s 6/24s 102/24s", "transition Fade Through Black 168/24s <null> 24/24s",
+                "asset-clip snow 180/24s 12/24s 60/24s",
+            ], "\(fcp)")
+    }
+
+    @Test(
+        "without ffmpeg a project whose cut must be assembled gets one clear error naming the package; nothing is sent")
+    func noFFmpeg() async throws {
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        var environment = r.environment
+        environment["PATH"] = "/nonexistent"
+        let plan = try await CLI.run(["plan", r.file], in: r.scratch.url, environment: environment)
+        #expect(plan.status != 0)
+        #expect(
+            plan.stderr.contains("is assembled by ffmpeg, which is not installed: `apt-get install ffmpeg`"),
+            "\(plan.stderr)")
+        let apply = try await CLI.run(
+            ["apply", r.file, "--yes"] + r.arguments, in: r.scratch.url, environment: environment)
+        #expect(apply.status != 0)
+        #expect(await r.stats().tasksCreated == 0)
+    }
+
+    @Test("a clip's file changed behind the manifest's back: the cut is refused, nothing is written")
+    func tamperedClip() async throws {
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        #expect(try await r.apply(["--target", "city"]).status == 0)
+        let city = r.scratch.url.appendingPathComponent("renders/city.mp4")
+        var bytes = try Data(contentsOf: city)
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: city)
+        let result = try await r.apply()
+        #expect(result.status != 0)
+        #expect(
+            result.stdout.contains("renders/city.mp4, clip 2 of the cut, does not match its SHA-256"),
+            "\(result.stdout)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: r.scratch.path("renders"))
+        #expect(!left.contains { $0.contains("eagle-film") }, "\(left)")
+    }
+}
