@@ -216,6 +216,50 @@ struct CutCommandTests {
         #expect(await r.stats().tasksCreated == 0)
     }
 
+    static let small = """
+        version: 1
+        name: small
+        shots:
+          a:
+            type: std-text-to-video
+            prompt: a
+            duration: 5
+          b:
+            type: std-text-to-video
+            prompt: b
+            duration: 5
+        cut:
+          clips:
+            - shot: a
+
+        """
+
+    @Test("--target cut renders what the cut needs and assembles it; --json reports the cut as events")
+    func targetCut() async throws {
+        let r = try await Rehearsal(Self.small) { $0.useFFmpeg = true }
+        defer { Task { await r.stop() } }
+        let result = try await r.apply(["--target", "cut", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(await r.stats().tasksCreated == 1, "a, not b")
+        let events = result.stdout.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+        let names = events.compactMap { $0["event"] as? String }.filter { $0.hasPrefix("cut_") }
+        #expect(
+            names.first == "cut_started" && names.last == "cut_assembled" && names.contains("cut_progress"), "\(names)")
+        let assembled = events.first { $0["event"] as? String == "cut_assembled" }
+        #expect(assembled?["file"] as? String == "renders/small.mp4" && assembled?["seconds"] as? Double == 5)
+    }
+
+    @Test("on a terminal the cut has a row with a progress bar")
+    func terminalBar() async throws {
+        let scratch = try Scratch()
+        try scratch.write("film.yaml", Self.small)
+        let output = try onTerminal("\(CLI.binary.path) apply --simulate --yes film.yaml", in: scratch.url, input: "")
+        #expect(output.contains("[....................]  0.0 of 5.0 s"), "\(output)")
+        #expect(output.contains("Cut: renders-sim/small.mp4 (5 s, "), "\(output)")
+    }
+
     @Test("a clip's file changed behind the manifest's back: the cut is refused, nothing is written")
     func tamperedClip() async throws {
         let r = try await Self.rehearsal()

@@ -119,15 +119,17 @@ final class Rehearsal: @unchecked Sendable {
         simulator = try SimulatorProcess(configuration)
     }
 
-    /// A copy of an example, with the storyboard images beside it. An example that hosts assets
+    /// A copy of an example, with the storyboard images and the music beside it. An example that hosts assets
     /// gets an `assets:` block naming the simulator's loopback store, as a user's would name theirs.
     convenience init(example: String, _ configure: (inout SimulatorConfiguration) -> Void = { _ in }) async throws {
         let text = try String(
             contentsOf: CLI.repository.appendingPathComponent("examples/\(example).yaml"), encoding: .utf8)
         try await self.init(text, name: "\(example).yaml", configure)
-        try FileManager.default.copyItem(
-            at: CLI.repository.appendingPathComponent("examples/boards"),
-            to: scratch.url.appendingPathComponent("boards"))
+        for folder in ["boards", "score"] {
+            try FileManager.default.copyItem(
+                at: CLI.repository.appendingPathComponent("examples/\(folder)"),
+                to: scratch.url.appendingPathComponent(folder))
+        }
         if text.contains("boards/") || text.contains("_frame}") {
             _ = try scratch.write(file, text + storeBlock)
         }

@@ -52,18 +52,20 @@ struct CutAssembly: Sendable {
         var video = "v0"
         var audio = "a0"
         var length = sources.first?.length ?? 0
+        // After each join, one time base and frames numbered anew: concat leaves microseconds
+        // (which the next xfade refuses), and xfade a gap of one frame's time after its
+        // transition (which would show the clip a frame late and move the next offset).
+        let renumber = "settb=1/\(fps),setpts=N/(\(fps)*TB)"
         for (i, source) in sources.enumerated().dropFirst() {
             let (v, a) = ("vj\(i)", "aj\(i)")
             switch source.transition {
             case .cut:
-                parts.append("[\(video)][v\(i)]concat=n=2:v=1:a=0[\(v)]")
+                parts.append("[\(video)][v\(i)]concat=n=2:v=1:a=0,\(renumber)[\(v)]")
                 parts.append("[\(audio)][a\(i)]concat=n=2:v=0:a=1[\(a)]")
             case .crossfade(let d), .fade(let d):
                 let kind = source.transition == .crossfade(d) ? "fade" : "fadeblack"
-                // Frames numbered anew after it: xfade leaves a gap of one frame's time after the
-                // transition, which would show the clip a frame late and move the next offset.
                 parts.append(
-                    "[\(video)][v\(i)]xfade=transition=\(kind):duration=\(n(d)):offset=\(n(length - d)),setpts=N/(\(fps)*TB)[\(v)]"
+                    "[\(video)][v\(i)]xfade=transition=\(kind):duration=\(n(d)):offset=\(n(length - d)),\(renumber)[\(v)]"
                 )
                 parts.append("[\(audio)][a\(i)]acrossfade=d=\(n(d)):c1=tri:c2=tri[\(a)]")
             }
