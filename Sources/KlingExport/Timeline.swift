@@ -73,7 +73,7 @@ package struct Timeline: Sendable, Equatable {
             guard let seconds else {
                 throw Problem(message: "the length of \(path) needs ffprobe: `apt-get install ffmpeg`")
             }
-            rate = rate ?? first.map { $0.fps.rounded() } ?? 24
+            rate = rate ?? first.map { max(1, $0.fps.rounded()) } ?? 24
             let fps = rate ?? 24
             func frames(_ s: Double) -> Int { Int((s * fps).rounded()) }
             let available = Int((seconds * fps).rounded(.down))

@@ -123,6 +123,53 @@ enum FCPXMLWriter {
     static func render(_ t: Timeline) -> String {
         let fps = t.fps
         func time(_ frames: Int) -> String { frames == 0 ? "0s" : "\(frames)/\(fps)s" }
+        let (head, assets, music) = resources(t)
+        var out = head
+        out += """
+              <library>
+                <event name="\(escape(t.name))">
+                  <project name="\(escape(t.name))">
+                    <sequence format="r1" duration="\(time(t.frames))" tcStart="0s" tcFormat="NDF" audioLayout="stereo" audioRate="48k">
+                      <spine>
+
+            """
+        for (n, (clip, start, duration, record)) in t.centred.enumerated() {
+            if n > 0, clip.transition > 0 {
+                let name = clip.fadeThroughBlack ? "Fade Through Black" : "Cross Dissolve"
+                out += """
+                                <transition name="\(name)" offset="\(time(record - clip.transition / 2))" duration="\(time(clip.transition))">
+                                  <filter-video ref="r2" name="Cross Dissolve"/>
+                                </transition>
+
+                    """
+            }
+            var line =
+                "              <asset-clip ref=\"\(assets[clip.path] ?? "")\" name=\"\(escape(clip.name))\" offset=\"\(time(record))\" start=\"\(time(start))\" duration=\"\(time(duration))\" format=\"r1\" tcFormat=\"NDF\""
+            if n == 0, let music {
+                line +=
+                    ">\n                <asset-clip ref=\"\(music)\" name=\"music\" lane=\"-1\" offset=\"\(time(start))\" start=\"0s\" duration=\"\(time(t.music?.frames ?? 0))\"/>\n              </asset-clip>\n"
+            } else {
+                line += "/>\n"
+            }
+            out += line
+        }
+        out += """
+                      </spine>
+                    </sequence>
+                  </project>
+                </event>
+              </library>
+            </fcpxml>
+
+            """
+        return out
+    }
+
+    /// The head and `<resources>`: the format, the dissolve, an asset per file; with each path's
+    /// asset id, and the music's.
+    static func resources(_ t: Timeline) -> (String, [String: String], String?) {
+        let fps = t.fps
+        func time(_ frames: Int) -> String { frames == 0 ? "0s" : "\(frames)/\(fps)s" }
         var assets: [String: String] = [:]
         var out = """
             <?xml version="1.0" encoding="UTF-8"?>
@@ -144,53 +191,17 @@ enum FCPXMLWriter {
                 """
             next += 1
         }
-        if let music = t.music {
+        var music: String?
+        if let bed = t.music {
+            music = "r\(next)"
             out += """
-                    <asset id="r\(next)" name="music" start="0s" duration="\(time(music.frames))" hasAudio="1" audioSources="1" audioChannels="2" audioRate="48000">
-                      <media-rep kind="original-media" src="\(escape(music.url))"/>
+                    <asset id="r\(next)" name="music" start="0s" duration="\(time(bed.frames))" hasAudio="1" audioSources="1" audioChannels="2" audioRate="48000">
+                      <media-rep kind="original-media" src="\(escape(bed.url))"/>
                     </asset>
 
                 """
         }
-        out += """
-              </resources>
-              <library>
-                <event name="\(escape(t.name))">
-                  <project name="\(escape(t.name))">
-                    <sequence format="r1" duration="\(time(t.frames))" tcStart="0s" tcFormat="NDF" audioLayout="stereo" audioRate="48k">
-                      <spine>
-
-            """
-        for (n, (clip, start, duration, record)) in t.centred.enumerated() {
-            if n > 0, clip.transition > 0 {
-                let name = clip.fadeThroughBlack ? "Fade Through Black" : "Cross Dissolve"
-                out += """
-                                <transition name="\(name)" offset="\(time(record - clip.transition / 2))" duration="\(time(clip.transition))">
-                                  <filter-video ref="r2" name="Cross Dissolve"/>
-                                </transition>
-
-                    """
-            }
-            var line =
-                "              <asset-clip ref=\"\(assets[clip.path] ?? "")\" name=\"\(escape(clip.name))\" offset=\"\(time(record))\" start=\"\(time(start))\" duration=\"\(time(duration))\" format=\"r1\" tcFormat=\"NDF\""
-            if n == 0, t.music != nil {
-                line +=
-                    ">\n                <asset-clip ref=\"r\(next)\" name=\"music\" lane=\"-1\" offset=\"\(time(start))\" start=\"0s\" duration=\"\(time(t.music?.frames ?? 0))\"/>\n              </asset-clip>\n"
-            } else {
-                line += "/>\n"
-            }
-            out += line
-        }
-        out += """
-                      </spine>
-                    </sequence>
-                  </project>
-                </event>
-              </library>
-            </fcpxml>
-
-            """
-        return out
+        return (out + "  </resources>\n", assets, music)
     }
 }
 

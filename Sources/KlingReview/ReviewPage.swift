@@ -38,6 +38,23 @@ package struct ReviewPage: Sendable {
         }
     }
 
+    /// Each video on disk's poster (relative to the output folder), and how many were made now.
+    private func makePosters(_ status: ProjectStatus, maker: PosterMaker) async -> ([String: String], Int) {
+        var posters: [String: String] = [:]
+        var made = 0
+        for row in status.shots {
+            for file in row.files where file.state == .ok {
+                guard
+                    let sha = workspace.manifest?.shots[row.key]?.files.first(where: { $0.path == file.path })?.sha256,
+                    let (poster, new) = await maker.poster(for: file.path, sha256: sha)
+                else { continue }
+                posters[file.path] = poster
+                if new { made += 1 }
+            }
+        }
+        return (posters, made)
+    }
+
     /// The project file whose page stands at `page`, from its `kling-render-project` meta tag.
     static func owner(of page: String, in root: ProjectFolder) -> String? {
         guard let handle = try? root.openForReading(page) else { return nil }
@@ -75,26 +92,10 @@ package struct ReviewPage: Sendable {
             )
         }
         PosterMaker.sweep(paths)
-        var posters: [String: String] = [:]
-        var made = 0
         let videos = status.shots.flatMap { row in row.files.filter { $0.state == .ok } }
+        var (posters, made) = ([String: String](), 0)
         if let ffmpeg {
-            let maker = PosterMaker(ffmpeg: ffmpeg, paths: paths)
-            for row in status.shots {
-                for file in row.files where file.state == .ok {
-                    guard
-                        let sha = workspace.manifest?.shots[row.key]?.files.first(where: { $0.path == file.path })?
-                            .sha256
-                    else { continue }
-                    switch await maker.poster(for: file.path, sha256: sha) {
-                    case .some((let poster, let new)):
-                        posters[file.path] = poster
-                        if new { made += 1 }
-                    case .none:
-                        continue
-                    }
-                }
-            }
+            (posters, made) = await makePosters(status, maker: PosterMaker(ffmpeg: ffmpeg, paths: paths))
         } else if !videos.isEmpty {
             notes.append(
                 "No poster frames: ffmpeg is not installed (apt-get install ffmpeg); each video shows its first frame.")

@@ -90,9 +90,42 @@ struct CutTests {
                 "20:12: error: `cut.audio.shots` must be `keep` (the clips' own sound) or `mute`"
             ),
             ("cut:\n  clips:\n    - shot: a\n      trim: 2\n", "19:7: error: unknown field `trim` in `cut.clips[0]`"),
+            (
+                "cut:\n  output: a.mp4\n  clips:\n    - shot: a\n",
+                "17:11: error: `cut.output` `a.mp4` would be a file of shot `a`"
+            ),
+            (
+                "cut:\n  clips:\n    - shot: a\n    - shot: b\n      out: 1\n      transition: crossfade 0.75\n    - shot: a\n      transition: crossfade 0.75\n",
+                "19:7: error: `cut.clips[1]` (`b`, 1 s) is shorter than its two transitions (0.75 s in, 0.75 s out)"
+            ),
+            (
+                "cut:\n  clips:\n    - shot: a\n      take: 0\n",
+                "19:13: error: `cut.clips[0].take` must be a whole number from 1 to 99, not 0"
+            ),
         ])
     func rules(_ cut: String, _ message: String) {
         #expect(errors(cut).hasPrefix(message), "\(errors(cut))")
+    }
+
+    @Test("a clip whose render is uncertain blocks the cut, which is then no change to apply")
+    func uncertainClip() throws {
+        let fixture = try PlanFixture(Self.shots + "cut:\n  clips:\n    - shot: a\n    - shot: b\n")
+        try fixture.markAllRendered(status: ["b": .uncertain])
+        let plan = try fixture.plan()
+        #expect(plan.cut?.action == .blocked)
+        #expect(plan.cut?.reasons == ["clip 2 (b) is uncertain: import its task or --replace it first"])
+        #expect(!plan.shots.contains { $0.action.isChange } && !plan.hasChanges)
+    }
+
+    @Test("a take the cut names beyond `takes:` is kept in the plan: fetched again when missing")
+    func cutTake() throws {
+        let fixture = try PlanFixture(Self.shots + "cut:\n  clips:\n    - shot: a\n      take: 2\n")
+        #expect(throws: PlanError.self) { try fixture.plan() }
+        try fixture.markAllRendered(options: PlanOptions(retake: ["a"]))
+        try FileManager.default.removeItem(at: fixture.folder.appendingPathComponent("renders/a.take2.mp4"))
+        let plan = try fixture.plan()
+        #expect(plan.shots.first { $0.key == "a.take2" }?.action == .download)
+        #expect(plan.cut?.clips == ["a.take2"] && plan.cut?.action == .assemble)
     }
 
     @Test("music must be audio by its bytes, inside the project")

@@ -25,7 +25,7 @@ struct CutCommandTests {
             video: ${shots.sunrise.video}
             prompt: make it snow
         cut:
-          size: 1280x720
+          size: 640x360
           fps: 24
           clips:
             - shot: sunrise
@@ -80,7 +80,7 @@ struct CutCommandTests {
                 "ffmpeg", "-v", "info", "-nostats", "-ss", String(at), "-i", cut, "-ss", String(sourceTime), "-i",
                 source,
                 "-frames:v", "1", "-filter_complex",
-                "[1:v]scale=1280:720,setsar=1,format=yuv420p[ref];[0:v]format=yuv420p[cut];[cut][ref]psnr", "-f",
+                "[1:v]scale=640:360,setsar=1,format=yuv420p[ref];[0:v]format=yuv420p[cut];[cut][ref]psnr", "-f",
                 "null",
                 "-",
             ])
@@ -104,7 +104,7 @@ struct CutCommandTests {
         let video = try #require(streams["video"])
         let seconds = try #require((video["duration"] as? String).flatMap(Double.init))
         #expect(abs(seconds - (3.5 + 5 + 3 - 0.5 - 1)) <= 1.0 / 24 + 1e-6, "video \(seconds) s")
-        #expect(video["width"] as? Int == 1280 && video["height"] as? Int == 720)
+        #expect(video["width"] as? Int == 640 && video["height"] as? Int == 360)
         #expect(video["r_frame_rate"] as? String == "24/1")
         #expect(video["codec_name"] as? String == "h264")
         #expect(streams["audio"]?["codec_name"] as? String == "aac", "an audio stream, the city clip silent")
@@ -231,6 +231,8 @@ struct CutCommandTests {
         cut:
           clips:
             - shot: a
+              in: 0.52
+              out: 4.03
 
         """
 
@@ -248,16 +250,41 @@ struct CutCommandTests {
         #expect(
             names.first == "cut_started" && names.last == "cut_assembled" && names.contains("cut_progress"), "\(names)")
         let assembled = events.first { $0["event"] as? String == "cut_assembled" }
-        #expect(assembled?["file"] as? String == "renders/small.mp4" && assembled?["seconds"] as? Double == 5)
+        // Trims on whole frames: 0.52 s is frame 12, 4.03 s frame 97; picture and sound agree.
+        #expect(assembled?["file"] as? String == "renders/small.mp4" && assembled?["seconds"] as? Double == 3.542)
+        let streams = try await Self.streams(r.scratch.path("renders/small.mp4"))
+        let videoText: String? = streams["video"]?["duration"] as? String
+        let audioText: String? = streams["audio"]?["duration"] as? String
+        let video = try #require(videoText.flatMap { Double($0) })
+        let audio = try #require(audioText.flatMap { Double($0) })
+        #expect(abs(video - 85.0 / 24) < 1e-3 && abs(audio - video) < 0.022, "video \(video) s, audio \(audio) s")
     }
 
     @Test("on a terminal the cut has a row with a progress bar")
     func terminalBar() async throws {
         let scratch = try Scratch()
         try scratch.write("film.yaml", Self.small)
-        let output = try onTerminal("\(CLI.binary.path) apply --simulate --yes film.yaml", in: scratch.url, input: "")
-        #expect(output.contains("[....................]  0.0 of 5.0 s"), "\(output)")
-        #expect(output.contains("Cut: renders-sim/small.mp4 (5 s, "), "\(output)")
+        let command = "\(CLI.binary.path) apply --simulate --yes film.yaml"
+        let output = try await onTerminal(command, in: scratch.url, input: "")
+        #expect(output.contains("[....................]  0.0 of 3.5 s"), "\(output)")
+        #expect(output.contains("Cut: renders-sim/small.mp4 (3.542 s, "), "\(output)")
+    }
+
+    @Test("a file of the user's where the film goes is never replaced")
+    func foreignFile() async throws {
+        let r = try await Rehearsal(Self.small)
+        defer { Task { await r.stop() } }
+        try FileManager.default.createDirectory(
+            at: r.scratch.url.appendingPathComponent("renders"), withIntermediateDirectories: true)
+        _ = try r.scratch.write("renders/small.mp4", "my own film\n")
+        let result = try await r.apply()
+        #expect(result.status != 0)
+        #expect(
+            result.stdout.contains("renders/small.mp4 exists and is not a film kling-render assembled"),
+            "\(result.stdout)")
+        #expect(
+            try String(contentsOf: r.scratch.url.appendingPathComponent("renders/small.mp4"), encoding: .utf8)
+                == "my own film\n")
     }
 
     @Test("a clip's file changed behind the manifest's back: the cut is refused, nothing is written")

@@ -27,24 +27,40 @@ func onTerminal(_ command: String, in directory: URL, input: String, environment
     return String(decoding: data, as: UTF8.self)
 }
 
+/// `onTerminal` on a thread of its own: a test blocking the cooperative pool for seconds starves
+/// the in-process simulators of the tests running beside it.
+func onTerminal(_ command: String, in directory: URL, input: String, environment: [String: String] = [:]) async throws
+    -> String
+{
+    try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            continuation.resume(
+                with: Result {
+                    try onTerminal(command, in: directory, input: input, environment: environment) as String
+                })
+        }.start()
+    }
+}
+
 @Suite("apply on a terminal", .serialized)
 struct TerminalTests {
     @Test("on a terminal apply asks, and anything but `yes` sends nothing")
-    func declined() throws {
+    func declined() async throws {
         let scratch = try Scratch()
         try scratch.write("film.yaml", ApplyCommandTests.pair)
-        let output = try onTerminal("\(CLI.binary.path) apply --simulate film.yaml", in: scratch.url, input: "no\n")
+        let output = try await onTerminal(
+            "\(CLI.binary.path) apply --simulate film.yaml", in: scratch.url, input: "no\n")
         #expect(output.contains("Only `yes` is taken"))
         #expect(output.contains("Apply cancelled; nothing was sent."))
         #expect(!FileManager.default.fileExists(atPath: scratch.path("film.sim.manifest.json")))
     }
 
     @Test("`yes` renders with a live table, in colour unless NO_COLOR is set")
-    func acceptedWithColour() throws {
+    func acceptedWithColour() async throws {
         for noColor in [false, true] {
             let scratch = try Scratch()
             try scratch.write("film.yaml", ApplyCommandTests.pair)
-            let output = try onTerminal(
+            let output = try await onTerminal(
                 "\(CLI.binary.path) apply --simulate --time-scale 2000 film.yaml", in: scratch.url, input: "yes\n",
                 environment: noColor ? ["NO_COLOR": "1"] : [:])
             #expect(output.contains("Apply complete: 2 rendered."), "\(output)")
@@ -61,7 +77,7 @@ struct TerminalTests {
         }
         defer { Task { await r.stop() } }
         let command = "\(CLI.binary.path) apply film.yaml --yes " + r.arguments.joined(separator: " ")
-        let output = try onTerminal(command, in: r.scratch.url, input: "", environment: ["KLING_API_KEY": r.key])
+        let output = try await onTerminal(command, in: r.scratch.url, input: "", environment: ["KLING_API_KEY": r.key])
         #expect(output.contains("Apply complete: 1 rendered."), "\(output.suffix(2000))")
         #expect(output.contains("MB of 209.7 MB"), "the bytes so far, of the whole")
         #expect(output.range(of: #"MB/s"#) != nil, "and the rate")

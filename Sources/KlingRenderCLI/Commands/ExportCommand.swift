@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KlingExport
 import KlingRenderCore
+import KlingReview
 
 extension TimelineFormat: ExpressibleByArgument {}
 
@@ -37,27 +38,30 @@ struct ExportCommand: AsyncParsableCommand {
         } catch {
             throw fail(error.message)
         }
-        let text = format.render(timeline)
-        let target: URL
-        if let output {
-            target = URL(fileURLWithPath: output)
-        } else {
-            let cut = workspace.project.cut?.output ?? "cut.mp4"
-            let stem = cut.hasSuffix(".mp4") ? String(cut.dropLast(4)) : cut
-            let name = stem + "." + format.fileExtension
-            let paths = workspace.paths
-            target = paths.absolute(paths.outputPath.isEmpty ? name : paths.outputPath + "/" + name)
-        }
+        let data = Data(format.render(timeline).utf8)
+        let shown: String
         do {
-            let folder = ProjectFolder(target.deletingLastPathComponent())
-            try folder.directory("", create: true)
-            try AtomicFile.write(Data(text.utf8), to: target.lastPathComponent, in: folder)
+            if let output {
+                // Where the user says: their own command line.
+                let target = URL(fileURLWithPath: output)
+                shown = output
+                try AtomicFile.write(
+                    data, to: target.lastPathComponent, in: ProjectFolder(target.deletingLastPathComponent()))
+            } else {
+                // Beside the film, through the project's folder: a committed link on the way is not followed out.
+                let cut = workspace.project.cut?.output ?? "cut.mp4"
+                let name = (cut.hasSuffix(".mp4") ? String(cut.dropLast(4)) : cut) + "." + format.fileExtension
+                let paths = workspace.paths
+                let relative = paths.outputPath.isEmpty ? name : paths.outputPath + "/" + name
+                shown = ReviewPage.folder(of: workspace.project.file) + relative
+                try AtomicFile.write(data, to: relative, in: paths.root)
+            }
         } catch {
-            throw fail("cannot write \(target.relativePath): \(error)")
+            throw fail("cannot write the \(format.rawValue) file: \(error)")
         }
         let seconds = Double(timeline.frames) / Double(timeline.fps)
         print(
-            "Exported \(timeline.clips.count) clip\(timeline.clips.count == 1 ? "" : "s") (\(Cut.seconds((seconds * 100).rounded() / 100)) s at \(timeline.fps) fps) to \(Printable.escaped(output ?? workspace.paths.display(target, beside: "")))"
+            "Exported \(timeline.clips.count) clip\(timeline.clips.count == 1 ? "" : "s") (\(Cut.seconds((seconds * 100).rounded() / 100)) s at \(timeline.fps) fps) to \(Printable.escaped(shown))"
         )
     }
 }

@@ -49,10 +49,14 @@ extension ReviewPage {
         ).write()
     }
 
+    /// The folder of a file as the user named it, with its `/`: what paths under it are shown after.
+    static func folder(of file: String) -> String {
+        file.lastIndex(of: "/").map { String(file[...$0]) } ?? ""
+    }
+
     /// "Review: renders/review.html (5 takes, 4 videos)" and a line per thing the page lacks.
     static func describe(_ written: Written, workspace: Workspace) -> String {
-        let file = workspace.project.file
-        let folder = file.lastIndex(of: "/").map { String(file[...$0]) } ?? ""
+        let folder = Self.folder(of: workspace.project.file)
         var out =
             "Review: \(Printable.escaped(folder + written.path)) (\(written.takes) take\(written.takes == 1 ? "" : "s"), "
             + "\(written.videos) video\(written.videos == 1 ? "" : "s") on disk)\n"

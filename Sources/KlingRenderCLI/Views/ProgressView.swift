@@ -40,8 +40,8 @@ final class ProgressView: @unchecked Sendable {
         return text
     }
 
-    /// The cut's row in the table.
-    static let cutRow = "cut"
+    /// The cut's row in the table: no shot or take key can be this.
+    static let cutRow = "[cut]"
 
     init(terminal: Terminal, json: Bool, shots: [Plan.PlannedShot], cut: PlannedCut? = nil) {
         self.terminal = terminal

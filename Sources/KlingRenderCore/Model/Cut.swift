@@ -75,7 +75,8 @@ package struct Cut: Sendable, Equatable {
 
     /// `2.5`, `4`: seconds without trailing zeros.
     package static func seconds(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(format: "%g", value)
+        guard value.isFinite, abs(value) < 1e12 else { return "?" }
+        return value == value.rounded() ? String(Int(value)) : String(format: "%g", value)
     }
 
     /// The take of clip `clip` in `project`: written, else the shot's pick.

@@ -4,6 +4,8 @@ import Foundation
 package struct PlannedCut: Codable, Sendable, Equatable {
     package enum Action: String, Codable, Sendable {
         case assemble, unchanged
+        /// A clip's render is uncertain: nothing to assemble from until it is imported or replaced.
+        case blocked
     }
 
     /// The film, relative to the project file's folder: `renders/eagle.mp4`.
@@ -65,6 +67,13 @@ extension Planner {
                 throw PlanError(
                     message: "\(project.file):\(clip.location.line):\(clip.location.column): `cut.clips[\(n)]` takes "
                         + "take \(Take.parse(key)?.number ?? 1) of `\(clip.shot)`, which it does not have")
+            }
+            if row.action == .uncertain {
+                return PlannedCut(
+                    path: path, action: .blocked,
+                    clips: cut.clips.map { Take.key($0.shot, cut.take(of: $0, in: project)) },
+                    seconds: cut.seconds(in: project), fingerprint: nil,
+                    reasons: ["clip \(n + 1) (\(row.label)) is uncertain: import its task or --replace it first"])
             }
             if row.action != .unchanged {
                 reasons.append(

@@ -142,7 +142,10 @@ package struct Planner: Sendable {
                     + "raise `takes:`, or render one more with `kling-render apply --retake \(shot.id)`")
         }
         var result: [(Int, Decision)] = []
-        let takes = Set(1...shot.takes).union([shot.pick]).union(recorded).union(retake.map { [$0] } ?? [])
+        // The takes the cut uses are wanted as the pick is.
+        let cutTakes = Set(project.cut?.clips.filter { $0.shot == shot.id }.compactMap(\.take) ?? [])
+        let takes = Set(1...shot.takes).union([shot.pick]).union(cutTakes.filter { $0 <= existing }).union(recorded)
+            .union(retake.map { [$0] } ?? [])
         for take in takes.sorted() {
             let key = Take.key(shot.id, take)
             var decision = decide(i, key: key, recorded: manifest?.shots[key], walk: &walk, paths: paths)
@@ -150,7 +153,7 @@ package struct Planner: Sendable {
             if take == shot.pick { walk.actions[i] = decision.action }
             // A take beyond what the file asks for is kept as it is: shown, its task finished or its
             // lost answer reported, never rendered or fetched again unless named.
-            let wanted = take <= shot.takes || take == shot.pick || take == retake
+            let wanted = take <= shot.takes || take == shot.pick || take == retake || cutTakes.contains(take)
             let kept: Set<Plan.Action> = [.unchanged, .resume, .uncertain]
             if !wanted, !kept.contains(decision.action), !walk.replaced.contains(key) { continue }
             result.append((take, decision))

@@ -7,7 +7,9 @@ extension ProjectBuilder {
     static let clipKeys = ["shot", "take", "in", "out", "transition"]
     static let audioKeys = ["shots", "music", "music_volume", "fade_out"]
 
-    mutating func readCut(_ node: YAMLNode, shots: [Shot], name: String) -> Cut? {
+    /// `ids` are every shot written, valid or not: a clip of a shot with errors of its own is not
+    /// also reported as naming no shot.
+    mutating func readCut(_ node: YAMLNode, shots: [Shot], ids: Set<String>, name: String) -> Cut? {
         guard case .mapping(let m) = node else {
             sink.error(node.location, "`cut` must be a mapping (output, size, fps, clips, audio)")
             return nil
@@ -41,8 +43,9 @@ extension ProjectBuilder {
         }
         let byID = Dictionary(shots.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         for (n, item) in list.items.enumerated() {
-            if let clip = cutClip(item, number: n, shots: byID) { cut.clips.append(clip) } else { ok = false }
+            if let clip = cutClip(item, number: n, shots: byID, ids: ids) { cut.clips.append(clip) } else { ok = false }
         }
+        if ok { ok = checkOutput(cut, shots: byID, at: m["output"]?.location ?? node.location) }
         if ok { ok = checkTransitions(cut, shots: byID) }
         if let n = m["audio"] {
             if let audio = cutAudio(n) { cut.audio = audio } else { ok = false }
@@ -108,7 +111,23 @@ extension ProjectBuilder {
         return value
     }
 
-    private mutating func cutClip(_ node: YAMLNode, number n: Int, shots: [String: Shot]) -> Cut.Clip? {
+    /// The film must not be a file of a shot: `sunrise.mp4` is take 1 of `sunrise` (and with a
+    /// project named `sunrise`, so is the default name).
+    private mutating func checkOutput(_ cut: Cut, shots: [String: Shot], at location: SourceLocation) -> Bool {
+        guard !cut.output.contains("/"), let stem = cut.output.split(separator: ".").first.map(String.init),
+            shots[stem] != nil
+        else { return true }
+        sink.error(
+            location, "`cut.output` `\(cut.output)` would be a file of shot `\(stem)`",
+            note:
+                "name the film otherwise, e.g. `output: \(stem)-cut.mp4`, or put it in a folder: `output: cut/\(cut.output)`"
+        )
+        return false
+    }
+
+    private mutating func cutClip(_ node: YAMLNode, number n: Int, shots: [String: Shot], ids: Set<String>)
+        -> Cut.Clip?
+    {
         let at = "cut.clips[\(n)]"
         guard case .mapping(let m) = node else {
             sink.error(node.location, "`\(at)` must be a mapping such as `shot: sunrise`")
@@ -120,6 +139,7 @@ extension ProjectBuilder {
             return nil
         }
         guard let shot = shots[id] else {
+            if ids.contains(id) { return nil }  // Its own errors are reported.
             sink.error(
                 shotNode.location, "`\(at).shot` names no shot: `\(Printable.short(id, limit: 80))`",
                 note: Suggestion.note(for: id, in: shots.keys))
@@ -128,7 +148,7 @@ extension ProjectBuilder {
         var clip = Cut.Clip(shot: id, location: node.location)
         var ok = true
         if let t = m["take"] {
-            if let take = takeNumber(t) { clip.take = take } else { ok = false }
+            if let take = takeNumber(t, field: "\(at).take") { clip.take = take } else { ok = false }
         }
         if let i = m["in"] {
             if let value = seconds(i, field: "\(at).in", max: 900) { clip.inPoint = value } else { ok = false }
@@ -197,6 +217,17 @@ extension ProjectBuilder {
             (clip.outPoint ?? shots[clip.shot]?.seconds.map(Double.init)).map { $0 - clip.inPoint }
         }
         var ok = true
+        // A clip holds its incoming and its outgoing transition one after the other.
+        for n in cut.clips.indices {
+            let into = cut.clips[n].transition.seconds
+            let out = n + 1 < cut.clips.count ? cut.clips[n + 1].transition.seconds : 0
+            guard into > 0, out > 0, let l = length(cut.clips[n]), into + out > l else { continue }
+            sink.error(
+                cut.clips[n].location,
+                "`cut.clips[\(n)]` (`\(cut.clips[n].shot)`, \(Cut.seconds(l)) s) is shorter than its two transitions (\(Cut.seconds(into)) s in, \(Cut.seconds(out)) s out)"
+            )
+            ok = false
+        }
         for n in cut.clips.indices.dropFirst() where cut.clips[n].transition != .cut {
             let seconds = cut.clips[n].transition.seconds
             for (k, side) in [(n - 1, "the clip before"), (n, "its clip")] {

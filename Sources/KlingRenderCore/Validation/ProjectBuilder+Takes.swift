@@ -13,11 +13,11 @@ extension ProjectBuilder {
     }
 
     /// `pick: K`, a take number.
-    mutating func takeNumber(_ node: YAMLNode) -> Int? {
+    mutating func takeNumber(_ node: YAMLNode, field: String = "pick") -> Int? {
         let range = " from 1 to \(Take.maxNumber)"
-        guard let n = integer(node, field: "pick", range: range) else { return nil }
+        guard let n = integer(node, field: field, range: range) else { return nil }
         guard (1...Take.maxNumber).contains(n) else {
-            sink.error(node.location, "`pick` must be a whole number\(range), not \(n)")
+            sink.error(node.location, "`\(field)` must be a whole number\(range), not \(n)")
             return nil
         }
         return n

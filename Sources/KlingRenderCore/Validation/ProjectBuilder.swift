@@ -67,7 +67,7 @@ struct ProjectBuilder {
         if let node = top["outputs_lifetime"], let seconds = timeSpan(node, field: "outputs_lifetime") {
             project.outputsLifetime = seconds
         }
-        if let node = top["cut"] { project.cut = readCut(node, shots: shots, name: settings.name) }
+        if let node = top["cut"] { project.cut = readCut(node, shots: shots, ids: ids, name: settings.name) }
         return project
     }
 

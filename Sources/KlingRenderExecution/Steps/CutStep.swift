@@ -26,62 +26,111 @@ package struct CutStep: Step {
         guard let ffmpeg = context.ffmpeg, let ffprobe = context.ffprobe else {
             return fail("ffmpeg is not installed: `apt-get install ffmpeg` (Debian's package ffmpeg)")
         }
-        let root = context.paths.root
-        var sources: [CutSource] = []
+        var probes: [(path: String, probe: MediaProbe)] = []
         var hashes: [String] = []
-        var first: MediaProbe?
-        for (n, clip) in cut.clips.enumerated() {
-            let key = planned.clips[n]
-            let path = context.paths.videoPath(shot: key, number: 1)
-            guard let file = await context.recorder.entry(key)?.files.first, file.path == path,
-                case .file(let size) = root.entry(path), size == file.bytes
-            else { return fail("\(path), clip \(n + 1) of the cut, is not on disk as the manifest records it") }
-            guard (try? root.sha256(path)) == file.sha256 else {
-                return fail("\(path), clip \(n + 1) of the cut, does not match its SHA-256")
-            }
-            guard let probe = await MediaProbe.read(path, ffprobe: ffprobe, root: root) else {
-                return fail("ffprobe cannot read \(path), clip \(n + 1) of the cut")
-            }
-            let end = clip.outPoint ?? probe.seconds
-            let place = "\(project.file):\(clip.location.line)"
-            // Half a frame of slack: a 5 s render is 5.0417 s, or 4.9583.
-            if end > probe.seconds + 0.5 / probe.fps {
-                return fail(
-                    "\(place): `cut.clips[\(n)].out` is \(Cut.seconds(end)) s, past the end of \(path) (\(String(format: "%.2f", probe.seconds)) s)"
-                )
-            }
-            if clip.inPoint >= min(end, probe.seconds) {
-                return fail("\(place): `cut.clips[\(n)].in` is at or past the end of \(path)")
-            }
-            sources.append(
-                CutSource(
-                    path: path, inPoint: clip.inPoint, outPoint: min(end, probe.seconds), transition: clip.transition,
-                    hasAudio: probe.hasAudio))
-            hashes.append(file.sha256)
-            if first == nil { first = probe }
-        }
-        for n in sources.indices.dropFirst() where sources[n].transition.seconds > 0 {
-            let seconds = sources[n].transition.seconds
-            if seconds > sources[n].length || seconds > sources[n - 1].length {
-                return fail(
-                    "\(project.file):\(cut.clips[n].location.line): `cut.clips[\(n)].transition` (\(Cut.seconds(seconds)) s) is longer than a clip it joins"
-                )
+        for n in cut.clips.indices {
+            switch await clipFile(n, ffprobe: ffprobe) {
+            case .success(let (path, sha, probe)):
+                probes.append((path, probe))
+                hashes.append(sha)
+            case .failure(let ended): return ended.end
             }
         }
-        guard let first else { return fail("the cut has no clip") }
+        guard let first = probes.first?.probe else { return fail("the cut has no clip") }
+        let fps = cut.fps ?? max(1, Int(first.fps.rounded()))
+        let sources: [CutSource]
+        switch snapped(probes, fps: fps) {
+        case .success(let list): sources = list
+        case .failure(let ended): return ended.end
+        }
+        let fingerprint = cut.fingerprint(in: project, clipFiles: hashes)
+        // Fetched again with the same bytes: the film on disk still stands for it.
+        if let recorded = await context.recorder.manifest.cut, recorded.fingerprint == fingerprint,
+            recorded.file.check(in: context.paths, expected: planned.path, verify: true) == .ok
+        {
+            context.events(.cutAssembled(path: planned.path, bytes: recorded.file.bytes, seconds: recorded.seconds))
+            return .success
+        }
         let assembly = CutAssembly(
             sources: sources, width: cut.size?.width ?? (first.width + 1) / 2 * 2,
-            height: cut.size?.height ?? (first.height + 1) / 2 * 2, fps: cut.fps ?? max(1, Int(first.fps.rounded())),
-            keepSound: cut.audio.keepShots,
+            height: cut.size?.height ?? (first.height + 1) / 2 * 2, fps: fps, keepSound: cut.audio.keepShots,
             music: cut.audio.music.map { ($0.resolved, cut.audio.musicVolume, cut.audio.fadeOut) })
-        return await assemble(assembly, fingerprint: cut.fingerprint(in: project, clipFiles: hashes), ffmpeg: ffmpeg)
+        return await assemble(assembly, fingerprint: fingerprint, ffmpeg: ffmpeg)
     }
+
+    /// Clip `n`'s file, checked against the manifest (size and SHA-256) and probed.
+    private func clipFile(_ n: Int, ffprobe: String) async -> Result<(String, String, MediaProbe), EndedEarly> {
+        let root = context.paths.root
+        let path = context.paths.videoPath(shot: planned.clips[n], number: 1)
+        guard let file = await context.recorder.entry(planned.clips[n])?.files.first, file.path == path,
+            case .file(let size) = root.entry(path), size == file.bytes
+        else { return .failure(early("\(path), clip \(n + 1) of the cut, is not on disk as the manifest records it")) }
+        guard (try? root.sha256(path)) == file.sha256 else {
+            return .failure(early("\(path), clip \(n + 1) of the cut, does not match its SHA-256"))
+        }
+        guard let probe = await MediaProbe.read(path, ffprobe: ffprobe, root: root) else {
+            return .failure(early("ffprobe cannot read \(path), clip \(n + 1) of the cut"))
+        }
+        return .success((path, file.sha256, probe))
+    }
+
+    /// Each clip's trim and transition on whole frames of the film's rate — so that sound, picture
+    /// and the exported timelines agree — checked against what the files hold.
+    private func snapped(_ probes: [(path: String, probe: MediaProbe)], fps: Int) -> Result<[CutSource], EndedEarly> {
+        let rate = Double(fps)
+        func frames(_ seconds: Double) -> Double { (seconds * rate).rounded() / rate }
+        var sources: [CutSource] = []
+        for (n, clip) in cut.clips.enumerated() {
+            let (path, probe) = probes[n]
+            let place = "\(project.file):\(clip.location.line)"
+            let available = (probe.seconds * rate + 0.5).rounded(.down) / rate
+            let end = clip.outPoint.map(frames) ?? available
+            if end > available {
+                return .failure(
+                    early(
+                        "\(place): `cut.clips[\(n)].out` is \(Cut.seconds(end)) s, past the end of \(path) (\(String(format: "%.2f", probe.seconds)) s)"
+                    ))
+            }
+            let start = frames(clip.inPoint)
+            if end - start < 1 / rate {
+                return .failure(early("\(place): `cut.clips[\(n)]` is shorter than one frame of \(path)"))
+            }
+            let transition: Cut.Transition =
+                switch clip.transition {
+                case .cut: .cut
+                case .crossfade(let d): .crossfade(max(1 / rate, frames(d)))
+                case .fade(let d): .fade(max(1 / rate, frames(d)))
+                }
+            sources.append(
+                CutSource(path: path, inPoint: start, outPoint: end, transition: transition, hasAudio: probe.hasAudio))
+        }
+        for n in sources.indices where n > 0 || sources.count > 1 {
+            let into = sources[n].transition.seconds
+            let out = n + 1 < sources.count ? sources[n + 1].transition.seconds : 0
+            if into + out > sources[n].length + 1e-9 {
+                return .failure(
+                    early(
+                        "\(project.file):\(cut.clips[n].location.line): `cut.clips[\(n)]` (\(Cut.seconds(sources[n].length)) s) is shorter than its transitions"
+                    ))
+            }
+        }
+        return .success(sources)
+    }
+
+    private func early(_ detail: String) -> EndedEarly { EndedEarly(end: fail(detail)) }
 
     /// Runs ffmpeg into a temporary file, checks what it wrote, renames it into place, records it.
     private func assemble(_ assembly: CutAssembly, fingerprint: String, ffmpeg: String) async -> StepEnd {
         let root = context.paths.root
         let target = planned.path
         let slash = target.lastIndex(of: "/").map { String(target[...$0]) } ?? ""
+        // Never over a file that is not the film this tool assembled there.
+        if root.entry(target) != .missing, await context.recorder.manifest.cut?.file.path != target {
+            return fail(
+                "\(target) exists and is not a film kling-render assembled: move it, or name the cut otherwise (`cut.output`)"
+            )
+        }
+        Self.sweep(target, in: root)
         let temporary =
             slash + ".\(target.split(separator: "/").last ?? "cut").part.\(UInt32.random(in: 0...UInt32.max)).mp4"
         do {
@@ -116,6 +165,20 @@ package struct CutStep: Step {
         } catch {
             root.removeOwnFile(temporary)
             return fail("cannot keep \(target): \(error)")
+        }
+    }
+
+    /// Removes what an interrupted run left beside the film: `.NAME.part.N.mp4`, by that name only.
+    static func sweep(_ target: String, in root: ProjectFolder) {
+        let slash = target.lastIndex(of: "/")
+        let folder = slash.map { String(target[..<$0]) } ?? ""
+        let name = slash.map { String(target[target.index(after: $0)...]) } ?? target
+        if !folder.isEmpty, root.entry(folder) != .other(.folder) { return }
+        guard let real = try? root.directory(folder, create: false),
+            let names = try? FileManager.default.contentsOfDirectory(atPath: real)
+        else { return }
+        for left in names where left.hasPrefix(".\(name).part.") && left.hasSuffix(".mp4") {
+            root.removeOwnFile(folder.isEmpty ? left : folder + "/" + left)
         }
     }
 
