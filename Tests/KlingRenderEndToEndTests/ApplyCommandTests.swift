@@ -23,6 +23,14 @@ struct ApplyCommandTests {
             r.shots.values.allSatisfy { $0["status"] as? String == "succeeded" && ($0["task_id"] as? String) != nil })
         let manifest = r.manifestData
         #expect(try schemaAccepts(r.manifestURL), "the manifest follows schema/manifest.schema.json")
+        if name == "eagle" {
+            // The film: 4 + 3 + 4 + 3.5 + 3 s of trims less a 0.5 s crossfade and a 1 s fade.
+            let streams = try await CutCommandTests.streams(r.scratch.path("renders/eagle/eagle.mp4"))
+            let duration: String? = streams["video"]?["duration"] as? String
+            let seconds = try #require(duration.flatMap { Double($0) })
+            #expect(abs(seconds - 16) <= 1.0 / 24, "the film is \(seconds) s")
+            #expect(streams["audio"] != nil)
+        }
 
         let second = try await r.apply()
         #expect(second.status == 0)

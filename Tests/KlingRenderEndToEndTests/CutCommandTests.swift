@@ -270,6 +270,27 @@ struct CutCommandTests {
         #expect(output.contains("Cut: renders-sim/small.mp4 (3.542 s, "), "\(output)")
     }
 
+    @Test("music that is a video without sound is refused before ffmpeg runs, naming the field")
+    func silentMusic() async throws {
+        let yaml = Self.small + "  audio:\n    music: score/silent.mp4\n"
+        let r = try await Rehearsal(yaml)
+        defer { Task { await r.stop() } }
+        try FileManager.default.createDirectory(
+            at: r.scratch.url.appendingPathComponent("score"), withIntermediateDirectories: true)
+        let made = try await CLI.runProgram(
+            "/usr/bin/env",
+            [
+                "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:duration=1", "-c:v", "libx264",
+                r.scratch.path("score/silent.mp4"),
+            ])
+        #expect(made.status == 0, "\(made.stderr)")
+        let result = try await r.apply()
+        #expect(result.status != 0)
+        #expect(
+            result.stdout.contains("`cut.audio.music` score/silent.mp4 has no sound ffprobe can read"),
+            "\(result.stdout)")
+    }
+
     @Test("a file of the user's where the film goes is never replaced")
     func foreignFile() async throws {
         let r = try await Rehearsal(Self.small)

@@ -158,6 +158,15 @@ final class ProgressView: @unchecked Sendable {
             row.ended = now
         case .frameExtracted(_, let path): row.detail = "frame \(path)"
         case .outputHosted(_, let upstream, _): row.detail = "hosting \(upstream)'s video"
+        case .cutStarted, .cutProgress, .cutAssembled, .cutFailed: Self.updateCut(&row, event, now: now)
+        case .stopping, .warning, .assetUploading, .assetStored, .assetFailed: break
+        }
+        rows[id] = row
+    }
+
+    /// The cut's row: assembling with a bar, then done or failed.
+    private static func updateCut(_ row: inout Row, _ event: ExecutionEvent, now: ContinuousClock.Instant) {
+        switch event {
         case .cutStarted(let path, _, let seconds):
             row.state = "assembling"
             row.detail = "\(path)  \(Self.bar(0, of: seconds))"
@@ -171,9 +180,8 @@ final class ProgressView: @unchecked Sendable {
             row.state = "failed"
             row.detail = reason.worded()
             row.ended = now
-        case .stopping, .warning, .assetUploading, .assetStored, .assetFailed: break
+        default: break
         }
-        rows[id] = row
     }
 
     /// `[#######.............]  7.5 of 21.5 s`
@@ -262,6 +270,25 @@ final class ProgressView: @unchecked Sendable {
         }
     }
 
+    /// The cut's events' fields.
+    private static func cutFields(_ object: inout [String: JSONValue], _ event: ExecutionEvent) {
+        switch event {
+        case .cutStarted(let path, let clips, let seconds):
+            object["file"] = .string(path)
+            object["clips"] = .int(clips)
+            object["seconds"] = .double(seconds)
+        case .cutProgress(let path, let seconds, let total):
+            object["file"] = .string(path)
+            object["seconds"] = .double(seconds)
+            object["of"] = .double(total)
+        case .cutAssembled(let path, let bytes, let seconds):
+            object["file"] = .string(path)
+            object["bytes"] = .int(Int(bytes))
+            object["seconds"] = .double(seconds)
+        default: break
+        }
+    }
+
     private func emitJSON(_ event: ExecutionEvent) {
         // Progress is for eyes on the live table; the JSON lines stay as they were.
         if case .downloadProgress = event { return }
@@ -313,18 +340,7 @@ final class ProgressView: @unchecked Sendable {
         case .assetFailed(let path, let reason), .cutFailed(let path, let reason):
             object["file"] = .string(path)
             object["reason"] = .string(reason.worded())
-        case .cutStarted(let path, let clips, let seconds):
-            object["file"] = .string(path)
-            object["clips"] = .int(clips)
-            object["seconds"] = .double(seconds)
-        case .cutProgress(let path, let seconds, let total):
-            object["file"] = .string(path)
-            object["seconds"] = .double(seconds)
-            object["of"] = .double(total)
-        case .cutAssembled(let path, let bytes, let seconds):
-            object["file"] = .string(path)
-            object["bytes"] = .int(Int(bytes))
-            object["seconds"] = .double(seconds)
+        case .cutStarted, .cutProgress, .cutAssembled: Self.cutFields(&object, event)
         case .unchanged, .submitting, .downloadProgress: break
         }
         if var data = try? CanonicalJSON.data(object) {

@@ -40,6 +40,21 @@ package struct MediaProbe: Sendable, Equatable {
         guard status == 0 else { return nil }
         return MediaProbe.parse(output.data)
     }
+
+    /// Whether ffprobe finds a sound stream in a local file (a music bed); nil when it cannot read it.
+    package static func hasAudio(_ path: String, ffprobe: String, root: ProjectFolder) async -> Bool? {
+        let output = Collected()
+        let (status, _) = await Executable.run(
+            ffprobe,
+            [
+                "-v", "error", "-protocol_whitelist", "file", "-show_entries", "stream=codec_type", "-of", "json",
+                root.url(path).path,
+            ], timeout: .seconds(60), output: { output.append($0) })
+        guard status == 0, let object = try? JSONSerialization.jsonObject(with: output.data) as? [String: Any] else {
+            return nil
+        }
+        return (object["streams"] as? [[String: Any]] ?? []).contains { $0["codec_type"] as? String == "audio" }
+    }
 }
 
 /// Bytes from another thread, in order.

@@ -171,28 +171,36 @@ extension ProjectBuilder {
                 ok = false
             }
         }
-        guard ok else { return nil }
+        guard ok, trimFits(clip, shot: shot, m, node, at: at) else { return nil }
+        return clip
+    }
+
+    /// `out` after `in`, and both within the shot's length where the file says it.
+    private mutating func trimFits(_ clip: Cut.Clip, shot: Shot, _ m: YAMLMapping, _ node: YAMLNode, at: String)
+        -> Bool
+    {
+        let id = shot.id
         let length = shot.seconds.map(Double.init)
         if let out = clip.outPoint, out <= clip.inPoint {
             sink.error(
                 (m["out"] ?? node).location,
                 "`\(at).out` (\(Cut.seconds(out)) s) must be after `in` (\(Cut.seconds(clip.inPoint)) s)")
-            return nil
+            return false
         }
         if let length, let out = clip.outPoint, out > length {
             sink.error(
                 (m["out"] ?? node).location,
                 "`\(at).out` is \(Cut.seconds(out)) s, past the end of `\(id)` (\(Cut.seconds(length)) s)")
-            return nil
+            return false
         }
         if let length, clip.inPoint >= length {
             sink.error(
                 (m["in"] ?? node).location,
                 "`\(at).in` is \(Cut.seconds(clip.inPoint)) s, at or past the end of `\(id)` (\(Cut.seconds(length)) s)"
             )
-            return nil
+            return false
         }
-        return clip
+        return true
     }
 
     /// `cut`, `crossfade 0.5`, `fade 1`.

@@ -37,6 +37,11 @@ package struct CutStep: Step {
             }
         }
         guard let first = probes.first?.probe else { return fail("the cut has no clip") }
+        if let music = cut.audio.music,
+            await MediaProbe.hasAudio(music.resolved, ffprobe: ffprobe, root: context.paths.root) != true
+        {
+            return fail("`cut.audio.music` \(music.path) has no sound ffprobe can read")
+        }
         let fps = cut.fps ?? max(1, Int(first.fps.rounded()))
         let sources: [CutSource]
         switch snapped(probes, fps: fps) {
