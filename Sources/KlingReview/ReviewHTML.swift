@@ -16,6 +16,8 @@ struct ReviewHTML {
     var svg: String?
     var notes: [String]
     var simulated: Bool
+    /// The film assembled from the shots, when it is on disk as recorded: its path and length.
+    var film: (path: String, seconds: Double)?
 
     /// The anchor of a shot on the page.
     static func anchor(_ id: String) -> String { "#shot-\(id)" }
@@ -40,6 +42,11 @@ struct ReviewHTML {
         out += header(rows)
         if !notes.isEmpty {
             out += "<ul class=\"notes\">" + notes.map { "<li>\(h($0))</li>" }.joined() + "</ul>\n"
+        }
+        if let film {
+            out +=
+                "<section class=\"film\" id=\"film\"><h2>The cut · \(h(Cut.seconds((film.seconds * 10).rounded() / 10))) s</h2>\n"
+            out += "<video controls preload=\"metadata\" src=\"\(h(relative(film.path)))\"></video>\n</section>\n"
         }
         if let svg { out += "<section class=\"graph\" id=\"graph\"><h2>Graph</h2>\n\(svg)\n</section>\n" }
         out += "<main>\n"
@@ -189,7 +196,9 @@ struct ReviewHTML {
         header h1 { margin: 0 0 4px; font-size: 26px; } header p { margin: 0 0 16px; color: var(--dim); }
         .notes { color: var(--dim); font-size: 13px; }
         .graph { background: var(--card); border-radius: 10px; padding: 12px 16px; margin-bottom: 24px; overflow-x: auto; }
-        .graph h2 { font-size: 15px; margin: 0 0 8px; } .graph svg { max-width: 100%; height: auto; }
+        .graph h2, .film h2 { font-size: 15px; margin: 0 0 8px; } .graph svg { max-width: 100%; height: auto; }
+        .film { background: var(--card); border-radius: 10px; padding: 12px 16px; margin-bottom: 24px; }
+        .film video { width: 100%; max-width: 960px; border-radius: 6px; background: #000; display: block; }
         .shot { background: var(--card); border-radius: 10px; padding: 16px; margin-bottom: 20px; }
         .shot h2 { font-size: 18px; margin: 0 0 6px; } .shot h2 a { color: inherit; text-decoration: none; }
         .type, .length { font-size: 13px; font-weight: normal; color: var(--dim); margin-left: 8px; }

@@ -107,9 +107,15 @@ package struct ReviewPage: Sendable {
         } else {
             notes.append("No graph: Graphviz is not installed (apt-get install graphviz).")
         }
+        // The film, when the cut assembled is on disk where this project keeps it.
+        var film: (path: String, seconds: Double)?
+        if let cut = workspace.manifest?.cut, let output = workspace.project.cut?.output {
+            let expected = paths.outputPath.isEmpty ? output : paths.outputPath + "/" + output
+            if cut.file.check(in: paths, expected: expected, verify: false) == .ok { film = (expected, cut.seconds) }
+        }
         let html = ReviewHTML(
             project: workspace.project, owner: owner, status: status, outputPath: paths.outputPath, posters: posters,
-            svg: svg, notes: notes, simulated: paths.manifestName.hasSuffix(".sim.manifest.json")
+            svg: svg, notes: notes, simulated: paths.manifestName.hasSuffix(".sim.manifest.json"), film: film
         ).render()
         do {
             try AtomicFile.write(Data(html.utf8), to: page, in: paths.root)

@@ -121,6 +121,14 @@ struct CutCommandTests {
                 as? [String: Any])
         #expect((recorded["file"] as? [String: Any])?["path"] as? String == "renders/eagle-film.mp4")
         #expect(try schemaAccepts(r.manifestURL))
+        // The review page opens with the film, playable.
+        let page = try await Browser.check(
+            r.scratch.url.appendingPathComponent("renders/review.html"),
+            script:
+                "(() => ({ film: [...document.querySelectorAll('#film video')].map(v => v.getAttribute('src') + ' ' + (v.readyState >= 1 && !v.error)) }))()"
+        )
+        #expect(page.problems.isEmpty, "\(page.problems)")
+        #expect(page.result["film"] as? [String] == ["eagle-film.mp4 true"], "\(page.result)")
 
         // Nothing changed: no request, no ffmpeg (there is none on PATH), the same file.
         let before = try Data(contentsOf: URL(fileURLWithPath: film))
