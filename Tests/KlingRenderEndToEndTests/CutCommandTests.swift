@@ -3,7 +3,9 @@ import Testing
 
 /// The cut assembled by the real ffmpeg from the simulator's clips, checked with ffprobe and
 /// against its sources frame by frame; the exports read back by the editors' own libraries.
-@Suite("The final cut and its exports")
+/// One at a time: each runs the simulator's ffmpeg and an x264 assembly, and nine at once on two
+/// cores starve the timing-sensitive tests of other suites.
+@Suite("The final cut and its exports", .serialized)
 struct CutCommandTests {
     static let film = """
         version: 1

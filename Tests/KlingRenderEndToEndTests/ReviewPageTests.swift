@@ -96,7 +96,8 @@ final class Collected: @unchecked Sendable {
     func wait() { done.wait() }
 }
 
-@Suite("The review page, opened in headless Chromium")
+/// One at a time: each starts Chromium.
+@Suite("The review page, opened in headless Chromium", .serialized)
 struct ReviewPageTests {
     static let film = """
         version: 1
