@@ -82,6 +82,17 @@ struct TakePlanningTests {
             try fixture.plan().shots.first { $0.id == "snow" }?.reasons == ["uses take 1 of sunrise instead of take 3"])
     }
 
+    @Test("when the takes render again for a new request, the plan says the pick will name an unseen take")
+    func pickOutlivesRender() throws {
+        let fixture = try PlanFixture(Self.film())
+        try fixture.markAllRendered()
+        try fixture.rewrite(Self.film().replacingOccurrences(of: "a sunrise", with: "a sunset"))
+        let plan = try fixture.plan()
+        let picked = try #require(plan.shots.first { $0.key == "sunrise.take2" })
+        #expect(picked.reasons.contains { $0.hasPrefix("`pick: 2` will name the new take 2, which no one has seen") })
+        #expect(plan.shots.first { $0.key == "sunrise" }?.reasons.contains { $0.contains("`pick:") } == false)
+    }
+
     @Test("a pick of a take not yet rendered waits for it: it renders, then its users")
     func pickNotYetRendered() throws {
         let fixture = try PlanFixture(Self.film(takes: 1, pick: nil))

@@ -151,6 +151,14 @@ package struct Planner: Sendable {
             var decision = decide(i, key: key, recorded: manifest?.shots[key], walk: &walk, paths: paths)
             if take == retake { decision = Decision(action: .render, reasons: ["one more take (--retake)"]) }
             if take == shot.pick { walk.actions[i] = decision.action }
+            // A pick chosen among renders of the old request now names a new, unseen video.
+            if take == shot.pick, shot.takes > 1 || shot.pick > 1, decision.action == .rerender,
+                manifest?.shots[key]?.status == .succeeded
+            {
+                decision.reasons.append(
+                    "`pick: \(shot.pick)` will name the new take \(shot.pick), which no one has seen: review the takes (`kling-render review`) and pick again"
+                )
+            }
             // A take beyond what the file asks for is kept as it is: shown, its task finished or its
             // lost answer reported, never rendered or fetched again unless named.
             let wanted = take <= shot.takes || take == shot.pick || take == retake || cutTakes.contains(take)
