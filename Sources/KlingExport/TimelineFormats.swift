@@ -102,23 +102,7 @@ enum OTIOWriter {
 /// FCPXML 1.9 (Final Cut Pro; DaVinci Resolve; Premiere through its importer): an asset per file at
 /// full length, and a spine of asset clips with cross dissolves centred on their edits.
 enum FCPXMLWriter {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default:
-                // XML 1.0 has no place for other control characters.
-                if c.value < 0x20, c != "\t", c != "\n", c != "\r" { continue }
-                out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { Markup.escape(text) }
 
     static func render(_ t: Timeline) -> String {
         let fps = t.fps

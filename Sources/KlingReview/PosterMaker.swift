@@ -15,7 +15,7 @@ struct PosterMaker: Sendable {
     /// when ffmpeg could not (the page then shows the video's own first frame).
     func poster(for video: String, sha256: String) async -> (String, Bool)? {
         let name = "\(Self.folder)/\(sha256.prefix(16)).jpg"
-        let target = paths.outputPath.isEmpty ? name : paths.outputPath + "/" + name
+        let target = paths.inOutput(name)
         if case .file(let size) = paths.root.entry(target), size > 0 { return (name, false) }
         let temporary = target + ".part.\(UInt32.random(in: 0...UInt32.max)).jpg"
         do {
@@ -48,21 +48,19 @@ struct PosterMaker: Sendable {
     /// Removes what an interrupted run left: temporary posters and graph files, by the names only
     /// this tool gives them.
     static func sweep(_ paths: ProjectPaths) {
-        let output = paths.outputPath
-        func under(_ folder: String, _ name: String) -> String { folder.isEmpty ? name : folder + "/" + name }
-        for name in names(in: output, paths) where name.hasPrefix(".review-graph-") {
-            paths.root.removeOwnFile(under(output, name))
+        for name in paths.root.names(in: paths.outputPath) where name.hasPrefix(".review-graph-") {
+            paths.root.removeOwnFile(paths.inOutput(name))
         }
-        let posters = under(output, folder)
-        for name in names(in: posters, paths) where name.contains(".part.") && name.hasSuffix(".jpg") {
-            paths.root.removeOwnFile(under(posters, name))
+        let posters = paths.inOutput(folder)
+        for name in paths.root.names(in: posters) where name.contains(".part.") && name.hasSuffix(".jpg") {
+            paths.root.removeOwnFile(posters + "/" + name)
         }
     }
 
     /// Removes the posters of videos the page no longer shows: those named as this tool names them.
     static func prune(_ paths: ProjectPaths, keeping used: Set<String>) {
-        let posters = paths.outputPath.isEmpty ? folder : paths.outputPath + "/" + folder
-        for name in names(in: posters, paths) where isPosterName(name) && !used.contains("\(folder)/\(name)") {
+        let posters = paths.inOutput(folder)
+        for name in paths.root.names(in: posters) where isPosterName(name) && !used.contains("\(folder)/\(name)") {
             paths.root.removeOwnFile(posters + "/" + name)
         }
     }
@@ -70,13 +68,6 @@ struct PosterMaker: Sendable {
     /// `0123456789abcdef.jpg`
     static func isPosterName(_ name: String) -> Bool {
         name.count == 20 && name.hasSuffix(".jpg") && name.prefix(16).allSatisfy { $0.isHexDigit && !$0.isUppercase }
-    }
-
-    /// The names in a folder of the output; none when it is a link (never followed to delete).
-    private static func names(in folder: String, _ paths: ProjectPaths) -> [String] {
-        if !folder.isEmpty, paths.root.entry(folder) != .other(.folder) { return [] }
-        guard let real = try? paths.root.directory(folder, create: false) else { return [] }
-        return (try? FileManager.default.contentsOfDirectory(atPath: real)) ?? []
     }
 
     private func isJPEG(_ path: String) -> Bool {
@@ -96,9 +87,7 @@ struct GraphDrawing: Sendable {
     static let maxBytes = 16 << 20
 
     func svg(of project: Project, link: @escaping (String) -> String) async -> String? {
-        let base =
-            (paths.outputPath.isEmpty ? "" : paths.outputPath + "/")
-            + ".review-graph-\(UInt32.random(in: 0...UInt32.max))"
+        let base = paths.inOutput(".review-graph-\(UInt32.random(in: 0...UInt32.max))")
         let (input, output) = (base + ".dot", base + ".svg")
         defer {
             paths.root.removeOwnFile(input)

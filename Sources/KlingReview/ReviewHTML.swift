@@ -173,21 +173,7 @@ struct ReviewHTML {
     private func h(_ text: String) -> String { Self.escape(text) }
 
     /// HTML-escaped, and no control character or bidi override (a manifest's text is data from outside).
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for scalar in Printable.escaped(text).unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { Markup.escape(Printable.escaped(text)) }
 
     static let style = """
         :root { color-scheme: light dark; --fg: #1d1d1f; --bg: #f5f5f7; --card: #fff; --dim: #6e6e73; --pick: #d4a017; }

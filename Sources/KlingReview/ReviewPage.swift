@@ -83,7 +83,7 @@ package struct ReviewPage: Sendable {
             throw Failure(message: "cannot create \(paths.outputPath): \(error.reason)")
         }
         var notes: [String] = []
-        let page = paths.outputPath.isEmpty ? Self.fileName : paths.outputPath + "/" + Self.fileName
+        let page = paths.inOutput(Self.fileName)
         let owner = URL(fileURLWithPath: workspace.project.file).lastPathComponent
         let previous = Self.owner(of: page, in: paths.root)
         if let other = previous, other != owner {
@@ -110,7 +110,7 @@ package struct ReviewPage: Sendable {
         // The film, when the cut assembled is on disk where this project keeps it.
         var film: (path: String, seconds: Double)?
         if let cut = workspace.manifest?.cut, let output = workspace.project.cut?.output {
-            let expected = paths.outputPath.isEmpty ? output : paths.outputPath + "/" + output
+            let expected = paths.inOutput(output)
             if cut.file.check(in: paths, expected: expected, verify: false) == .ok { film = (expected, cut.seconds) }
         }
         let html = ReviewHTML(

@@ -52,7 +52,7 @@ struct ExportCommand: AsyncParsableCommand {
                 let cut = workspace.project.cut?.output ?? "cut.mp4"
                 let name = (cut.hasSuffix(".mp4") ? String(cut.dropLast(4)) : cut) + "." + format.fileExtension
                 let paths = workspace.paths
-                let relative = paths.outputPath.isEmpty ? name : paths.outputPath + "/" + name
+                let relative = paths.inOutput(name)
                 shown = ReviewPage.folder(of: workspace.project.file) + relative
                 try AtomicFile.write(data, to: relative, in: paths.root)
             }

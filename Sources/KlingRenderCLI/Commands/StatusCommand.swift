@@ -47,7 +47,7 @@ struct StatusView {
             "Status of \(e(status.project)) (\(e(status.manifest))\(status.endpoint.map { ", from \(Printable.short($0, limit: 120))" } ?? ""))\n\n"
         let takes = Dictionary(status.shots.map { ($0.id, 1) }, uniquingKeysWith: +)
         func name(_ row: ProjectStatus.ShotStatusRow) -> String {
-            (row.take == 1 ? row.id : "\(row.id) take \(row.take)")
+            Take.label(row.id, row.take)
                 + (row.picked && takes[row.id, default: 1] > 1 ? " (pick)" : "")
         }
         let width = status.shots.map { name($0).count }.max() ?? 4

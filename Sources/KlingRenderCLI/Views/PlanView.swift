@@ -13,7 +13,7 @@ struct PlanView {
         let takes = Dictionary(plan.shots.map { ($0.id, 1) }, uniquingKeysWith: +)
         for (n, shot) in plan.shots.enumerated() {
             let inputs = shot.dependsOn.map {
-                let from = $0.take == 1 ? $0.id : "\($0.id) take \($0.take)"
+                let from = Take.label($0.id, $0.take)
                 return switch $0.kind {
                 case .after: "after \(from)"
                 case .video: "\($0.field ?? "video") ← \(from)"
@@ -45,13 +45,7 @@ struct PlanView {
                 out += "      \(Printable.short(reason, limit: 300))\n"
             }
         }
-        if let cut = plan.cut {
-            let clips = "\(cut.clips.count) clip\(cut.clips.count == 1 ? "" : "s")"
-            let length = cut.seconds.map { ", \(Cut.seconds(($0 * 100).rounded() / 100)) s" } ?? ""
-            let text = "  cut  \(cut.action.rawValue)  \(e(cut.path))  \(clips)\(length)"
-            out += (cut.action == .assemble ? terminal.paint(text, .green) : terminal.paint(text, .dim)) + "\n"
-            if cut.action == .assemble { for reason in cut.reasons { out += "      \(e(reason))\n" } }
-        }
+        if let cut = plan.cut { out += self.cut(cut) }
         for removed in plan.removed {
             out +=
                 terminal.paint(
@@ -64,6 +58,17 @@ struct PlanView {
         if let budget = plan.budget {
             out += "Budget: \(budget.formatted) credits.\n"
         }
+        return out
+    }
+
+    /// `  cut  assemble  renders/eagle.mp4  5 clips, 16 s`, with why under it when it assembles.
+    private func cut(_ cut: PlannedCut) -> String {
+        let e = Printable.escaped
+        let clips = "\(cut.clips.count) clip\(cut.clips.count == 1 ? "" : "s")"
+        let length = cut.seconds.map { ", \(Cut.seconds(($0 * 100).rounded() / 100)) s" } ?? ""
+        let text = "  cut  \(cut.action.rawValue)  \(e(cut.path))  \(clips)\(length)"
+        var out = terminal.paint(text, cut.action == .assemble ? .green : .dim) + "\n"
+        if cut.action == .assemble { for reason in cut.reasons { out += "      \(e(reason))\n" } }
         return out
     }
 

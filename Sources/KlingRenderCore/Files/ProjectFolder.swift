@@ -97,6 +97,14 @@ package struct ProjectFolder: Sendable, Equatable {
         return current
     }
 
+    /// The names in a folder of the project ("" for its root): none when it is missing, or a link
+    /// (a listing that leads to removing files is never taken through one).
+    package func names(in folder: String) -> [String] {
+        if !folder.isEmpty, entry(folder) != .other(.folder) { return [] }
+        guard let real = try? directory(folder, create: false) else { return [] }
+        return (try? FileManager.default.contentsOfDirectory(atPath: real)) ?? []
+    }
+
     /// Whether an absolute real path lies in the project's folder (or is it).
     package func isInside(_ real: String) -> Bool {
         real == root || real.hasPrefix(root == "/" ? "/" : root + "/")

@@ -290,14 +290,17 @@ package struct ProjectPaths: Sendable {
     /// Where shot `id`'s `n`-th video goes: `ID.mp4`, then `ID.2.mp4`… Shot ids hold no `.`, so
     /// no name of one shot can be the name of another's (`a-2` is a shot id; `a.2` is not).
     package func videoPath(shot id: String, number: Int) -> String {
-        let name = number == 1 ? "\(id).mp4" : "\(id).\(number).mp4"
-        return outputPath.isEmpty ? name : outputPath + "/" + name
+        inOutput(number == 1 ? "\(id).mp4" : "\(id).\(number).mp4")
     }
 
     /// Where a frame of shot `id`'s video goes: `ID.last.png`, `ID.first.png`.
     package func framePath(shot id: String, edge: FrameEdge) -> String {
-        let name = "\(id).\(edge.rawValue).png"
-        return outputPath.isEmpty ? name : outputPath + "/" + name
+        inOutput("\(id).\(edge.rawValue).png")
+    }
+
+    /// `name` (a file or folder, or a path below) in the output folder, relative to `root`.
+    package func inOutput(_ name: String) -> String {
+        outputPath.isEmpty ? name : outputPath + "/" + name
     }
 
     /// A file beside the project file, named as the user named the project file (`examples/x.manifest.json`).

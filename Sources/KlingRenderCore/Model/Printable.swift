@@ -41,3 +41,25 @@ package enum Printable {
         return escaped(cut)
     }
 }
+
+/// Text as the content or an attribute value of HTML and XML: `&`, `<`, `>`, `"` and `'` as
+/// references, and no control character XML 1.0 cannot hold (tab and line ends stay).
+package enum Markup {
+    package static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            case _ where scalar.value < 0x20: continue
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}

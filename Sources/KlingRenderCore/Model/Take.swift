@@ -13,6 +13,11 @@ package enum Take {
         number == 1 ? id : "\(id).take\(number)"
     }
 
+    /// How messages name a take: `sunrise`, `sunrise take 2`.
+    package static func label(_ id: String, _ number: Int) -> String {
+        number == 1 ? id : "\(id) take \(number)"
+    }
+
     /// The shot and take a manifest key names; nil for a key no take has (`a.take1`, `a.take007`).
     package static func parse(_ key: String) -> (id: String, number: Int)? {
         guard let dot = key.firstIndex(of: ".") else { return (key, 1) }

@@ -56,7 +56,7 @@ extension Planner {
         throws(PlanError) -> PlannedCut?
     {
         guard let cut = project.cut else { return nil }
-        let path = paths.outputPath.isEmpty ? cut.output : paths.outputPath + "/" + cut.output
+        let path = paths.inOutput(cut.output)
         var reasons: [String] = []
         var files: [String] = []
         var keys: [String] = []

@@ -79,7 +79,7 @@ package struct Plan: Codable, Sendable, Equatable {
         /// The manifest key and file stem of this take: `sunrise`, `sunrise.take2`.
         package var key: String { Take.key(id, take) }
         /// How messages name it: `sunrise`, `sunrise take 2`.
-        package var label: String { take == 1 ? id : "\(id) take \(take)" }
+        package var label: String { Take.label(id, take) }
     }
 
     package struct RemovedShot: Codable, Sendable, Equatable {

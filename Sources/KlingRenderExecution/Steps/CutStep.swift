@@ -178,11 +178,7 @@ package struct CutStep: Step {
         let slash = target.lastIndex(of: "/")
         let folder = slash.map { String(target[..<$0]) } ?? ""
         let name = slash.map { String(target[target.index(after: $0)...]) } ?? target
-        if !folder.isEmpty, root.entry(folder) != .other(.folder) { return }
-        guard let real = try? root.directory(folder, create: false),
-            let names = try? FileManager.default.contentsOfDirectory(atPath: real)
-        else { return }
-        for left in names where left.hasPrefix(".\(name).part.") && left.hasSuffix(".mp4") {
+        for left in root.names(in: folder) where left.hasPrefix(".\(name).part.") && left.hasSuffix(".mp4") {
             root.removeOwnFile(folder.isEmpty ? left : folder + "/" + left)
         }
     }
