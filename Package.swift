@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -68,6 +71,17 @@ let package = Package(
             resources: [.copy("Resources")]
         ),
         .target(
+            name: "KlingState",
+            dependencies: [
+                "KlingRenderCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "KlingReview",
             dependencies: ["KlingRenderCore"]
         ),
@@ -85,6 +99,7 @@ let package = Package(
                 "KlingStore",
                 "KlingRenderExecution",
                 "KlingSimulator",
+                "KlingState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,24 +1,25 @@
 import Foundation
 import KlingRenderCore
 
-/// The manifest during a run: every change of state is on disk (temporary file, fsync, rename)
-/// before the call that made it returns, so that a crash or `kill -9` at any point loses nothing.
+/// The manifest during a run: every change of state is kept (on disk: temporary file, fsync,
+/// rename; in a shared database: committed) before the call that made it returns, so that a crash
+/// or `kill -9` at any point loses nothing.
 ///
 /// Writes are group-committed: changes made while a write is under way go to disk together in
 /// the next one, each caller waiting for the first write that holds its change. A 500-shot run
 /// otherwise spends most of its time re-encoding the whole manifest once per change.
 package actor ManifestRecorder {
     private(set) package var manifest: Manifest
-    private let paths: ProjectPaths
+    private let writer: any ManifestWriter
     /// Bumped by every change; `written` is the highest one on disk.
     private var version = 0
     private var written = 0
     private var writing = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    package init(manifest: Manifest, paths: ProjectPaths) {
+    package init(manifest: Manifest, writer: any ManifestWriter) {
         self.manifest = manifest
-        self.paths = paths
+        self.writer = writer
     }
 
     package func entry(_ id: String) -> ManifestShot? { manifest.shots[id] }
@@ -71,10 +72,13 @@ package actor ManifestRecorder {
             writing = true
             let snapshot = manifest
             let snapshotVersion = version
-            let paths = paths
-            let result = await Task.detached { () -> Result<Void, any Error> in
-                Result { try ManifestStore.write(snapshot, to: paths) }
-            }.value
+            let result: Result<Void, any Error>
+            do {
+                try await writer.write(snapshot)
+                result = .success(())
+            } catch {
+                result = .failure(error)
+            }
             writing = false
             let waiting = waiters
             waiters = []

@@ -21,6 +21,14 @@ final class PlanFixture {
 
     func workspace() throws -> Workspace { try Workspace.open(file.path, simulated: false) }
 
+    /// `kling-render accept`: the accepted manifest written as the command writes it.
+    func accept(_ ids: [String]) throws -> [String] {
+        let workspace = try workspace()
+        let (manifest, accepted) = try Acceptance.accept(ids, in: workspace)
+        try ManifestStore.write(manifest, to: workspace.paths)
+        return accepted
+    }
+
     func plan(_ options: PlanOptions = PlanOptions()) throws -> Plan {
         let w = try workspace()
         return try Planner(options: options).plan(w.project, manifest: w.manifest, paths: w.paths)
@@ -217,7 +225,7 @@ struct PlannerTests {
         try fixture.rewrite(
             Self.film.replacingOccurrences(of: "An eagle at sunrise", with: "An eagle at sunrise.")
                 .replacingOccurrences(of: "the eagle turns its head", with: "the eagle turns"))
-        let accepted = try Acceptance.accept(["sunrise"], in: try fixture.workspace())
+        let accepted = try fixture.accept(["sunrise"])
         #expect(accepted == ["sunrise", "snow", "night"])
         let plan = try fixture.plan()
         #expect(

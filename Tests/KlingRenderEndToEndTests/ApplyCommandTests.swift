@@ -331,7 +331,12 @@ struct ApplyCommandTests {
         defer { close(fd) }
         let result = try await r.apply()
         #expect(result.status == 1)
-        #expect(result.stderr.contains("in use by pid 4242"))
+        #expect(result.stderr.contains("film.manifest.json is locked by pid 4242 (kling-render apply film.yaml)"))
+        #expect(result.stderr.contains("--lock-timeout"), "the way to wait is named")
+        let waited = try await r.apply(["--lock-timeout", "1s"])
+        #expect(waited.status == 1)
+        #expect(waited.stderr.contains("waiting for the lock: film.manifest.json is locked by pid 4242"), "\(waited.stderr)")
+        #expect(waited.stderr.contains("waited 1 s for film.manifest.json"), "\(waited.stderr)")
         #expect(await r.stats().requests.isEmpty)
     }
 

@@ -14,7 +14,8 @@ struct ManifestRecorderTests {
             projectFile: folder.appendingPathComponent("film.yaml").path, output: "renders", simulated: false)
         let url = paths.manifest
         let recorder = ManifestRecorder(
-            manifest: Manifest(project: "film", endpoint: "simulator", simulated: true), paths: paths)
+            manifest: Manifest(project: "film", endpoint: "simulator", simulated: true),
+            writer: FileManifestWriter(paths: paths))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for n in 0..<200 {
                 group.addTask {

@@ -22,19 +22,34 @@ struct AcceptCommand: AsyncParsableCommand {
     @Flag(help: "Accept in the simulator's manifest.")
     var simulate = false
 
+    @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var locking: LockOptions
+
     func validate() throws {
         if ids.isEmpty { throw ValidationError("name at least one shot to accept") }
     }
 
     func run() async throws {
-        let workspace = try openWorkspace(file, simulated: simulate)
-        let lock = try lockManifest(of: workspace)
-        defer { lock.release() }
+        let opened = try await openWorkspace(file, simulated: simulate, state: stateOptions)
+        // The lock first, then the manifest: what is read is what is written back.
+        let writer = try await locking.lock(opened, command: "accept")
         do {
-            let accepted = try Acceptance.accept(ids, in: workspace)
+            let workspace = try await reloadManifest(of: opened)
+            let (manifest, accepted) = try Acceptance.accept(ids, in: workspace)
+            do {
+                try await writer.write(manifest)
+            } catch {
+                throw fail("cannot write the manifest: \(error). Nothing was changed.")
+            }
+            await writer.release()
             for id in accepted { print("accepted \(id): its existing render now stands for the file's version") }
         } catch let error as PlanError {
+            await writer.release()
             throw fail(error.message)
+        } catch {
+            await writer.release()
+            throw error
         }
     }
 }

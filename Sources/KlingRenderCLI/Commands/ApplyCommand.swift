@@ -46,6 +46,10 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var locking: LockOptions
+
     @Flag(help: "Print events as JSON lines.")
     var json = false
 
@@ -78,20 +82,33 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         let saved = try readSavedPlan()
         let simulated = saved?.options.simulated ?? planning.simulate
-        let (workspace, plan) = try makePlan(saved: saved, simulated: simulated)
-        guard plan.hasChanges else { return try await nothingToDo(plan, workspace: workspace) }
+        let (shown, shownPlan) = try await makePlan(saved: saved, simulated: simulated)
+        guard shownPlan.hasChanges else { return try await nothingToDo(shownPlan, workspace: shown) }
         // Output folder, consent, key and endpoint: all before anything is sent.
-        if let problem = outputProblem(workspace) { throw fail(problem) }
-        if let problem = AssetWiring.problem(plan, project: workspace.project, simulated: simulated) {
+        if let problem = outputProblem(shown) { throw fail(problem) }
+        if let problem = AssetWiring.problem(shownPlan, project: shown.project, simulated: simulated) {
             throw fail(problem)
         }
-        if saved == nil, !yes, plan.totalCredits > 0 { try confirm(plan) }
+        if saved == nil, !yes, shownPlan.totalCredits > 0 { try confirm(shownPlan) }
         let session = try await connection.connect(simulated: simulated, quiet: json)
         defer { Task { await session.simulator?.stop() } }
-        try checkEndpoint(of: workspace, plan: plan, against: session)
-        let lock = try lockManifest(of: workspace)
-        defer { lock.release() }
-        try checkUnchanged(plan, in: workspace, saved: saved)
+        try checkEndpoint(of: shown, plan: shownPlan, against: session)
+        let writer = try await locking.lock(shown, command: "apply", quiet: json)
+        do {
+            if let (workspace, plan) = try await planUnderLock(shownPlan, in: shown, saved: saved) {
+                try await render(plan, in: workspace, session: session, writer: writer)
+            }
+        } catch {
+            await writer.release()
+            throw error
+        }
+        await writer.release()
+    }
+
+    /// The plan rendered, with the lock held.
+    private func render(_ plan: Plan, in workspace: Workspace, session: Session, writer: any ManifestWriter)
+        async throws
+    {
         do {
             try workspace.paths.root.directory(workspace.paths.outputPath, create: true)
         } catch {
@@ -102,8 +119,9 @@ struct ApplyCommand: AsyncParsableCommand {
         options.timeout = timeout.flatMap(Self.seconds)
         options.failFast = failFast
         let assets = AssetWiring.options(for: workspace.project, session: session)
-        let report = await RenderRun(workspace: workspace, plan: plan, session: session, json: json, assets: assets)
-            .run(options)
+        let report = await RenderRun(
+            workspace: workspace, plan: plan, session: session, json: json, assets: assets, writer: writer
+        ).run(options)
         if !report.succeeded { throw ExitCode.failure }
     }
 
@@ -120,7 +138,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     /// What to apply: a saved plan, made again and compared, or a plan made now; shown, and checked
     /// against the budget.
-    private func makePlan(saved: SavedPlan?, simulated: Bool) throws -> (Workspace, Plan) {
+    private func makePlan(saved: SavedPlan?, simulated: Bool) async throws -> (Workspace, Plan) {
         if saved != nil, !planning.targets.isEmpty || !planning.replace.isEmpty || !planning.retake.isEmpty {
             throw fail(
                 "a saved plan is applied as it was made; make a new one with `kling-render plan --target/--replace/--retake … --out`"
@@ -133,10 +151,10 @@ struct ApplyCommand: AsyncParsableCommand {
         let workspace: Workspace
         let plan: Plan
         do {
-            workspace = try openWorkspace(try saved?.projectPath(planFile: file) ?? file, simulated: simulated)
+            workspace = try await openWorkspace(
+                try saved?.projectPath(planFile: file) ?? file, simulated: simulated, state: stateOptions)
             // A saved plan is made again from the project and the manifest, and applied only if the same.
-            plan = try Planner(options: saved?.options ?? planning.planOptions).plan(
-                workspace.project, manifest: workspace.manifest, paths: workspace.paths)
+            plan = try workspace.plan(saved?.options ?? planning.planOptions)
         } catch let error as PlanError {
             throw fail(error.message)
         }
@@ -183,16 +201,40 @@ struct ApplyCommand: AsyncParsableCommand {
         }
     }
 
-    /// Under the lock, the plan made again must be the one shown: another apply may have finished
-    /// while this one asked for consent, and its tasks must not be submitted twice.
-    private func checkUnchanged(_ plan: Plan, in shown: Workspace, saved: SavedPlan?) throws {
-        let workspace = try reloadManifest(of: shown)
-        let fresh = try? Planner(options: saved?.options ?? planning.planOptions).plan(
-            workspace.project, manifest: workspace.manifest, paths: workspace.paths)
-        guard fresh?.shots != plan.shots else { return }
-        throw fail(
-            "\(workspace.paths.manifestName) changed while the plan was shown (another apply?); nothing was sent. Run apply again to see the new plan"
-        )
+    /// Under the lock, the plan is made again: another apply may have finished while this one asked
+    /// for consent or waited for the lock, and its tasks must not be submitted twice. The same plan
+    /// goes on; a plan with part of the work done by the other run goes on with what is left, as
+    /// that was consented to; anything else is shown again. nil: nothing is left to do.
+    private func planUnderLock(_ plan: Plan, in shown: Workspace, saved: SavedPlan?) async throws -> (Workspace, Plan)?
+    {
+        let workspace = try await reloadManifest(of: shown)
+        let fresh: Plan
+        do {
+            fresh = try workspace.plan(saved?.options ?? planning.planOptions)
+        } catch {
+            throw fail("\(error.message); nothing was sent")
+        }
+        guard fresh.shots != plan.shots else { return (workspace, plan) }
+        let consented = Set(plan.shots.filter { $0.action.submits }.map(\.key))
+        let left = fresh.shots.filter { $0.action.submits }
+        guard saved == nil, fresh.totalCredits <= plan.totalCredits, left.allSatisfy({ consented.contains($0.key) }),
+            !fresh.shots.contains(where: { $0.action == .uncertain })
+        else {
+            throw fail(
+                "\(workspace.state.label) changed while the plan was shown (another apply?); nothing was sent. Run apply again to see the new plan"
+            )
+        }
+        guard fresh.hasChanges else {
+            if !json { print("Nothing left to do: another run rendered this plan meanwhile. No request was sent.") }
+            return nil
+        }
+        if !json {
+            let shots = Set(left.map(\.id)).count
+            print(
+                "Another run rendered part of this plan meanwhile; applying what is left: \(shots) shot\(shots == 1 ? "" : "s"), \(fresh.totalCredits.formatted) credits."
+            )
+        }
+        return (workspace, fresh)
     }
 
     /// Tasks recorded against another endpoint are not resumed here. The manifest may come from
@@ -202,7 +244,7 @@ struct ApplyCommand: AsyncParsableCommand {
             plan.shots.contains(where: { $0.action == .resume })
         else { return }
         throw fail(
-            "tasks in \(workspace.paths.manifest.lastPathComponent) were recorded against \(Printable.short(manifest.endpoint, limit: 120)), "
+            "tasks in \(workspace.state.label) were recorded against \(Printable.short(manifest.endpoint, limit: 120)), "
                 + "and this run uses \(session.label). Check which of the two is your Kling API before resuming them; nothing was sent"
         )
     }

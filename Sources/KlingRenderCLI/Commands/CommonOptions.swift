@@ -41,11 +41,14 @@ struct PlanningOptions: ParsableArguments {
     }
 }
 
-/// Opens a project for a command: prints its diagnostics (warnings too) and fails on errors.
-func openWorkspace(_ file: String, simulated: Bool) throws -> Workspace {
+/// Opens a project for a command, with its manifest wherever it is kept: prints its diagnostics
+/// (warnings too) and fails on errors.
+func openWorkspace(_ file: String, simulated: Bool, state: StateOptions) async throws -> Workspace {
     let view = DiagnosticView(terminal: .standardError)
     do {
-        let workspace = try Workspace.open(file, simulated: simulated)
+        let workspace = try await Workspace.open(file, simulated: simulated) { project, _ throws(ManifestError) in
+            try state.resolve(project, simulated: simulated)
+        }
         let text = try? String(contentsOfFile: file, encoding: .utf8)
         for d in workspace.diagnostics { printError(view.render(d, source: text)) }
         return workspace
@@ -63,9 +66,9 @@ func openWorkspace(_ file: String, simulated: Bool) throws -> Workspace {
 }
 
 /// The manifest read again; a manifest that cannot be read is reported as `openWorkspace` does.
-func reloadManifest(of workspace: Workspace) throws -> Workspace {
+func reloadManifest(of workspace: Workspace) async throws -> Workspace {
     do {
-        return try workspace.reloadingManifest()
+        return try await workspace.reloadingManifest()
     } catch {
         if case .manifest(let problem) = error { printError("error: \(Printable.escaped(problem.description))") }
         throw ExitCode.failure
@@ -89,13 +92,4 @@ func fail(_ message: String) -> ExitCode {
     // Messages quote data from outside (ids, hosts, reasons): never a control character raw.
     printError("\(terminal.paint("error:", .bold, .red)) \(Printable.escaped(message))")
     return ExitCode.failure
-}
-
-/// Takes the manifest's lock for a command that writes it, or fails naming the holder.
-func lockManifest(of workspace: Workspace) throws -> ManifestLock {
-    do {
-        return try ManifestLock.acquire(for: workspace.paths)
-    } catch {
-        throw fail(error.description)
-    }
 }

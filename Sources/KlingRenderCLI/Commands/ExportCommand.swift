@@ -27,11 +27,13 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Where to write it.", valueName: "path"))
     var output: String?
 
+    @OptionGroup var stateOptions: StateOptions
+
     @Flag(help: "The simulator's manifest and folder.")
     var simulate = false
 
     func run() async throws {
-        let workspace = try openWorkspace(file, simulated: simulate)
+        let workspace = try await openWorkspace(file, simulated: simulate, state: stateOptions)
         let timeline: Timeline
         do {
             timeline = try await Timeline.of(workspace, ffprobe: Executable.find("ffprobe"))

@@ -16,8 +16,10 @@ struct GraphCommand: AsyncParsableCommand {
     @Option(help: "dot or mermaid.")
     var format: GraphExport.Format = .dot
 
+    @OptionGroup var stateOptions: StateOptions
+
     func run() async throws {
-        let workspace = try openWorkspace(file, simulated: false)
+        let workspace = try await openWorkspace(file, simulated: false, state: stateOptions)
         print(GraphExport.render(workspace.project, format: format), terminator: "")
     }
 }

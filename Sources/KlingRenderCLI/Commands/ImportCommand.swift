@@ -39,6 +39,10 @@ struct ImportCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var locking: LockOptions
+
     @Flag(help: "Print events as JSON lines.")
     var json = false
 
@@ -51,10 +55,20 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try await connection.connect(simulated: false, quiet: json)
         // The lock first, then the manifest: what is read is what is written back.
-        let opened = try openWorkspace(file, simulated: false)
-        let lock = try lockManifest(of: opened)
-        defer { lock.release() }
-        let workspace = try reloadManifest(of: opened)
+        let opened = try await openWorkspace(file, simulated: false, state: stateOptions)
+        let writer = try await locking.lock(opened, command: "import", quiet: json)
+        do {
+            try await adopt(in: opened, session: session, writer: writer)
+        } catch {
+            await writer.release()
+            throw error
+        }
+        await writer.release()
+    }
+
+    /// With the lock held: the task checked, recorded, then polled and downloaded.
+    private func adopt(in opened: Workspace, session: Session, writer: any ManifestWriter) async throws {
+        let workspace = try await reloadManifest(of: opened)
         let planned = try plannedShot(in: workspace)
         guard let shot = workspace.project.shot(shotID) else { throw fail("no shot `\(shotID)` in \(file)") }
         try checkEndpoint(workspace, session: session)
@@ -63,24 +77,23 @@ struct ImportCommand: AsyncParsableCommand {
         if let recorded = workspace.manifest?.shots[id], [.succeeded, .running].contains(recorded.status), !yes {
             try confirmReplace(recorded)
         }
-        try record(report, shot: shot, planned: planned, in: workspace)
+        try await record(report, shot: shot, planned: planned, in: workspace, writer: writer)
         // Made again from the manifest just written: the shot resumes its adopted task.
-        let adopted = try reloadManifest(of: workspace)
-        var plan = try Planner().plan(adopted.project, manifest: adopted.manifest, paths: adopted.paths)
+        let adopted = try await reloadManifest(of: workspace)
+        var plan = try adopted.plan()
         plan.shots = plan.shots.filter { $0.key == id }
         plan.removed = []
         plan.totalCredits = 0
         guard plan.shots.first?.action == .resume else { throw fail("\(id) cannot resume task \(taskID)") }
         if !json { print("Importing task \(taskID) as \(id).") }
-        let result = await RenderRun(workspace: adopted, plan: plan, session: session, json: json).run(
-            ExecutionOptions())
+        let result = await RenderRun(workspace: adopted, plan: plan, session: session, json: json, writer: writer)
+            .run(ExecutionOptions())
         if !result.succeeded { throw ExitCode.failure }
     }
 
     private func plannedShot(in workspace: Workspace) throws -> Plan.PlannedShot {
         do {
-            let plan = try Planner(options: PlanOptions(targets: [shotID])).plan(
-                workspace.project, manifest: workspace.manifest, paths: workspace.paths)
+            let plan = try workspace.plan(PlanOptions(targets: [shotID]))
             guard let planned = plan.shots.first(where: { $0.key == id }) else {
                 throw fail(
                     "`\(shotID)` has no take `\(id)`: its takes are \(plan.shots.filter { $0.id == shotID }.map(\.key).joined(separator: ", "))"
@@ -131,7 +144,7 @@ struct ImportCommand: AsyncParsableCommand {
             manifest.shots.contains(where: { $0.key != id && $0.value.status == .running })
         else { return }
         throw fail(
-            "tasks in \(workspace.paths.manifestName) were recorded against \(Printable.short(manifest.endpoint, limit: 120)), "
+            "tasks in \(workspace.state.label) were recorded against \(Printable.short(manifest.endpoint, limit: 120)), "
                 + "and this import uses \(session.label). Check which of the two is your Kling API; nothing was changed"
         )
     }
@@ -148,7 +161,9 @@ struct ImportCommand: AsyncParsableCommand {
     }
 
     /// The task id goes into the manifest first, as `apply` would have written it.
-    private func record(_ report: TaskReport, shot: Shot, planned: Plan.PlannedShot, in workspace: Workspace) throws {
+    private func record(
+        _ report: TaskReport, shot: Shot, planned: Plan.PlannedShot, in workspace: Workspace, writer: any ManifestWriter
+    ) async throws {
         var manifest =
             workspace.manifest ?? Manifest(project: workspace.project.name, endpoint: "", simulated: false)
         let sent = { (input: MediaInput) -> String in
@@ -163,7 +178,7 @@ struct ImportCommand: AsyncParsableCommand {
             consumedCredits: report.consumedCredits)
         manifest.shots[id]?.picks = shot.upstreamPicks { workspace.project.shot($0)?.pick }
         do {
-            try ManifestStore.write(manifest, to: workspace.paths)
+            try await writer.write(manifest)
         } catch {
             throw fail("cannot write the manifest: \(error). Nothing was changed.")
         }

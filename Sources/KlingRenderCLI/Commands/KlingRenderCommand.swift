@@ -10,7 +10,7 @@ package struct KlingRenderCommand: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, GraphCommand.self,
             ReviewCommand.self, ExportCommand.self, AcceptCommand.self, ImportCommand.self,
-            SimulatorCommand.self,
+            StateCommand.self, SimulatorCommand.self,
         ]
     )
 

@@ -17,6 +17,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var planning: PlanningOptions
 
+    @OptionGroup var stateOptions: StateOptions
+
     @Flag(help: "Print the plan as JSON.")
     var json = false
 
@@ -27,12 +29,11 @@ struct PlanCommand: AsyncParsableCommand {
     var out: String?
 
     func run() async throws {
-        let workspace = try openWorkspace(file, simulated: planning.simulate)
+        let workspace = try await openWorkspace(file, simulated: planning.simulate, state: stateOptions)
         let options = planning.planOptions
         let plan: Plan
         do {
-            plan = try Planner(options: options).plan(
-                workspace.project, manifest: workspace.manifest, paths: workspace.paths)
+            plan = try workspace.plan(options)
         } catch {
             throw fail(error.message)
         }

@@ -11,6 +11,8 @@ struct RenderRun {
     var session: Session
     var json: Bool
     var assets = AssetOptions()
+    /// The manifest's writer, from the lock this run holds.
+    var writer: any ManifestWriter
 
     func run(_ options: ExecutionOptions) async -> ApplyReport {
         var options = options
@@ -23,7 +25,7 @@ struct RenderRun {
         let progress = ProgressView(terminal: .standardOutput, json: json, shots: plan.shots, cut: plan.cut)
         let engine = Engine(
             project: workspace.project, plan: plan, paths: workspace.paths, manifest: manifest,
-            api: session.client, options: options, assets: assets, events: { progress.handle($0) })
+            api: session.client, options: options, writer: writer, assets: assets, events: { progress.handle($0) })
         // Ctrl-C is caught before the first request can go out: a signal that came while the
         // engine started and the handler did not exist yet would be lost, or kill the run.
         let running = RunningTask()
@@ -53,7 +55,7 @@ struct RenderRun {
     /// The review page, brought up to date with what this run rendered: its path for a person.
     /// A page that cannot be written is a warning; the renders are safe either way.
     private func writeReview() async {
-        guard let current = try? workspace.reloadingManifest() else { return }
+        guard let current = try? await workspace.reloadingManifest() else { return }
         do {
             let written = try await ReviewPage.write(current)
             if !json { print(ReviewPage.describe(written, workspace: current), terminator: "") }

@@ -19,6 +19,8 @@ struct ReviewCommand: AsyncParsableCommand {
     @Argument(help: "The project file.", completion: .file(extensions: ["yaml", "yml"]))
     var file: String
 
+    @OptionGroup var stateOptions: StateOptions
+
     @Flag(help: "The simulator's manifest and folder.")
     var simulate = false
 
@@ -26,7 +28,7 @@ struct ReviewCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let workspace = try openWorkspace(file, simulated: simulate)
+        let workspace = try await openWorkspace(file, simulated: simulate, state: stateOptions)
         let written: ReviewPage.Written
         do {
             written = try await ReviewPage.write(workspace)

@@ -13,6 +13,8 @@ struct StatusCommand: AsyncParsableCommand {
     @Argument(help: "The project file.", completion: .file(extensions: ["yaml", "yml"]))
     var file: String
 
+    @OptionGroup var stateOptions: StateOptions
+
     @Flag(help: "The simulator's manifest and folder.")
     var simulate = false
 
@@ -26,7 +28,7 @@ struct StatusCommand: AsyncParsableCommand {
     var detailedExitcode = false
 
     func run() async throws {
-        let workspace = try openWorkspace(file, simulated: simulate)
+        let workspace = try await openWorkspace(file, simulated: simulate, state: stateOptions)
         let status = ProjectStatus(workspace: workspace, verify: verify)
         if json {
             try JSONOutput.write(status)

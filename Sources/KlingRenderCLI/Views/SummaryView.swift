@@ -9,7 +9,7 @@ struct SummaryView {
     var json: Bool
 
     func render(_ report: ApplyReport, plan: Plan, workspace: Workspace) -> String {
-        let manifest = workspace.paths.display(workspace.paths.manifest, beside: workspace.project.file)
+        let manifest = workspace.stateDisplay
         if json { return renderJSON(report, manifest: manifest) }
         var counts: [String: Int] = [:]
         var problems: [String] = []

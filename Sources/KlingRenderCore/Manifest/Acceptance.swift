@@ -5,10 +5,13 @@ package enum Acceptance {
     /// Records the planned fingerprint of `ids` (and of downstream shots whose only change is an
     /// accepted shot) against their existing renders, every finished take of each. The request
     /// actually sent is kept.
-    /// Returns the accepted ids in plan order. Call with the manifest lock held.
-    package static func accept(_ ids: [String], in workspace: Workspace) throws -> [String] {
-        guard var manifest = try ManifestStore.read(workspace.paths)?.manifest else {
-            throw PlanError(message: "nothing has been rendered yet (no \(workspace.paths.manifest.lastPathComponent))")
+    /// Returns the manifest to write and the accepted ids in plan order. Call with the manifest
+    /// read under the lock.
+    package static func accept(_ ids: [String], in workspace: Workspace) throws -> (
+        manifest: Manifest, accepted: [String]
+    ) {
+        guard var manifest = workspace.manifest else {
+            throw PlanError(message: "nothing has been rendered yet (nothing in \(workspace.state.label))")
         }
         let plan = try Planner().plan(workspace.project, manifest: manifest, paths: workspace.paths)
         let requested = Set(ids)
@@ -44,7 +47,6 @@ package enum Acceptance {
             if !acceptedSet.contains(shot.id) { accepted.append(shot.id) }
             acceptedSet.insert(shot.id)
         }
-        try ManifestStore.write(manifest, to: workspace.paths)
-        return accepted
+        return (manifest, accepted)
     }
 }

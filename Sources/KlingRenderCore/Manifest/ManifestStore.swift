@@ -11,6 +11,11 @@ package struct ManifestError: Error, Sendable, CustomStringConvertible {
     package var path: String
     package var reason: String
     package var description: String { "\(path): \(reason)" }
+
+    package init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
 }
 
 /// Reads and writes manifests. Every write is atomic: a temporary file in the same folder,

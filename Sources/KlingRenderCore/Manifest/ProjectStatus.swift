@@ -102,7 +102,7 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
         let fingerprints = Fingerprint.all(graph)
         let manifest = workspace.manifest
         project = workspace.project.name
-        self.manifest = workspace.paths.display(workspace.paths.manifest, beside: workspace.project.file)
+        self.manifest = workspace.stateDisplay
         endpoint = manifest?.endpoint
         shots = graph.shots.indices.flatMap { i in
             let shot = graph.shots[i]

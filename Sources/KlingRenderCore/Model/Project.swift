@@ -18,6 +18,8 @@ package struct Project: Sendable {
     package var outputsLifetime: Int = Project.defaultOutputsLifetime
     /// The film assembled from the shots (`cut:`), when the project has one.
     package var cut: Cut?
+    /// Where the manifest is shared (`state:`); nil: the file beside the project.
+    package var state: StateURL?
 
     package static let defaultOutputsLifetime = 86_400
 

@@ -9,6 +9,8 @@ package struct Workspace: Sendable {
     package var projectDigest: String
     package var manifestDigest: String
     package var diagnostics: [Diagnostic]
+    /// Where the manifest is kept: the file beside the project, or a shared database.
+    package var state: any ManifestState
 
     package enum Failure: Error, Sendable {
         /// The file has errors: print them.
@@ -16,6 +18,7 @@ package struct Workspace: Sendable {
         case manifest(ManifestError)
     }
 
+    /// The project with the manifest file beside it.
     package static func open(_ file: String, simulated: Bool) throws(Failure) -> Workspace {
         let result = ProjectLoader().load(path: file)
         guard let project = result.project else { throw .invalid(result) }
@@ -28,14 +31,45 @@ package struct Workspace: Sendable {
         }
         return Workspace(
             project: project, paths: paths, manifest: read?.manifest, projectDigest: result.sourceDigest ?? "",
-            manifestDigest: read?.digest ?? "none", diagnostics: result.diagnostics)
+            manifestDigest: read?.digest ?? "none", diagnostics: result.diagnostics, state: FileState(paths: paths))
+    }
+
+    /// The project with its manifest wherever `state` says it is kept (nil: the file beside it).
+    package static func open(
+        _ file: String, simulated: Bool,
+        state: (Project, ProjectPaths) throws(ManifestError) -> (any ManifestState)?
+    ) async throws(Failure) -> Workspace {
+        let result = ProjectLoader().load(path: file)
+        guard let project = result.project else { throw .invalid(result) }
+        let paths = ProjectPaths(projectFile: file, output: project.output, simulated: simulated)
+        var workspace = Workspace(
+            project: project, paths: paths, manifest: nil, projectDigest: result.sourceDigest ?? "",
+            manifestDigest: "none", diagnostics: result.diagnostics, state: FileState(paths: paths))
+        do {
+            workspace.state = try state(project, paths) ?? FileState(paths: paths)
+        } catch {
+            throw .manifest(error)
+        }
+        return try await workspace.reloadingManifest()
+    }
+
+    /// Where the manifest is, for a person: the file as named beside the project, or the database.
+    package var stateDisplay: String {
+        state is FileState ? paths.display(paths.manifest, beside: project.file) : state.label
+    }
+
+    /// The plan of this project against its manifest, naming where the manifest is kept.
+    package func plan(_ options: PlanOptions = PlanOptions()) throws(PlanError) -> Plan {
+        var plan = try Planner(options: options).plan(project, manifest: manifest, paths: paths)
+        plan.manifest = stateDisplay
+        return plan
     }
 
     /// The same project with its manifest read again (under a lock just taken, or after a write).
-    package func reloadingManifest() throws(Failure) -> Workspace {
+    package func reloadingManifest() async throws(Failure) -> Workspace {
         var reloaded = self
         do {
-            let read = try ManifestStore.read(paths)
+            let read = try await state.read()
             reloaded.manifest = read?.manifest
             reloaded.manifestDigest = read?.digest ?? "none"
         } catch {
@@ -135,7 +169,7 @@ package struct SavedPlan: Codable, Sendable {
             return "\(workspace.project.file) changed since this plan was made"
         }
         if workspace.manifestDigest != manifestDigest {
-            return "\(workspace.paths.manifest.lastPathComponent) changed since this plan was made (another apply ran?)"
+            return "\(workspace.state.label) changed since this plan was made (another apply ran?)"
         }
         return nil
     }

@@ -7,7 +7,7 @@ import Foundation
 struct ProjectBuilder {
     static let topLevelKeys = [
         "version", "name", "output", "budget", "parallelism", "defaults", "vars", "shots", "assets", "outputs_lifetime",
-        "cut",
+        "cut", "state",
     ]
     static let assetKeys = ["store", "endpoint", "region", "public_url", "url_lifetime"]
     static let shotKeys = ["type", "after", "notes", "extra", "takes", "pick"] + ShotField.allCases.map(\.fileName)
@@ -68,7 +68,28 @@ struct ProjectBuilder {
             project.outputsLifetime = seconds
         }
         if let node = top["cut"] { project.cut = readCut(node, shots: shots, ids: ids, name: settings.name) }
+        if let node = top["state"] { project.state = readState(node) }
         return project
+    }
+
+    /// `state: postgres://HOST:PORT/DATABASE?schema=NAME`, with no password: the file is committed.
+    private mutating func readState(_ node: YAMLNode) -> StateURL? {
+        guard let text = plainText(node, field: "state") else { return nil }
+        switch StateURL.parse(text) {
+        case .failure(let problem):
+            sink.error(
+                node.location, "`state`: \(problem)",
+                note: "leave `state` out to keep the manifest in the file beside the project")
+            return nil
+        case .success(let url):
+            if url.password != nil {
+                sink.error(
+                    node.location, "`state` holds a password, and this file is committed",
+                    note: "write `postgres://HOST/DATABASE?schema=NAME`; the password goes in PGPASSWORD or ~/.pgpass")
+                return nil
+            }
+            return url
+        }
     }
 
     private mutating func checkTopLevelKeys(_ top: YAMLMapping) {

@@ -16,7 +16,8 @@ package struct Engine: Sendable {
 
     package init(
         project: Project, plan: Plan, paths: ProjectPaths, manifest: Manifest, api: any KlingService,
-        options: ExecutionOptions, clock: any EngineClock = SystemClock(), assets: AssetOptions = AssetOptions(),
+        options: ExecutionOptions, writer: (any ManifestWriter)? = nil, clock: any EngineClock = SystemClock(),
+        assets: AssetOptions = AssetOptions(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         events: @escaping @Sendable (ExecutionEvent) -> Void
     ) {
@@ -28,7 +29,8 @@ package struct Engine: Sendable {
             recorded[shot.key] = manifest.shots[shot.key]?.urls ?? []
         }
         context = RunContext(
-            api: api, clock: clock, recorder: ManifestRecorder(manifest: manifest, paths: paths),
+            api: api, clock: clock,
+            recorder: ManifestRecorder(manifest: manifest, writer: writer ?? FileManifestWriter(paths: paths)),
             outputs: OutputStore(recorded),
             limits: ResourceLimits(tasks: options.parallelism, transfers: options.downloads, cpu: options.cpu),
             options: options, paths: paths, endpoint: manifest.endpoint, events: events, random: random)

@@ -1,0 +1,74 @@
+import Foundation
+import KlingRenderCore
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+
+/// Opens connections to the shared state as libpq's settings say, and words what goes wrong
+/// without a secret: the server's own message, or the system's words for a connection.
+enum PostgresConnector {
+    /// PostgresNIO logs nothing of ours: a query's binds hold state, never meant for a screen.
+    static let logger = Logger(label: "kling-render.state") { _ in SwiftLogNoOpLogHandler() }
+
+    static func connect(_ target: PostgresTarget, applicationName: String) async throws -> PostgresConnection {
+        var configuration: PostgresConnection.Configuration
+        if let socket = target.socketPath {
+            configuration = .init(
+                unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
+        } else {
+            configuration = .init(
+                host: target.host, port: target.port, username: target.user, password: target.password,
+                database: target.database, tls: try tls(target.sslMode))
+        }
+        configuration.options.connectTimeout = .seconds(Int64(target.connectTimeout))
+        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
+        return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+    }
+
+    /// libpq's modes: `prefer` and `require` encrypt without checking the certificate,
+    /// `verify-ca` checks it against the system's roots, `verify-full` the host name too.
+    private static func tls(_ mode: StateURL.SSLMode) throws -> PostgresConnection.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch mode {
+        case .disable: return .disable
+        case .allow, .prefer:
+            tls.certificateVerification = .none
+            return .prefer(try NIOSSLContext(configuration: tls))
+        case .require:
+            tls.certificateVerification = .none
+            return .require(try NIOSSLContext(configuration: tls))
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+            return .require(try NIOSSLContext(configuration: tls))
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+            return .require(try NIOSSLContext(configuration: tls))
+        }
+    }
+
+    /// What went wrong, for a person: never a query's binds, never a password.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PostgresTransactionError {
+            return describe(error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error)
+        }
+        guard let error = error as? PSQLError else { return Printable.short("\(error)", limit: 200) }
+        if let message = error.serverInfo?[.message] {
+            let state = error.serverInfo?[.sqlState].map { " (\($0))" } ?? ""
+            return Printable.short(message, limit: 200) + state
+        }
+        switch error.code {
+        case .serverClosedConnection, .uncleanShutdown: return "the server closed the connection"
+        case .clientClosedConnection: return "the connection was closed"
+        case .sslUnsupported: return "the server does not offer TLS, and sslmode asks for it"
+        case .authMechanismRequiresPassword:
+            return "the server asks for a password: set PGPASSWORD or add it to ~/.pgpass"
+        case .queryCancelled: return "the query was cancelled"
+        default:
+            if let underlying = error.underlying {
+                return Printable.short("\(underlying)", limit: 200)
+            }
+            return "\(error.code)"
+        }
+    }
+}

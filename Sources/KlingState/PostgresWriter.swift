@@ -1,0 +1,172 @@
+import Foundation
+import KlingRenderCore
+import PostgresNIO
+
+/// The lock holder's writes: what changed since the last write, one statement each, which is one
+/// transaction. The engine's recorder group-commits, so a burst of changes is one round trip.
+actor PostgresWriter: ManifestWriter {
+    let state: PostgresState
+    let connection: PostgresConnection
+    /// What the tables hold, as this writer last wrote or read it.
+    private var written: Manifest?
+    private var released = false
+    /// A write failed: the connection, and the lock with it, cannot be trusted any more.
+    private var broken = false
+
+    init(state: PostgresState, connection: PostgresConnection, written: Manifest?) {
+        self.state = state
+        self.connection = connection
+        self.written = written
+    }
+
+    func write(_ manifest: Manifest) async throws {
+        guard !released else { throw WriteError(reason: "the lock was released") }
+        let change = Change(from: written, to: manifest)
+        guard !change.isEmpty else { return }
+        // A query on a closed connection is never answered (PostgresNIO drops it): asked first.
+        guard !broken, !connection.isClosed else {
+            broken = true
+            throw WriteError(reason: "\(state.label): the connection to the database was lost, and the lock with it")
+        }
+        do {
+            try await withDeadline { try await self.apply(change, manifest: manifest) }
+        } catch {
+            broken = true
+            try? await connection.close()
+            throw WriteError(reason: "\(state.label): \(PostgresConnector.describe(error))")
+        }
+        written = manifest
+    }
+
+    /// Seconds a write may take before the connection is given up: a server that went away
+    /// without closing the connection (a pulled cable, a frozen host) must not hold the run.
+    static let writeDeadline = 20.0
+
+    /// `body`, or a failure once the deadline passes. Not a task group: a group waits for a query
+    /// that may never be answered; here it is left behind, and the run writes nothing more.
+    private func withDeadline(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        let outcome = Outcome()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            outcome.set(continuation)
+            Task {
+                do {
+                    try await body()
+                    outcome.finish(.success(()))
+                } catch {
+                    outcome.finish(.failure(error))
+                }
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(Self.writeDeadline))
+                outcome.finish(.failure(DeadlineExceeded()))
+            }
+        }
+    }
+
+    /// Upserts and deletions of shots and assets, and the project's row, in one statement.
+    private func apply(_ change: Change, manifest: Manifest) async throws {
+        let s = state.schema.quoted
+        let cut = try manifest.cut.map { String(decoding: try CanonicalJSON.data($0), as: UTF8.self) }
+        try await connection.query(
+            """
+            WITH p AS (
+                INSERT INTO \(unescaped: s).projects (project, endpoint, cut, revision, updated_at)
+                VALUES (\(state.project), \(manifest.endpoint), \(cut)::jsonb, 1, now())
+                ON CONFLICT (project) DO UPDATE SET endpoint = excluded.endpoint, cut = excluded.cut,
+                    revision = projects.revision + 1, updated_at = now()
+                RETURNING revision),
+            s AS (
+                INSERT INTO \(unescaped: s).shots (project, key, entry)
+                SELECT \(state.project), k, e::jsonb FROM unnest(\(change.shotKeys)::text[], \(change.shotEntries)::text[]) AS t(k, e)
+                ON CONFLICT (project, key) DO UPDATE SET entry = excluded.entry, updated_at = now()),
+            sd AS (
+                DELETE FROM \(unescaped: s).shots WHERE project = \(state.project) AND key = ANY(\(change.removedShots)::text[])),
+            a AS (
+                INSERT INTO \(unescaped: s).assets (project, path, entry)
+                SELECT \(state.project), k, e::jsonb FROM unnest(\(change.assetPaths)::text[], \(change.assetEntries)::text[]) AS t(k, e)
+                ON CONFLICT (project, path) DO UPDATE SET entry = excluded.entry),
+            ad AS (
+                DELETE FROM \(unescaped: s).assets WHERE project = \(state.project) AND path = ANY(\(change.removedAssets)::text[]))
+            SELECT revision FROM p
+            """, logger: PostgresConnector.logger)
+    }
+
+    func release() async {
+        guard !released else { return }
+        released = true
+        let key = state.schema.lockKey(project: state.project)
+        let (connection, state) = (connection, state)
+        if !broken, !connection.isClosed {
+            // Closing the connection alone would release the lock; the holder's record goes too.
+            try? await withDeadline {
+                try await connection.query(
+                    """
+                    DELETE FROM \(unescaped: state.schema.quoted).locks
+                    WHERE project = \(state.project) AND backend_pid = pg_backend_pid()
+                    """, logger: PostgresConnector.logger)
+                try await connection.query(
+                    "SELECT pg_advisory_unlock(\(PostgresSchema.lockClass), \(key))", logger: PostgresConnector.logger)
+            }
+        }
+        try? await connection.close()
+    }
+}
+
+/// The first of two racing results resumes the waiter; the other is dropped.
+private final class Outcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, any Error>?
+
+    func set(_ continuation: CheckedContinuation<Void, any Error>) {
+        lock.withLock { self.continuation = continuation }
+    }
+
+    func finish(_ result: Result<Void, any Error>) {
+        let waiting = lock.withLock {
+            defer { continuation = nil }
+            return continuation
+        }
+        waiting?.resume(with: result)
+    }
+}
+
+struct DeadlineExceeded: Error, CustomStringConvertible {
+    var description: String { "no answer in \(Int(PostgresWriter.writeDeadline)) s" }
+}
+
+struct WriteError: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { "cannot write the shared state: \(reason)" }
+}
+
+/// What differs between two manifests, as rows.
+struct Change {
+    var shotKeys: [String] = []
+    var shotEntries: [String] = []
+    var removedShots: [String] = []
+    var assetPaths: [String] = []
+    var assetEntries: [String] = []
+    var removedAssets: [String] = []
+    var header = false
+
+    var isEmpty: Bool {
+        shotKeys.isEmpty && removedShots.isEmpty && assetPaths.isEmpty && removedAssets.isEmpty && !header
+    }
+
+    init(from before: Manifest?, to after: Manifest) {
+        header = before == nil || before?.endpoint != after.endpoint || before?.cut != after.cut
+        for (key, entry) in after.shots.sorted(by: { $0.key < $1.key }) where before?.shots[key] != entry {
+            guard let data = try? CanonicalJSON.data(entry) else { continue }
+            shotKeys.append(key)
+            shotEntries.append(String(decoding: data, as: UTF8.self))
+        }
+        removedShots = (before?.shots.keys.filter { after.shots[$0] == nil } ?? []).sorted()
+        for (path, asset) in (after.assets ?? [:]).sorted(by: { $0.key < $1.key }) where before?.assets?[path] != asset
+        {
+            guard let data = try? CanonicalJSON.data(asset) else { continue }
+            assetPaths.append(path)
+            assetEntries.append(String(decoding: data, as: UTF8.self))
+        }
+        removedAssets = (before?.assets?.keys.filter { after.assets?[$0] == nil } ?? []).sorted()
+    }
+}

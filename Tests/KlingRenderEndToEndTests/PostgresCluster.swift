@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A throwaway PostgreSQL cluster for one test: Debian's server, `initdb` into a temporary
+/// folder, listening on a free loopback port with a password (so PGPASSWORD is used), stopped and
+/// removed afterwards. Run as root, the server runs as the `postgres` user, as it must.
+final class PostgresCluster: @unchecked Sendable {
+    let folder: URL
+    let port: Int
+    let user = "kling"
+    let password = "kling-test-\(UInt32.random(in: 0...UInt32.max))"
+    private let bin: String
+
+    /// The server's programs, or nil when PostgreSQL is not installed (`scripts/bootstrap-tests`).
+    static let binFolder: String? = {
+        let root = "/usr/lib/postgresql"
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return versions.compactMap(Int.init).sorted().reversed().map { "\(root)/\($0)/bin" }.first {
+            FileManager.default.isExecutableFile(atPath: "\($0)/initdb")
+        }
+    }()
+
+    /// A cluster made and started on a thread of its own: `initdb` takes a second, which the
+    /// cooperative pool's two threads must not spend waiting.
+    static func make() async throws -> PostgresCluster {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try PostgresCluster() }) }.start()
+        }
+    }
+
+    /// `start` off the cooperative pool.
+    func restart() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread { continuation.resume(with: Result { try self.start() }) }.start()
+        }
+    }
+
+    private init() throws {
+        guard let bin = Self.binFolder else {
+            throw CocoaError(
+                .featureUnsupported,
+                userInfo: [NSLocalizedDescriptionKey: "PostgreSQL is not installed: run scripts/bootstrap-tests"])
+        }
+        self.bin = bin
+        folder = URL(fileURLWithPath: "/tmp/kling-pg-\(UUID().uuidString)")
+        port = try Self.freePort()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let passwordFile = folder.appendingPathComponent("pw")
+        try password.write(to: passwordFile, atomically: true, encoding: .utf8)
+        if geteuid() == 0 {
+            try Self.run("/bin/chown", ["-R", "postgres", folder.path])
+        }
+        try server(
+            "initdb",
+            [
+                "-D", folder.appendingPathComponent("data").path, "-U", user, "--auth=scram-sha-256",
+                "--pwfile=\(passwordFile.path)", "-E", "UTF8", "--no-sync", "--no-instructions",
+            ])
+        try start()
+    }
+
+    deinit {
+        try? stop()
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func start() throws {
+        try server(
+            "pg_ctl",
+            [
+                "-D", folder.appendingPathComponent("data").path, "-l", folder.appendingPathComponent("log").path,
+                "-o", "-p \(port) -k \(folder.path) -c listen_addresses=127.0.0.1", "-w", "start",
+            ])
+    }
+
+    /// `immediate`: as a crash or a pulled cable would, without closing connections politely.
+    func stop(immediate: Bool = false) throws {
+        try server(
+            "pg_ctl",
+            ["-D", folder.appendingPathComponent("data").path, "-m", immediate ? "immediate" : "fast", "-w", "stop"])
+    }
+
+    /// The address of a schema of its own for each use, so tests never see each other's state.
+    func url(schema: String = "kling") -> String {
+        "postgres://127.0.0.1:\(port)/postgres?schema=\(schema)&sslmode=disable"
+    }
+
+    var environment: [String: String] { ["PGUSER": user, "PGPASSWORD": password] }
+
+    /// One SQL statement through psql; its rows, `|`-separated, a line each.
+    @discardableResult
+    func query(_ sql: String) throws -> String {
+        let url = "postgresql://\(user):\(password)@127.0.0.1:\(port)/postgres"
+        let data = try Self.run("/usr/bin/psql", [url, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func server(_ program: String, _ arguments: [String]) throws {
+        if geteuid() == 0 {
+            try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", "\(bin)/\(program)"] + arguments)
+        } else {
+            try Self.run("\(bin)/\(program)", arguments)
+        }
+    }
+
+    /// `posix_spawn` and `waitpid`, not `Process`: Foundation reaps its children from a signal
+    /// source that a thread made before the first `Process` never hears, and `runuser` exits
+    /// unseen. Errors go to a file, not a pipe: the server pg_ctl starts would hold a pipe open.
+    @discardableResult
+    private static func run(_ program: String, _ arguments: [String]) throws -> Data {
+        let log = "/tmp/kling-pg-\(UUID().uuidString).err"
+        let output = "/tmp/kling-pg-\(UUID().uuidString).out"
+        defer {
+            unlink(log)
+            unlink(output)
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
+        var status: Int32 = 0
+        if spawned == 0 { while waitpid(pid, &status, 0) < 0 && errno == EINTR {} }
+        let text = (try? Data(contentsOf: URL(fileURLWithPath: log))) ?? Data()
+        let exited = spawned == 0 && (status & 0x7F) == 0 && ((status >> 8) & 0xFF) == 0
+        guard exited else {
+            throw CocoaError(
+                .featureUnsupported,
+                userInfo: [
+                    NSLocalizedDescriptionKey:
+                        "\(program) \(arguments.first ?? "") failed: \(String(decoding: text, as: UTF8.self))"
+                ])
+        }
+        return (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data()
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw CocoaError(.featureUnsupported) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

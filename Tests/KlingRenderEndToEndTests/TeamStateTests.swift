@@ -1,0 +1,325 @@
+import Foundation
+import KlingSimulator
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The manifest shared in PostgreSQL: a real server in a throwaway cluster, the built binary, the
+/// simulator over loopback. The simulator's counters say whether a task was ever created twice.
+@Suite("Team state on PostgreSQL", .serialized)
+struct TeamStateTests {
+    static let film = """
+        version: 1
+        name: harbour
+        shots:
+          a:
+            type: std-text-to-video
+            prompt: A harbour at dawn
+          b:
+            type: std-text-to-video
+            prompt: Gulls over the pier
+          c:
+            type: std-text-to-video
+            prompt: Fishing boats return
+          d:
+            type: o3-std-video-edit
+            prompt: Add rain
+            video: ${shots.a.video}
+        """
+
+    /// Renders slow enough (about a second each) for a second process to meet the first.
+    static let scale = 60.0
+
+    static func rehearsal(_ yaml: String = film) async throws -> Rehearsal {
+        try await Rehearsal(yaml) {
+            $0.timeScale = scale
+            $0.expireAfter = 1e7
+        }
+    }
+
+    /// `apply` started in the background against `cluster`, in `folder`.
+    static func launch(
+        _ r: Rehearsal, _ cluster: PostgresCluster, schema: String, in folder: URL? = nil, extra: [String] = [],
+        output: Pipe? = nil, errors: Pipe? = nil
+    ) throws -> Process {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments =
+            [
+                "apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale), "--state",
+                cluster.url(schema: schema),
+            ] + extra
+        process.currentDirectoryURL = folder ?? r.scratch.url
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        for (k, v) in r.environment.merging(cluster.environment, uniquingKeysWith: { $1 }) { env[k] = v }
+        process.environment = env
+        process.standardOutput = output ?? FileHandle.nullDevice
+        process.standardError = errors ?? FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func run(
+        _ r: Rehearsal, _ cluster: PostgresCluster, _ arguments: [String], in folder: URL? = nil,
+        environment: [String: String] = [:]
+    ) async throws -> CLI.Result {
+        try await CLI.run(
+            arguments, in: folder ?? r.scratch.url,
+            environment: r.environment.merging(cluster.environment) { $1 }.merging(environment) { $1 })
+    }
+
+    static func apply(
+        _ r: Rehearsal, _ cluster: PostgresCluster, schema: String, in folder: URL? = nil, extra: [String] = []
+    ) async throws -> CLI.Result {
+        try await run(
+            r, cluster,
+            [
+                "apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale), "--state",
+                cluster.url(schema: schema),
+            ] + extra, in: folder)
+    }
+
+    /// Counts the takes recorded in `schema` with `status` (any status when nil).
+    static func count(_ cluster: PostgresCluster, _ schema: String, _ status: String? = nil) -> Int {
+        let filter = status.map { " WHERE entry->>'status' = '\($0)'" } ?? ""
+        return Int((try? cluster.query("SELECT count(*) FROM \(schema).shots\(filter)")) ?? "") ?? 0
+    }
+
+    /// Waits on a thread of its own until `condition` holds (true) or 30 s pass (false), then does
+    /// `action` on that thread at once.
+    static func waitUntil(
+        _ condition: @escaping @Sendable () -> Bool, then action: @escaping @Sendable () -> Void = {}
+    ) async -> Bool {
+        await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            Thread {
+                for _ in 0..<3000 {
+                    if condition() {
+                        action()
+                        return done.resume(returning: true)
+                    }
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
+                done.resume(returning: false)
+            }.start()
+        }
+    }
+
+    static func text(_ pipe: Pipe) -> String {
+        String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    @Test("two applies at once: one renders, the other is refused naming the holder, then finds nothing to do")
+    func secondApplyRefused() async throws {
+        let cluster = try await PostgresCluster.make()
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        let first = try Self.launch(r, cluster, schema: "refused")
+        let held = await Self.waitUntil {
+            (try? cluster.query("SELECT count(*) FROM refused.locks")) == "1"
+        }
+        #expect(held, "the first apply took the lock")
+        let second = try await Self.apply(r, cluster, schema: "refused")
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("is locked by"), "\(second.stderr)")
+        #expect(second.stderr.contains("pid \(first.processIdentifier), kling-render apply"), "\(second.stderr)")
+        #expect(second.stderr.contains("nothing was sent"))
+        await first.exited()
+        #expect(first.terminationStatus == 0)
+        let again = try await Self.apply(r, cluster, schema: "refused")
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("Nothing to do: no request was sent."), "\(again.stdout)")
+        #expect(await r.stats().tasksCreated == 4, "every shot rendered exactly once")
+        #expect(!FileManager.default.fileExists(atPath: r.manifestURL.path), "no local manifest is written")
+    }
+
+    @Test("with --lock-timeout the second apply waits, then sends no request")
+    func lockTimeoutWaits() async throws {
+        let cluster = try await PostgresCluster.make()
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        let first = try Self.launch(r, cluster, schema: "waits")
+        #expect(await Self.waitUntil { Self.count(cluster, "waits", "running") >= 1 })
+        let second = try await Self.apply(r, cluster, schema: "waits", extra: ["--lock-timeout", "2m"])
+        await first.exited()
+        #expect(first.terminationStatus == 0)
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        #expect(second.stderr.contains("waiting for the lock"), "\(second.stderr)")
+        #expect(second.stdout.contains("Nothing left to do"), "\(second.stdout)")
+        let stats = await r.stats()
+        #expect(stats.tasksCreated == 4)
+        #expect(stats.requests["POST /api/generate"] == 4, "the second apply sent no request")
+    }
+
+    @Test("kill -9 of the holder: the next apply starts at once and resumes its tasks, none created twice")
+    func killNineReleases() async throws {
+        let cluster = try await PostgresCluster.make()
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        let first = try Self.launch(r, cluster, schema: "killed", extra: ["--parallelism", "2"])
+        let pid = first.processIdentifier
+        let killed = await Self.waitUntil(
+            { Self.count(cluster, "killed", "running") == 2 && Self.count(cluster, "killed", "submitting") == 0 },
+            then: { kill(pid, SIGKILL) })
+        #expect(killed)
+        await first.exited()
+        let next = try await Self.apply(r, cluster, schema: "killed")
+        #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+        #expect(!next.stderr.contains("locked"), "the lock died with its holder's connection")
+        #expect(next.stdout.contains("resume"), "\(next.stdout)")
+        #expect(await r.stats().tasksCreated == 4, "no task created twice")
+        #expect(Self.count(cluster, "killed", "succeeded") == 4)
+        for id in ["a", "b", "c", "d"] {
+            #expect(FileManager.default.fileExists(atPath: r.scratch.path("renders/\(id).mp4")))
+        }
+    }
+
+    @Test("the database stopped mid-apply: the run stops submitting and says so; the next apply resumes")
+    func databaseStops() async throws {
+        let cluster = try await PostgresCluster.make()
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        let output = Pipe()
+        let errors = Pipe()
+        let first = try Self.launch(
+            r, cluster, schema: "stopped", extra: ["--parallelism", "1"], output: output, errors: errors)
+        nonisolated(unsafe) var stopped = false
+        #expect(
+            await Self.waitUntil(
+                { Self.count(cluster, "stopped", "running") == 1 },
+                then: { stopped = (try? cluster.stop(immediate: true)) != nil }))
+        #expect(stopped)
+        let said = Self.text(output) + Self.text(errors)
+        await first.exited()
+        #expect(first.terminationStatus == 1)
+        #expect(said.contains("cannot write the shared state"), "\(said)")
+        #expect(said.contains("Stopped: "), "\(said)")
+        let created = await r.stats().tasksCreated
+        #expect(created == 1, "nothing was submitted once the state could not be written")
+        try await cluster.restart()
+        let next = try await Self.apply(r, cluster, schema: "stopped")
+        #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+        #expect(await r.stats().tasksCreated == 4, "the recorded task was resumed, not submitted again")
+    }
+
+    @Test(
+        "two working copies applying at once render each shot exactly once; state pull gives a manifest the file backend takes as its own"
+    )
+    func twoWorkingCopies() async throws {
+        let cluster = try await PostgresCluster.make()
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        let other = try Scratch()
+        try other.write(r.file, Self.film)
+        let mine = try Self.launch(r, cluster, schema: "team", extra: ["--lock-timeout", "2m"])
+        let theirs = try Self.launch(r, cluster, schema: "team", in: other.url, extra: ["--lock-timeout", "2m"])
+        await mine.exited()
+        await theirs.exited()
+        #expect(mine.terminationStatus == 0)
+        #expect(theirs.terminationStatus == 0)
+        #expect(await r.stats().tasksCreated == 4, "each shot rendered once, whoever started first")
+        for folder in [r.scratch.url, other.url] {
+            for id in ["a", "b", "c", "d"] {
+                #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("renders/\(id).mp4").path))
+            }
+        }
+        let pulled = try await Self.run(
+            r, cluster, ["state", "pull", r.file, "--state", cluster.url(schema: "team")], in: other.url)
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.stdout.contains("wrote film.manifest.json"), "\(pulled.stdout)")
+        let plan = try await Self.run(
+            r, cluster, ["plan", r.file, "--state", "file", "--detailed-exitcode"], in: other.url)
+        #expect(plan.status == 0, "the pulled manifest is current for the file backend: \(plan.stdout)\(plan.stderr)")
+        let status = try await Self.run(r, cluster, ["status", r.file, "--state", "file", "--verify"], in: other.url)
+        #expect(status.status == 0, "\(status.stdout)")
+    }
+
+    @Test("state push then pull round-trips the manifest byte for byte; push refuses to drop newer state")
+    func pushPull() async throws {
+        let cluster = try await PostgresCluster.make()
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        let local = try await Self.run(
+            r, cluster,
+            ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(Self.scale)])
+        #expect(local.status == 0, "\(local.stdout)\(local.stderr)")
+        let original = try #require(r.manifestData)
+        let url = cluster.url(schema: "moved")
+        let push = try await Self.run(r, cluster, ["state", "push", r.file, "--state", url])
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(push.stdout.contains("pushed film.manifest.json"), "\(push.stdout)")
+        let copy = try Scratch()
+        try copy.write(r.file, Self.film)
+        let pull = try await Self.run(r, cluster, ["state", "pull", r.file, "--state", url], in: copy.url)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(try Data(contentsOf: copy.url.appendingPathComponent("film.manifest.json")) == original)
+        // A teammate renders a new shot into the shared state; the old file would drop it.
+        try copy.write(r.file, Self.film + "\n  e:\n    type: std-text-to-video\n    prompt: Nets drying\n")
+        #expect(try await Self.apply(r, cluster, schema: "moved", in: copy.url).status == 0)
+        let stale = try await Self.run(r, cluster, ["state", "push", r.file, "--state", url])
+        #expect(stale.status == 1)
+        #expect(stale.stderr.contains("records what film.manifest.json does not: e (task "), "\(stale.stderr)")
+        #expect(Self.count(cluster, "moved") == 5, "nothing was written")
+        let forced = try await Self.run(r, cluster, ["state", "push", r.file, "--state", url, "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(Self.count(cluster, "moved") == 4)
+    }
+
+    @Test("rows doctored in the database are refused as a doctored manifest is, and nothing is sent")
+    func doctoredRows() async throws {
+        let cluster = try await PostgresCluster.make()
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        #expect(try await Self.apply(r, cluster, schema: "doctored").status == 0)
+        try cluster.query(
+            """
+            UPDATE doctored.shots SET entry = jsonb_set(entry, '{files,0,path}', '"../../outside.mp4"') WHERE key = 'a'
+            """)
+        let plan = try await Self.run(r, cluster, ["plan", r.file, "--state", cluster.url(schema: "doctored")])
+        #expect(plan.status == 1)
+        #expect(plan.stderr.contains("postgres://127.0.0.1:\(cluster.port)/postgres?"), "\(plan.stderr)")
+        #expect(plan.stderr.contains("nothing is written over it"), "\(plan.stderr)")
+        let before = await r.stats().requests
+        let apply = try await Self.apply(r, cluster, schema: "doctored", extra: ["--replace", "b"])
+        #expect(apply.status == 1)
+        #expect(await r.stats().requests == before, "nothing was sent")
+    }
+
+    @Test("credentials: a password in --state works and is never printed; a wrong one is named without it")
+    func credentials() async throws {
+        let cluster = try await PostgresCluster.make()
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        let url = "postgres://\(cluster.user):\(cluster.password)@127.0.0.1:\(cluster.port)/postgres?schema=creds"
+        let apply = try await CLI.run(
+            [
+                "apply", r.file, "--yes", "--state", url, "--endpoint", r.simulator.baseURL, "--time-scale",
+                String(Self.scale),
+            ],
+            in: r.scratch.url, environment: r.environment)
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        #expect(!(apply.stdout + apply.stderr).contains(cluster.password))
+        #expect(apply.stdout.contains("Manifest: postgres://127.0.0.1:\(cluster.port)/postgres?schema=creds"))
+        let wrong = "postgres://\(cluster.user):not-\(cluster.password)@127.0.0.1:\(cluster.port)/postgres?schema=creds"
+        let refused = try await CLI.run(["status", r.file, "--state", wrong], in: r.scratch.url)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("password authentication failed"), "\(refused.stderr)")
+        #expect(!(refused.stdout + refused.stderr).contains(cluster.password))
+        // A password file others can read is ignored, as libpq ignores it; at 0600 it is used.
+        let passfile = r.scratch.url.appendingPathComponent("pgpass")
+        try "127.0.0.1:\(cluster.port):*:\(cluster.user):\(cluster.password)\n".write(
+            to: passfile, atomically: true, encoding: .utf8)
+        chmod(passfile.path, 0o644)
+        let environment = ["PGPASSFILE": passfile.path, "PGUSER": cluster.user]
+        let open = try await CLI.run(
+            ["status", r.file, "--state", cluster.url(schema: "creds")], in: r.scratch.url, environment: environment)
+        #expect(open.status == 1)
+        #expect(open.stderr.contains("can be read by others, so it is ignored"), "\(open.stderr)")
+        chmod(passfile.path, 0o600)
+        let closed = try await CLI.run(
+            ["status", r.file, "--state", cluster.url(schema: "creds")], in: r.scratch.url, environment: environment)
+        #expect(closed.status == 0, "\(closed.stderr)")
+    }
+}
