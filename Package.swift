@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(name: "kling-bench", dependencies: ["KlingRenderCore", "CYAML"]),
         .executableTarget(
             name: "kling-apply-bench",
-            dependencies: ["KlingRenderCore", "KlingRenderExecution", "KlingSimulator", "KlingAPI"]
+            dependencies: ["KlingRenderCore", "KlingRenderExecution", "KlingSimulator", "KlingAPI", "KlingState"]
         ),
         .testTarget(
             name: "KlingRenderCoreTests",

@@ -3,12 +3,15 @@
 //   kling-apply-bench schedule [SHOTS] [TIME-SCALE]   makespan against the critical-path bound at
 //                                                    parallelism 4, 16 and unbounded; status
 //                                                    requests per task against a 5-second poller
+//                                                    (with STATE, a postgres:// URL: each row also
+//                                                    with the manifest kept there, and the ratio)
 //   kling-apply-bench download [MB]                  peak memory while downloading one video
 import Foundation
 import KlingAPI
 import KlingRenderCore
 import KlingRenderExecution
 import KlingSimulator
+import KlingState
 
 #if canImport(Glibc)
     import Glibc
@@ -67,7 +70,7 @@ func film(_ count: Int) -> String {
     return out
 }
 
-func schedule(shots: Int, timeScale: Double) async throws {
+func schedule(shots: Int, timeScale: Double, state: StateURL?) async throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-apply-bench-\(getpid())")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
@@ -93,15 +96,31 @@ func schedule(shots: Int, timeScale: Double) async throws {
         "\(shots) shots at time scale \(Int(timeScale)): critical path \(Int(critical)) s, work \(Int(work)) s (simulated)"
     )
     print(
-        ["parallelism", "makespan s", "bound s", "ratio", "CP|W/P", "ratio", "polls/task", "5 s poller"].map {
+        ["parallelism", "state", "makespan s", "bound s", "ratio", "CP|W/P", "ratio", "polls/task", "5 s poller"].map {
             $0.leftPadded(12)
         }.joined()
     )
     for parallelism in [4, 16, shots] {
-        try await scheduleRow(
-            parallelism: parallelism, shots: shots, timeScale: timeScale, file: file, project: project,
-            duration: duration, naivePolls: naivePolls)
+        let row = { (state: StateURL?) in
+            try await scheduleRow(
+                parallelism: parallelism, shots: shots, timeScale: timeScale, file: file, project: project,
+                duration: duration, naivePolls: naivePolls, state: state)
+        }
+        let local = try await row(nil)
+        if let state {
+            let shared = try await row(state)
+            print(String(format: "%24@ makespan with PostgreSQL ÷ with the file: %.3f", "", shared / local))
+        }
     }
+}
+
+/// The manifest's writer for a row: the file, or a fresh project in the shared state.
+func writer(for state: StateURL?, paths: ProjectPaths, parallelism: Int) async throws -> any ManifestWriter {
+    guard let state else { return FileManifestWriter(paths: paths) }
+    let environment = ProcessInfo.processInfo.environment
+    let target = PostgresTarget(state, environment: environment, home: environment["HOME"])
+    let shared = PostgresState(target: target, project: "bench-\(getpid())-\(parallelism)")
+    return try await shared.lock(LockRequest(command: "bench"))
 }
 
 /// A lower bound on any schedule's makespan on `parallelism` slots: the larger of the critical
@@ -136,8 +155,8 @@ func lowerBound(graph: ShotGraph, duration: [Double], parallelism: Int) -> Doubl
 /// One row of the schedule table: the generated film rendered at `parallelism` against a fresh simulator.
 func scheduleRow(
     parallelism: Int, shots: Int, timeScale: Double, file: URL, project: Project, duration: [Double],
-    naivePolls: Double
-) async throws {
+    naivePolls: Double, state: StateURL?
+) async throws -> Double {
     var configuration = SimulatorConfiguration()
     configuration.port = 0
     configuration.timeScale = timeScale
@@ -148,6 +167,7 @@ func scheduleRow(
     let paths = ProjectPaths(projectFile: file.path, output: "renders-\(parallelism)", simulated: false)
     try? FileManager.default.removeItem(at: paths.manifest)
     let plan = try Planner().plan(project, manifest: nil, paths: paths)
+    let writer = try await writer(for: state, paths: paths, parallelism: parallelism)
     var options = ExecutionOptions()
     options.parallelism = parallelism
     options.timeScale = timeScale
@@ -156,10 +176,11 @@ func scheduleRow(
         project: project, plan: plan, paths: paths,
         manifest: Manifest(project: project.name, endpoint: simulator.baseURL, simulated: true),
         api: KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey),
-        options: options, events: { _ in })
+        options: options, writer: writer, events: { _ in })
     let start = ContinuousClock.now
     let report = await engine.run()
     let makespan = seconds(ContinuousClock.now - start) * timeScale
+    await writer.release()
     let stats = await simulator.stats()
     await simulator.stop()
     guard report.succeeded, stats.tasksCreated == shots else {
@@ -173,12 +194,13 @@ func scheduleRow(
     let polls = Double(stats.requests["GET /api/status"] ?? 0) / Double(shots)
     let label = parallelism == shots ? "unbounded" : String(parallelism)
     let cells = [
-        label, String(format: "%.0f", makespan), String(format: "%.0f", bound),
+        label, state == nil ? "file" : "postgres", String(format: "%.0f", makespan), String(format: "%.0f", bound),
         String(format: "%.3fx", makespan / bound), String(format: "%.0f", simple),
         String(format: "%.3fx", makespan / simple),
         String(format: "%.1f", polls), String(format: "%.1f", naivePolls / Double(shots)),
     ]
     print(cells.map { $0.leftPadded(12) }.joined())
+    return makespan
 }
 
 func download(megabytes: Int) async throws {
@@ -212,7 +234,8 @@ switch arguments.first {
 case "schedule":
     let shots = arguments.dropFirst().first.flatMap { Int($0) } ?? 200
     let scale = arguments.dropFirst(2).first.flatMap { Double($0) } ?? 200
-    try await schedule(shots: shots, timeScale: scale)
+    let state = arguments.dropFirst(3).first.flatMap { try? StateURL.parse($0).get() }
+    try await schedule(shots: shots, timeScale: scale, state: state)
 case "download":
     try await download(megabytes: arguments.dropFirst().first.flatMap { Int($0) } ?? 1024)
 default:

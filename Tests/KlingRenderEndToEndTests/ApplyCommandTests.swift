@@ -335,7 +335,9 @@ struct ApplyCommandTests {
         #expect(result.stderr.contains("--lock-timeout"), "the way to wait is named")
         let waited = try await r.apply(["--lock-timeout", "1s"])
         #expect(waited.status == 1)
-        #expect(waited.stderr.contains("waiting for the lock: film.manifest.json is locked by pid 4242"), "\(waited.stderr)")
+        #expect(
+            waited.stderr.contains("waiting for the lock: film.manifest.json is locked by pid 4242"), "\(waited.stderr)"
+        )
         #expect(waited.stderr.contains("waited 1 s for film.manifest.json"), "\(waited.stderr)")
         #expect(await r.stats().requests.isEmpty)
     }

@@ -39,6 +39,51 @@ struct TeamStateTests {
         }
     }
 
+    /// A simulator whose clock all but stands still: no render finishes until the test moves it
+    /// on (`finish`), so an apply holds its lock for as long as a test needs, however loaded the
+    /// machine is.
+    static func frozen() async throws -> Rehearsal {
+        try await Rehearsal(film) {
+            $0.timeScale = 0.001
+            $0.expireAfter = 1e7
+        }
+    }
+
+    /// Moves a frozen simulator's clock past every render.
+    static func finish(_ r: Rehearsal) async throws { try await r.simulator.advance(seconds: 100_000) }
+
+    /// Moves a frozen simulator's clock on, again and again, until `process` ends (renders that
+    /// start later, downstream of others, need their own turn).
+    static func finish(_ r: Rehearsal, until process: Process) async throws {
+        while process.isRunning {
+            try await finish(r)
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        await process.exited()
+    }
+
+    /// `apply` on a frozen simulator, its clock moved on until the run ends.
+    static func applyFinishing(_ r: Rehearsal, _ cluster: PostgresCluster, schema: String) async throws -> CLI.Result {
+        let (output, errors) = (Pipe(), Pipe())
+        let process = try launch(r, cluster, schema: schema, output: output, errors: errors)
+        async let said = onThread { text(output) }
+        async let warned = onThread { text(errors) }
+        try await finish(r, until: process)
+        return CLI.Result(status: process.terminationStatus, stdout: await said, stderr: await warned)
+    }
+
+    /// `body` on a thread of its own, never on the cooperative pool.
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in Thread { continuation.resume(returning: body()) }.start() }
+    }
+
+    /// Sessions of `kling-render apply` connected to the cluster (a run holding or awaiting a lock).
+    static func applying(_ cluster: PostgresCluster) -> Int {
+        Int(
+            (try? cluster.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'kling-render apply'")) ?? "") ?? 0
+    }
+
     /// `apply` started in the background against `cluster`, in `folder`.
     static func launch(
         _ r: Rehearsal, _ cluster: PostgresCluster, schema: String, in folder: URL? = nil, extra: [String] = [],
@@ -114,7 +159,7 @@ struct TeamStateTests {
     @Test("two applies at once: one renders, the other is refused naming the holder, then finds nothing to do")
     func secondApplyRefused() async throws {
         let cluster = try await PostgresCluster.make()
-        let r = try await Self.rehearsal()
+        let r = try await Self.frozen()
         defer { Task { await r.stop() } }
         let first = try Self.launch(r, cluster, schema: "refused")
         let held = await Self.waitUntil {
@@ -126,7 +171,7 @@ struct TeamStateTests {
         #expect(second.stderr.contains("is locked by"), "\(second.stderr)")
         #expect(second.stderr.contains("pid \(first.processIdentifier), kling-render apply"), "\(second.stderr)")
         #expect(second.stderr.contains("nothing was sent"))
-        await first.exited()
+        try await Self.finish(r, until: first)
         #expect(first.terminationStatus == 0)
         let again = try await Self.apply(r, cluster, schema: "refused")
         #expect(again.status == 0)
@@ -138,16 +183,24 @@ struct TeamStateTests {
     @Test("with --lock-timeout the second apply waits, then sends no request")
     func lockTimeoutWaits() async throws {
         let cluster = try await PostgresCluster.make()
-        let r = try await Self.rehearsal()
+        let r = try await Self.frozen()
         defer { Task { await r.stop() } }
         let first = try Self.launch(r, cluster, schema: "waits")
         #expect(await Self.waitUntil { Self.count(cluster, "waits", "running") >= 1 })
-        let second = try await Self.apply(r, cluster, schema: "waits", extra: ["--lock-timeout", "2m"])
-        await first.exited()
+        let (output, errors) = (Pipe(), Pipe())
+        let second = try Self.launch(
+            r, cluster, schema: "waits", extra: ["--lock-timeout", "2m"], output: output, errors: errors)
+        // The second run's connection is open while it waits for the lock.
+        #expect(await Self.waitUntil { Self.applying(cluster) == 2 }, "the second apply waits")
+        async let said = Self.onThread { Self.text(output) }
+        async let warned = Self.onThread { Self.text(errors) }
+        try await Self.finish(r, until: first)
+        try await Self.finish(r, until: second)
+        let (saidText, warnedText) = (await said, await warned)
         #expect(first.terminationStatus == 0)
-        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
-        #expect(second.stderr.contains("waiting for the lock"), "\(second.stderr)")
-        #expect(second.stdout.contains("Nothing left to do"), "\(second.stdout)")
+        #expect(second.terminationStatus == 0, "\(saidText)\(warnedText)")
+        #expect(warnedText.contains("waiting for the lock"), "\(warnedText)")
+        #expect(saidText.contains("Nothing left to do"), "\(saidText)")
         let stats = await r.stats()
         #expect(stats.tasksCreated == 4)
         #expect(stats.requests["POST /api/generate"] == 4, "the second apply sent no request")
@@ -156,7 +209,7 @@ struct TeamStateTests {
     @Test("kill -9 of the holder: the next apply starts at once and resumes its tasks, none created twice")
     func killNineReleases() async throws {
         let cluster = try await PostgresCluster.make()
-        let r = try await Self.rehearsal()
+        let r = try await Self.frozen()
         defer { Task { await r.stop() } }
         let first = try Self.launch(r, cluster, schema: "killed", extra: ["--parallelism", "2"])
         let pid = first.processIdentifier
@@ -165,7 +218,7 @@ struct TeamStateTests {
             then: { kill(pid, SIGKILL) })
         #expect(killed)
         await first.exited()
-        let next = try await Self.apply(r, cluster, schema: "killed")
+        let next = try await Self.applyFinishing(r, cluster, schema: "killed")
         #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
         #expect(!next.stderr.contains("locked"), "the lock died with its holder's connection")
         #expect(next.stdout.contains("resume"), "\(next.stdout)")
@@ -179,7 +232,7 @@ struct TeamStateTests {
     @Test("the database stopped mid-apply: the run stops submitting and says so; the next apply resumes")
     func databaseStops() async throws {
         let cluster = try await PostgresCluster.make()
-        let r = try await Self.rehearsal()
+        let r = try await Self.frozen()
         defer { Task { await r.stop() } }
         let output = Pipe()
         let errors = Pipe()
@@ -191,7 +244,11 @@ struct TeamStateTests {
                 { Self.count(cluster, "stopped", "running") == 1 },
                 then: { stopped = (try? cluster.stop(immediate: true)) != nil }))
         #expect(stopped)
-        let said = Self.text(output) + Self.text(errors)
+        // The render finishes while the database is down: what follows cannot be recorded.
+        try await Self.finish(r)
+        async let out = Self.onThread { Self.text(output) }
+        async let err = Self.onThread { Self.text(errors) }
+        let said = await out + err
         await first.exited()
         #expect(first.terminationStatus == 1)
         #expect(said.contains("cannot write the shared state"), "\(said)")
@@ -199,7 +256,7 @@ struct TeamStateTests {
         let created = await r.stats().tasksCreated
         #expect(created == 1, "nothing was submitted once the state could not be written")
         try await cluster.restart()
-        let next = try await Self.apply(r, cluster, schema: "stopped")
+        let next = try await Self.applyFinishing(r, cluster, schema: "stopped")
         #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
         #expect(await r.stats().tasksCreated == 4, "the recorded task was resumed, not submitted again")
     }
@@ -285,6 +342,44 @@ struct TeamStateTests {
         let apply = try await Self.apply(r, cluster, schema: "doctored", extra: ["--replace", "b"])
         #expect(apply.status == 1)
         #expect(await r.stats().requests == before, "nothing was sent")
+        // Tables migrated by a newer kling-render are not read as if they were ours.
+        try cluster.query("UPDATE doctored.state_version SET version = 2")
+        let newer = try await Self.run(r, cluster, ["status", r.file, "--state", cluster.url(schema: "doctored")])
+        #expect(newer.status == 1)
+        #expect(
+            newer.stderr.contains("its tables are at version 2, newer than this kling-render knows (1)"),
+            "\(newer.stderr)")
+    }
+
+    @Test(
+        "a teammate's render whose URL has expired is fetched from the asset store (keep_outputs), not rendered again")
+    func expiredFromStore() async throws {
+        let cluster = try await PostgresCluster.make()
+        // URLs die 30 simulated seconds after a render: half a second here.
+        let r = try await Rehearsal(Self.film) {
+            $0.timeScale = Self.scale
+            $0.expireAfter = 30
+            $0.faults[.expire] = 1
+        }
+        defer { Task { await r.stop() } }
+        let yaml = Self.film + "\n" + r.storeBlock + "  keep_outputs: true\n"
+        try r.scratch.write(r.file, yaml)
+        let other = try Scratch()
+        try other.write(r.file, yaml)
+        #expect(try await Self.apply(r, cluster, schema: "kept").status == 0)
+        #expect(
+            (try? cluster.query("SELECT count(*) FROM kept.assets WHERE path LIKE 'renders/%.mp4'")) == "4",
+            "every render is kept in the store")
+        try await Task.sleep(for: .seconds(1))
+        let theirs = try await Self.apply(r, cluster, schema: "kept", in: other.url)
+        #expect(theirs.status == 0, "\(theirs.stdout)\(theirs.stderr)")
+        #expect(theirs.stdout.contains("fetching the copy kept in s3://rehearsal/kling/"), "\(theirs.stdout)")
+        #expect(await r.stats().tasksCreated == 4, "nothing rendered twice")
+        for id in ["a", "b", "c", "d"] {
+            let mine = try Data(contentsOf: r.scratch.url.appendingPathComponent("renders/\(id).mp4"))
+            let copy = try Data(contentsOf: other.url.appendingPathComponent("renders/\(id).mp4"))
+            #expect(mine == copy, "\(id) is the same video on both machines")
+        }
     }
 
     @Test("credentials: a password in --state works and is never printed; a wrong one is named without it")

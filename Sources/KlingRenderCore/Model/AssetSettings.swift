@@ -11,6 +11,9 @@ package struct AssetSettings: Sendable, Equatable, Codable {
     package var publicURL: String?
     /// Seconds a presigned URL is valid: at most 7 days, as SigV4 allows.
     package var urlLifetime: Int
+    /// Downloaded renders are put in the store too (`keep_outputs: true`): a teammate whose video
+    /// URL has expired fetches the file from there instead of rendering it again.
+    package var keepOutputs = false
 
     package static let defaultURLLifetime = 7 * 86_400
     package static let maxURLLifetime = 7 * 86_400

@@ -9,7 +9,7 @@ struct ProjectBuilder {
         "version", "name", "output", "budget", "parallelism", "defaults", "vars", "shots", "assets", "outputs_lifetime",
         "cut", "state",
     ]
-    static let assetKeys = ["store", "endpoint", "region", "public_url", "url_lifetime"]
+    static let assetKeys = ["store", "endpoint", "region", "public_url", "url_lifetime", "keep_outputs"]
     static let shotKeys = ["type", "after", "notes", "extra", "takes", "pick"] + ShotField.allCases.map(\.fileName)
     static let defaultKeys = ["type", "extra", "takes"] + ShotField.allCases.map(\.fileName)
 
@@ -188,7 +188,9 @@ struct ProjectBuilder {
 
     mutating func readAssets(_ node: YAMLNode) -> AssetSettings? {
         guard case .mapping(let m) = node else {
-            sink.error(node.location, "`assets` must be a mapping (store, endpoint, region, public_url, url_lifetime)")
+            sink.error(
+                node.location,
+                "`assets` must be a mapping (store, endpoint, region, public_url, url_lifetime, keep_outputs)")
             return nil
         }
         for entry in m.entries where !Self.assetKeys.contains(entry.key.text) {
@@ -233,6 +235,13 @@ struct ProjectBuilder {
                 sink.error(n.location, "`assets.region` must be a region name such as us-east-1")
             } else {
                 settings.region = region
+            }
+        }
+        if let n = m["keep_outputs"] {
+            if case .scalar(let s) = n, s.isPlain, ["true", "false"].contains(s.text) {
+                settings.keepOutputs = s.text == "true"
+            } else {
+                sink.error(n.location, "`assets.keep_outputs` is `true` or `false`")
             }
         }
         if let n = m["url_lifetime"], let seconds = timeSpan(n, field: "assets.url_lifetime") {

@@ -57,6 +57,7 @@ package struct Engine: Sendable {
         context.assets = AssetBoard(files)
         context.inputFiles = project.inputFiles
         context.store = assets.store
+        context.keepOutputs = project.assets?.keepOutputs ?? false
         context.ffmpeg = assets.ffmpeg
         context.ffprobe = assets.ffprobe
         context.outputsLifetime = project.outputsLifetime

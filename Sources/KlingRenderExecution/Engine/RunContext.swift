@@ -23,6 +23,8 @@ package struct RunContext: Sendable {
     package var inputFiles: [String: InputFile] = [:]
     /// Where assets are hosted; nil when the project has none.
     package var store: AssetHost?
+    /// Downloaded renders go to the store as well (`assets.keep_outputs`).
+    package var keepOutputs = false
     /// ffmpeg's path, for continuity frames; nil when it is not installed.
     package var ffmpeg: String?
     /// ffprobe's path, for the cut; nil when it is not installed.

@@ -4,7 +4,9 @@ import KlingRenderCore
 
 /// What happens to a rendered shot's videos: each fetched to its place under the output folder
 /// (`ID.mp4`, `ID.2.mp4`…), checked, hashed, and recorded. Bounded by `--timeout`; a partial
-/// file stays for the next apply to resume.
+/// file stays for the next apply to resume. With `assets.keep_outputs`, each is also put in the
+/// asset store, and a video whose URL has expired (a teammate's render, fetched days later) comes
+/// from there instead.
 package struct DownloadStep: Step {
     package var id: String
     package var context: RunContext
@@ -26,13 +28,14 @@ package struct DownloadStep: Step {
         for (n, url) in urls.enumerated() {
             let path = context.paths.videoPath(shot: id, number: n + 1)
             do {
-                let file = try await fetch(url, to: path)
+                let file = try await fetchOrRecover(url, to: path)
                 files.append(file)
                 context.events(.downloaded(shot: id, file: file))
             } catch {
                 return await failed(error, kept: files)
             }
         }
+        await keep(files)
         do {
             let kept = files
             try await context.recorder.record(id) { entry in
@@ -59,6 +62,41 @@ package struct DownloadStep: Step {
         }
         context.events(.failed(shot: id, reason: reason))
         return .ended(.downloadFailed(reason))
+    }
+
+    /// One video from its URL, or, when the URL has expired and the store keeps this file (as
+    /// recorded, by its hash), from the store.
+    private func fetchOrRecover(_ url: String, to path: String) async throws(DownloadError) -> ManifestFile {
+        do {
+            return try await fetch(url, to: path)
+        } catch .expired(let expiredURL, let status) {
+            guard let host = context.store, let kept = await context.recorder.manifest.assets?[path],
+                kept.store == host.store.label
+            else { throw .expired(url: expiredURL, status: status) }
+            context.events(
+                .warning("\(path): its URL has expired (\(status)); fetching the copy kept in \(kept.store)"))
+            let file = try await fetch(host.store.url(for: kept.key), to: path)
+            guard file.sha256 == kept.sha256 else {
+                throw .failed(
+                    url: kept.store + kept.key, reason: "the kept copy is not the recorded file (its SHA-256 differs)")
+            }
+            return file
+        }
+    }
+
+    /// Each downloaded video put in the store (`keep_outputs`), unless it is there: a failure is a
+    /// warning, as the file is safe on disk.
+    private func keep(_ files: [ManifestFile]) async {
+        guard context.keepOutputs, let host = context.store else { return }
+        for file in files where await context.recorder.manifest.assets?[file.path]?.sha256 != file.sha256 {
+            let asset = LocalAsset(resolved: file.path, sha256: file.sha256, bytes: file.bytes, media: .mp4)
+            do {
+                _ = try await UploadStep.host(asset, paths: [file.path], on: host, context: context)
+            } catch {
+                let detail = (error as? UploadStep.UploadFailure)?.detail ?? "\(error)"
+                context.events(.warning("\(file.path) was not kept in the asset store: \(detail)"))
+            }
+        }
     }
 
     /// One video, cut off at `--timeout`.
