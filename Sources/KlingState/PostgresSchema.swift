@@ -79,6 +79,17 @@ struct PostgresSchema {
     func prepare(on connection: PostgresConnection) async throws(SchemaProblem) {
         let logger = PostgresConnector.logger
         let quoted = quoted
+        // Teammates with table rights only must not need CREATE: tables that are there are used.
+        do {
+            if let installed = try await installed(on: connection), installed >= Self.version {
+                guard installed == Self.version else { throw SchemaProblem.newer(installed) }
+                return
+            }
+        } catch let problem as SchemaProblem {
+            throw problem
+        } catch {
+            throw .failed(PostgresConnector.describe(error))
+        }
         do {
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), 0)", logger: logger)

@@ -21,7 +21,7 @@ actor PostgresWriter: ManifestWriter {
 
     func write(_ manifest: Manifest) async throws {
         guard !released else { throw WriteError(reason: "the lock was released") }
-        let change = Change(from: written, to: manifest)
+        let change = try Change(from: written, to: manifest)
         guard !change.isEmpty else { return }
         // A query on a closed connection is never answered (PostgresNIO drops it): asked first.
         guard !broken, !connection.isClosed else {
@@ -153,17 +153,17 @@ struct Change {
         shotKeys.isEmpty && removedShots.isEmpty && assetPaths.isEmpty && removedAssets.isEmpty && !header
     }
 
-    init(from before: Manifest?, to after: Manifest) {
+    init(from before: Manifest?, to after: Manifest) throws {
         header = before == nil || before?.endpoint != after.endpoint || before?.cut != after.cut
         for (key, entry) in after.shots.sorted(by: { $0.key < $1.key }) where before?.shots[key] != entry {
-            guard let data = try? CanonicalJSON.data(entry) else { continue }
+            let data = try CanonicalJSON.data(entry)
             shotKeys.append(key)
             shotEntries.append(String(decoding: data, as: UTF8.self))
         }
         removedShots = (before?.shots.keys.filter { after.shots[$0] == nil } ?? []).sorted()
         for (path, asset) in (after.assets ?? [:]).sorted(by: { $0.key < $1.key }) where before?.assets?[path] != asset
         {
-            guard let data = try? CanonicalJSON.data(asset) else { continue }
+            let data = try CanonicalJSON.data(asset)
             assetPaths.append(path)
             assetEntries.append(String(decoding: data, as: UTF8.self))
         }

@@ -73,6 +73,10 @@ struct StateAddressTests {
         #expect(written.user == "carol", "the URL wins over the environment")
         #expect(written.database == "x")
         #expect(written.sslMode == .prefer, "libpq's default")
+        #expect(written.problem == nil)
+        let mistyped = PostgresTarget(
+            try StateURL.parse("postgres://db/x").get(), environment: ["PGSSLMODE": "verify_full"], home: nil)
+        #expect(mistyped.problem?.contains("PGSSLMODE `verify_full` is not one of") == true, "not quietly `prefer`")
     }
 
     @Test("the password file: first match wins, * matches anything, \\: and \\\\ are escaped, comments skipped")

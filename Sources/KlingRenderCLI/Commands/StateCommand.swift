@@ -108,6 +108,14 @@ struct StatePullCommand: AsyncParsableCommand {
             throw fail(
                 "\(workspace.state.label) holds nothing for `\(workspace.project.name)` yet; nothing was written")
         }
+        // The file's own lock: an `apply --state file` may be writing it.
+        let lock: ManifestLock
+        do {
+            lock = try ManifestLock.acquire(for: workspace.paths, command: "kling-render state pull")
+        } catch {
+            throw fail(error.description)
+        }
+        defer { lock.release() }
         let local: Manifest?
         do {
             local = try ManifestStore.read(workspace.paths)?.manifest
@@ -149,6 +157,11 @@ enum StateDifference {
         var keys = from.shots.keys.filter { to.shots[$0] != from.shots[$0] }.sorted()
         keys += (from.assets ?? [:]).keys.filter { to.assets?[$0] != from.assets?[$0] }.sorted()
         if let cut = from.cut, to.cut != cut { keys.append("the cut") }
+        // Tasks in flight would be polled on another API than the one that has them.
+        if !from.endpoint.isEmpty, from.endpoint != to.endpoint, from.shots.values.contains(where: { $0.taskID != nil })
+        {
+            keys.append("the endpoint \(Printable.short(from.endpoint, limit: 80))")
+        }
         return keys
     }
 

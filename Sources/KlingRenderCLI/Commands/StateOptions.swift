@@ -40,6 +40,7 @@ struct StateOptions: ParsableArguments {
         }
         let target = PostgresTarget(
             url, environment: environment, home: environment["HOME"].flatMap { $0.isEmpty ? nil : $0 })
+        if let problem = target.problem { throw ManifestError(path: target.label, reason: problem) }
         for warning in target.warnings { printError("warning: \(warning)") }
         return PostgresState(target: target, project: project.name)
     }

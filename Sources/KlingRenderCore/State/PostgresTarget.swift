@@ -22,6 +22,8 @@ package struct PostgresTarget: Sendable {
     package var connectTimeout: Int
     /// Something the user should know (a password file others can read), never a secret.
     package var warnings: [String] = []
+    /// Why it cannot be used as written (libpq refuses it too), never a secret.
+    package var problem: String?
     /// For messages: `label` of the address, never a user or password.
     package var label: String
 
@@ -42,6 +44,10 @@ package struct PostgresTarget: Sendable {
         self.user = user
         database = url.database ?? env("PGDATABASE") ?? user
         sslMode = url.sslMode ?? env("PGSSLMODE").flatMap(StateURL.SSLMode.init(rawValue:)) ?? .prefer
+        if url.sslMode == nil, let mode = env("PGSSLMODE"), StateURL.SSLMode(rawValue: mode) == nil {
+            let modes = StateURL.SSLMode.allCases.map(\.rawValue).joined(separator: ", ")
+            problem = "PGSSLMODE `\(Printable.short(mode, limit: 40))` is not one of \(modes)"
+        }
         connectTimeout = url.connectTimeout ?? env("PGCONNECT_TIMEOUT").flatMap(Int.init) ?? 10
         password = url.password ?? env("PGPASSWORD")
         if password == nil {

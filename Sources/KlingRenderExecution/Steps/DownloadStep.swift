@@ -70,12 +70,16 @@ package struct DownloadStep: Step {
         do {
             return try await fetch(url, to: path)
         } catch .expired(let expiredURL, let status) {
+            // Only the very file this render records (a kept copy of an older render of the same
+            // shot has another hash), and only under the key its hash gives.
             guard let host = context.store, let kept = await context.recorder.manifest.assets?[path],
-                kept.store == host.store.label
+                kept.store == host.store.label,
+                await context.recorder.entry(id)?.files.contains(where: { $0.path == path && $0.sha256 == kept.sha256 })
+                    == true
             else { throw .expired(url: expiredURL, status: status) }
             context.events(
                 .warning("\(path): its URL has expired (\(status)); fetching the copy kept in \(kept.store)"))
-            let file = try await fetch(host.store.url(for: kept.key), to: path)
+            let file = try await fetch(host.store.url(for: host.key(sha256: kept.sha256, media: .mp4)), to: path)
             guard file.sha256 == kept.sha256 else {
                 throw .failed(
                     url: kept.store + kept.key, reason: "the kept copy is not the recorded file (its SHA-256 differs)")
