@@ -237,12 +237,8 @@ struct ProjectBuilder {
                 settings.region = region
             }
         }
-        if let n = m["keep_outputs"] {
-            if case .scalar(let s) = n, s.isPlain, ["true", "false"].contains(s.text) {
-                settings.keepOutputs = s.text == "true"
-            } else {
-                sink.error(n.location, "`assets.keep_outputs` is `true` or `false`")
-            }
+        if let n = m["keep_outputs"], let keep = boolean(n, field: "assets.keep_outputs") {
+            settings.keepOutputs = keep
         }
         if let n = m["url_lifetime"], let seconds = timeSpan(n, field: "assets.url_lifetime") {
             if seconds > AssetSettings.maxURLLifetime {
@@ -648,7 +644,11 @@ struct ProjectBuilder {
     private mutating func convertBoolean(
         _ node: YAMLNode, field: ShotField, shotIDs: Set<String>, allowShotOutput: Bool
     ) -> ShotValue? {
-        let name = field.fileName
+        boolean(node, field: field.fileName).map { .boolean($0) }
+    }
+
+    /// `true` or `false` (any case YAML 1.2 allows), never YAML 1.1's yes/no/on/off; else located.
+    private mutating func boolean(_ node: YAMLNode, field name: String) -> Bool? {
         guard case .scalar(let s) = node, s.isPlain,
             ["true", "false", "True", "False", "TRUE", "FALSE"].contains(s.text)
         else {
@@ -657,7 +657,7 @@ struct ProjectBuilder {
                 note: "YAML 1.1's yes/no/on/off are not booleans here; write `\(name): true` or `\(name): false`")
             return nil
         }
-        return .boolean(s.text.lowercased() == "true")
+        return s.text.lowercased() == "true"
     }
 
     private mutating func convertText(
