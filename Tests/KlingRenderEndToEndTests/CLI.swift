@@ -87,11 +87,12 @@ final class Scratch {
 
 extension Process {
     /// Waits for the process on a thread of its own: never on the cooperative pool, whose two
-    /// threads (on two cores) every other running test needs.
+    /// threads (on two cores) every other running test needs. Not `waitUntilExit`: on a thread
+    /// other than the one that started the process it spins on an empty run loop, a whole core.
     func exited() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread {
-                self.waitUntilExit()
+                while self.isRunning { Thread.sleep(forTimeInterval: 0.02) }
                 continuation.resume()
             }.start()
         }

@@ -107,9 +107,12 @@ final class PostgresCluster: @unchecked Sendable {
         }
     }
 
-    /// `posix_spawn` and `waitpid`, not `Process`: Foundation reaps its children from a signal
-    /// source that a thread made before the first `Process` never hears, and `runuser` exits
-    /// unseen. Errors go to a file, not a pipe: the server pg_ctl starts would hold a pipe open.
+    /// `posix_spawn` and `waitpid`, not `Process`: Foundation learns that a child exited when a
+    /// socket the child inherits is closed, and the server `pg_ctl start` leaves running inherits
+    /// it too, so `pg_ctl` would never be seen to exit. Errors go to a file, not a pipe, for the
+    /// same reason. Every other descriptor is closed in the child: the test process holds
+    /// hundreds (other tests' pipes and sockets), and a server that kept one would keep another
+    /// test waiting for an end of file until this cluster stops.
     @discardableResult
     private static func run(_ program: String, _ arguments: [String]) throws -> Data {
         let log = "/tmp/kling-pg-\(UUID().uuidString).err"
@@ -124,6 +127,7 @@ final class PostgresCluster: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        closeInherited(&actions)
         let argv = ([program] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid = pid_t()
@@ -141,6 +145,20 @@ final class PostgresCluster: @unchecked Sendable {
                 ])
         }
         return (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data()
+    }
+
+    /// Closes every descriptor from 3 up in the child: glibc's `addclosefrom_np` (2.34 and later,
+    /// which the Swift overlay does not import), else each descriptor open now.
+    private static func closeInherited(_ actions: inout posix_spawn_file_actions_t) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+            return
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for descriptor in open.compactMap(Int32.init) where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
     }
 
     private static func freePort() throws -> Int {
