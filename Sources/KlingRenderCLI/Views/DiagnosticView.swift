@@ -25,13 +25,17 @@ struct DiagnosticView {
         return out
     }
 
-    /// A source line with the user name and password of any URL in it masked: the line of an
-    /// endpoint refused for holding them must not print them.
+    /// A source line with the user name and password of any URL in it masked, and the value of a
+    /// `password=` parameter (libpq's spelling): the line of an address refused for holding them
+    /// must not print them.
     static func withoutCredentials(_ line: Substring) -> Substring {
-        guard line.contains("@"), line.contains("://") else { return line }
+        guard line.contains("://") else { return line }
         return Substring(
-            String(line).replacingOccurrences(
-                of: #"://[^/@\s]+@"#, with: "://[redacted]@", options: .regularExpression))
+            String(line)
+                .replacingOccurrences(of: #"://[^/@\s]+@"#, with: "://[redacted]@", options: .regularExpression)
+                .replacingOccurrences(
+                    of: #"([?&]password=)[^&#\s]*"#, with: "$1[redacted]",
+                    options: [.regularExpression, .caseInsensitive]))
     }
 
     /// At most `width` characters of a source line around `column`, escaped, and the caret's offset in them.
