@@ -3,11 +3,12 @@ import KlingAPI
 import KlingRenderCore
 
 extension RenderStep {
-    /// Polls a task on `PollSchedule` until it ends, `--timeout` passes, or its answers prove unusable.
-    func poll(taskID: String, resumed: Bool) async -> StepEnd {
+    /// Polls a task on `PollSchedule` until it ends, `--timeout` passes, or its answers prove
+    /// unusable. `since`: when its POST was answered, if this run sent it; the schedule counts from then.
+    func poll(taskID: String, resumed: Bool, since: Double? = nil) async -> StepEnd {
         let schedule = PollSchedule(expected: expectedSeconds)
         let clock = context.clock
-        let started = clock.now()
+        let started = since ?? clock.now()
         let deadline = context.options.timeout.map { started + $0 }
         var tally = PollTally()
         while true {

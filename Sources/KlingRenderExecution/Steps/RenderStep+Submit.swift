@@ -4,8 +4,8 @@ import KlingRenderCore
 
 extension RenderStep {
     /// Records the intent, sends `POST /api/generate` (again only where no task can exist), and
-    /// records the task id. Returns the task id, or how the step ended.
-    func submit() async -> Result<String, EndedEarly> {
+    /// records the task id. Returns the task, or how the step ended.
+    func submit() async -> Result<Submitted, EndedEarly> {
         // Started as the run was interrupted: nothing is submitted after Ctrl-C.
         if Task.isCancelled { return .failure(EndedEarly(end: .ended(.notStarted(.interrupted)))) }
         // Never send a request with an input missing: that would pay for a render of nothing.
@@ -56,9 +56,9 @@ extension RenderStep {
     }
 
     /// The POST and its retries. `previous` is what the manifest said before the intent.
-    private func send(_ body: Data, restoring previous: ManifestShot?) async -> Result<String, EndedEarly> {
+    private func send(_ body: Data, restoring previous: ManifestShot?) async -> Result<Submitted, EndedEarly> {
         /// Nothing was created: the manifest goes back to what it said before.
-        func restore(_ outcome: ShotOutcome, stop: Stop? = nil) async -> Result<String, EndedEarly> {
+        func restore(_ outcome: ShotOutcome, stop: Stop? = nil) async -> Result<Submitted, EndedEarly> {
             try? await context.recorder.record(id) { $0 = previous }
             return .failure(EndedEarly(end: .ended(outcome, stop: stop)))
         }
@@ -76,7 +76,9 @@ extension RenderStep {
             }.value
             let error: KlingAPIError
             switch answer {
-            case .success(let created): return .success(await accepted(created))
+            case .success(let created):
+                let answeredAt = context.clock.now()
+                return .success(Submitted(taskID: await accepted(created), answeredAt: answeredAt))
             case .failure(let failure): error = failure
             }
             switch error {

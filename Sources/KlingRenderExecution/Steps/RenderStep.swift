@@ -43,6 +43,7 @@ package struct RenderStep: Step {
     private func render() async -> StepEnd {
         let taskID: String
         var resumed = false
+        var answeredAt: Double?
         switch planned.action {
         case .resume:
             // Never a submission the plan did not show: a resume with no task is uncertain.
@@ -54,14 +55,22 @@ package struct RenderStep: Step {
             resumed = true
         case .render, .rerender:
             switch await submit() {
-            case .success(let created): taskID = created
+            case .success(let created): (taskID, answeredAt) = (created.taskID, created.answeredAt)
             case .failure(let ended): return ended.end
             }
         case .unchanged, .download, .uncertain:
             return .success
         }
-        return await poll(taskID: taskID, resumed: resumed)
+        return await poll(taskID: taskID, resumed: resumed, since: answeredAt)
     }
+}
+
+/// A task this run created, and when the POST's answer came (on the run's clock). The render's
+/// time is counted from then: not from when the task id had reached the disk (later by a write),
+/// nor from when the POST left (earlier by however long it queued for a connection).
+struct Submitted {
+    var taskID: String
+    var answeredAt: Double
 }
 
 /// A step that ended before or instead of a task: carried as an error to leave `submit` early.
