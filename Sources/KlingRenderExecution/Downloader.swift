@@ -70,9 +70,12 @@ package struct Downloader: Sendable {
     }
 
     /// Fetches `url` to `path`, relative to the project's folder.
-    package func fetch(_ url: String, to path: String, onStart: @escaping @Sendable (Int64) -> Void = { _ in })
-        async throws(DownloadError) -> ManifestFile
-    {
+    /// With `expecting`, bytes of another SHA-256 are refused before they reach `path`: the
+    /// partial file is removed and nothing at `path` moves.
+    package func fetch(
+        _ url: String, to path: String, expecting expected: String? = nil,
+        onStart: @escaping @Sendable (Int64) -> Void = { _ in }
+    ) async throws(DownloadError) -> ManifestFile {
         if let problem = URLPolicy.problem(url, endpoint: endpoint) {
             throw .refused("`\(Printable.short(url, limit: 80))` \(problem); it is not fetched")
         }
@@ -86,6 +89,10 @@ package struct Downloader: Sendable {
             }
             do {
                 let (bytes, sha256) = try await attemptFetch(url, partial: partial, onStart: onStart)
+                if let expected, sha256 != expected {
+                    folder.removeOwnFile(partial)
+                    throw DownloadError.refused("\(path): what came is not the recorded file (its SHA-256 differs)")
+                }
                 try keepPrevious(path, unlessSHA256: sha256)
                 try folder.rename(partial, to: path)
                 return ManifestFile(path: path, bytes: bytes, sha256: sha256)

@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import KlingSimulator
+import NIOCore
 import Testing
 
 #if canImport(Glibc)
@@ -352,7 +354,8 @@ struct TeamStateTests {
     }
 
     @Test(
-        "a teammate's render whose URL has expired is fetched from the asset store (keep_outputs), not rendered again")
+        "a teammate's render whose URL has expired is fetched from the asset store (keep_outputs), not rendered again; a doctored copy never reaches the render's path"
+    )
     func expiredFromStore() async throws {
         let cluster = try await PostgresCluster.make()
         // URLs die 30 simulated seconds after a render: half a second here.
@@ -380,6 +383,24 @@ struct TeamStateTests {
             let copy = try Data(contentsOf: other.url.appendingPathComponent("renders/\(id).mp4"))
             #expect(mine == copy, "\(id) is the same video on both machines")
         }
+
+        // Someone with write access to the bucket replaces every kept copy.
+        let hashes = try cluster.query("SELECT entry->>'sha256' FROM kept.assets WHERE path LIKE 'renders/%.mp4'")
+        for sha256 in hashes.split(separator: "\n") {
+            var put = HTTPClientRequest(url: "\(r.simulator.baseURL)/_store/rehearsal/kling/\(sha256).mp4")
+            put.method = .PUT
+            put.body = .bytes(ByteBuffer(string: "doctored"))
+            #expect(try await HTTPClient.shared.execute(put, timeout: .seconds(30)).status == .ok)
+        }
+        let third = try Scratch()
+        try third.write(r.file, yaml)
+        let refused = try await Self.apply(r, cluster, schema: "kept", in: third.url)
+        #expect(refused.status == 1)
+        #expect((refused.stdout + refused.stderr).contains("not the recorded file"), "\(refused.stdout)")
+        let renders = third.url.appendingPathComponent("renders")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: renders.path)) ?? []
+        #expect(left.filter { $0.hasSuffix(".mp4") }.isEmpty, "nothing unverified at a render's path: \(left)")
+        #expect(await r.stats().tasksCreated == 4, "and nothing rendered")
     }
 
     @Test("credentials: a password in --state works and is never printed; a wrong one is named without it")

@@ -79,12 +79,9 @@ package struct DownloadStep: Step {
             else { throw .expired(url: expiredURL, status: status) }
             context.events(
                 .warning("\(path): its URL has expired (\(status)); fetching the copy kept in \(kept.store)"))
-            let file = try await fetch(host.store.url(for: host.key(sha256: kept.sha256, media: .mp4)), to: path)
-            guard file.sha256 == kept.sha256 else {
-                throw .failed(
-                    url: kept.store + kept.key, reason: "the kept copy is not the recorded file (its SHA-256 differs)")
-            }
-            return file
+            // Checked before it replaces anything at `path`.
+            return try await fetch(
+                host.store.url(for: host.key(sha256: kept.sha256, media: .mp4)), to: path, expecting: kept.sha256)
         }
     }
 
@@ -104,7 +101,9 @@ package struct DownloadStep: Step {
     }
 
     /// One video, cut off at `--timeout`.
-    private func fetch(_ url: String, to path: String) async throws(DownloadError) -> ManifestFile {
+    private func fetch(_ url: String, to path: String, expecting sha256: String? = nil) async throws(DownloadError)
+        -> ManifestFile
+    {
         let context = self.context
         var downloader = Downloader(api: context.api, folder: context.paths.root, endpoint: context.endpoint) {
             try await context.sleep(apiSeconds: $0)
@@ -117,7 +116,7 @@ package struct DownloadStep: Step {
         let configured = downloader
         let id = self.id
         let fetch = { @Sendable () async throws(DownloadError) -> ManifestFile in
-            try await configured.fetch(url, to: path) { offset in
+            try await configured.fetch(url, to: path, expecting: sha256) { offset in
                 context.events(.downloading(shot: id, file: path, resumedAt: offset))
             }
         }
