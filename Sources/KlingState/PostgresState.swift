@@ -32,11 +32,14 @@ package struct PostgresState: ManifestState {
         }
         defer { Task { try? await connection.close() } }
         do {
-            guard let installed = try await schema.installed(on: connection) else { return nil }
-            guard installed <= PostgresSchema.version else {
-                throw ManifestError(path: label, reason: SchemaProblem.newer(installed).description)
+            let (schema, label) = (schema, label)
+            return try await Answer.within { () async throws -> ManifestRead? in
+                guard let installed = try await schema.installed(on: connection) else { return nil }
+                guard installed <= PostgresSchema.version else {
+                    throw ManifestError(path: label, reason: SchemaProblem.newer(installed).description)
+                }
+                return try await self.read(on: connection)
             }
-            return try await read(on: connection)
         } catch let error as ManifestError {
             throw error
         } catch {
@@ -106,9 +109,10 @@ package struct PostgresState: ManifestState {
             throw .failed(state: label, reason: "cannot reach it: \(PostgresConnector.describe(error))")
         }
         do {
-            try await schema.prepare(on: connection)
+            let schema = schema
+            try await Answer.within { try await schema.prepare(on: connection) }
             try await take(request, on: connection)
-            let baseline = try await read(on: connection)?.manifest
+            let baseline = try await Answer.within { try await self.read(on: connection)?.manifest }
             return PostgresWriter(state: self, connection: connection, written: baseline)
         } catch {
             try? await connection.close()
@@ -128,21 +132,26 @@ package struct PostgresState: ManifestState {
         let start = ContinuousClock.now
         var told = false
         while true {
-            let rows = try await connection.query(
-                "SELECT pg_try_advisory_lock(\(PostgresSchema.lockClass), \(key))", logger: logger)
-            var taken = false
-            for try await got in rows.decode(Bool.self) { taken = got }
+            let taken = try await Answer.within {
+                let rows = try await connection.query(
+                    "SELECT pg_try_advisory_lock(\(PostgresSchema.lockClass), \(key))", logger: logger)
+                var taken = false
+                for try await got in rows.decode(Bool.self) { taken = got }
+                return taken
+            }
             if taken {
-                try await connection.query(
-                    """
-                    INSERT INTO \(unescaped: schema.quoted).locks (project, holder, backend_pid, since)
-                    VALUES (\(project), \(request.holder), pg_backend_pid(), now())
-                    ON CONFLICT (project) DO UPDATE
-                    SET holder = excluded.holder, backend_pid = excluded.backend_pid, since = excluded.since
-                    """, logger: logger)
+                try await Answer.within { [schema, project] in
+                    try await connection.query(
+                        """
+                        INSERT INTO \(unescaped: schema.quoted).locks (project, holder, backend_pid, since)
+                        VALUES (\(project), \(request.holder), pg_backend_pid(), now())
+                        ON CONFLICT (project) DO UPDATE
+                        SET holder = excluded.holder, backend_pid = excluded.backend_pid, since = excluded.since
+                        """, logger: logger)
+                }
                 return
             }
-            let holder = try await holder(on: connection, key: key)
+            let holder = try await Answer.within { try await self.holder(on: connection, key: key) }
             let waited = (ContinuousClock.now - start)
             guard let wait = request.wait, waited < .seconds(wait), !Task.isCancelled else {
                 throw StateLockError.busy(state: "`\(project)` in \(label)", holder: holder, waited: request.wait)

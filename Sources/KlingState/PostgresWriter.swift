@@ -29,38 +29,13 @@ actor PostgresWriter: ManifestWriter {
             throw WriteError(reason: "\(state.label): the connection to the database was lost, and the lock with it")
         }
         do {
-            try await withDeadline { try await self.apply(change, manifest: manifest) }
+            try await Answer.within { try await self.apply(change, manifest: manifest) }
         } catch {
             broken = true
             try? await connection.close()
             throw WriteError(reason: "\(state.label): \(PostgresConnector.describe(error))")
         }
         written = manifest
-    }
-
-    /// Seconds a write may take before the connection is given up: a server that went away
-    /// without closing the connection (a pulled cable, a frozen host) must not hold the run.
-    static let writeDeadline = 20.0
-
-    /// `body`, or a failure once the deadline passes. Not a task group: a group waits for a query
-    /// that may never be answered; here it is left behind, and the run writes nothing more.
-    private func withDeadline(_ body: @escaping @Sendable () async throws -> Void) async throws {
-        let outcome = Outcome()
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            outcome.set(continuation)
-            Task {
-                do {
-                    try await body()
-                    outcome.finish(.success(()))
-                } catch {
-                    outcome.finish(.failure(error))
-                }
-            }
-            Task {
-                try? await Task.sleep(for: .seconds(Self.writeDeadline))
-                outcome.finish(.failure(DeadlineExceeded()))
-            }
-        }
     }
 
     /// Upserts and deletions of shots and assets, and the project's row, in one statement.
@@ -98,7 +73,7 @@ actor PostgresWriter: ManifestWriter {
         let (connection, state) = (connection, state)
         if !broken, !connection.isClosed {
             // Closing the connection alone would release the lock; the holder's record goes too.
-            try? await withDeadline {
+            try? await Answer.within {
                 try await connection.query(
                     """
                     DELETE FROM \(unescaped: state.schema.quoted).locks
@@ -110,28 +85,6 @@ actor PostgresWriter: ManifestWriter {
         }
         try? await connection.close()
     }
-}
-
-/// The first of two racing results resumes the waiter; the other is dropped.
-private final class Outcome: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Void, any Error>?
-
-    func set(_ continuation: CheckedContinuation<Void, any Error>) {
-        lock.withLock { self.continuation = continuation }
-    }
-
-    func finish(_ result: Result<Void, any Error>) {
-        let waiting = lock.withLock {
-            defer { continuation = nil }
-            return continuation
-        }
-        waiting?.resume(with: result)
-    }
-}
-
-struct DeadlineExceeded: Error, CustomStringConvertible {
-    var description: String { "no answer in \(Int(PostgresWriter.writeDeadline)) s" }
 }
 
 struct WriteError: Error, CustomStringConvertible {

@@ -91,6 +91,19 @@ final class PostgresCluster: @unchecked Sendable {
 
     var environment: [String: String] { ["PGUSER": user, "PGPASSWORD": password] }
 
+    /// A session that runs `sql` in a transaction and then sits in it for a minute, holding what
+    /// it took; `terminate()` ends it sooner.
+    func hold(_ sql: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        let url = "postgresql://\(user):\(password)@127.0.0.1:\(port)/postgres"
+        process.arguments = [url, "-q", "-c", "BEGIN; \(sql); SELECT pg_sleep(60); COMMIT"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// One SQL statement through psql; its rows, `|`-separated, a line each.
     @discardableResult
     func query(_ sql: String) throws -> String {

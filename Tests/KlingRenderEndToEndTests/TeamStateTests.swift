@@ -403,6 +403,32 @@ struct TeamStateTests {
         #expect(await r.stats().tasksCreated == 4, "and nothing rendered")
     }
 
+    @Test("a statement stuck behind someone else's table lock gives up after 20 s: plan and apply end, saying so")
+    func stuckStatement() async throws {
+        let cluster = try await PostgresCluster.make()
+        let r = try await Self.rehearsal()
+        defer { Task { await r.stop() } }
+        #expect(try await Self.apply(r, cluster, schema: "stuck").status == 0)
+        // A teammate's session sits in a transaction holding the tables (a migration gone quiet).
+        let holder = try cluster.hold("LOCK TABLE stuck.projects, stuck.locks IN ACCESS EXCLUSIVE MODE")
+        defer { holder.terminate() }
+        #expect(
+            await Self.waitUntil {
+                (try? cluster.query(
+                    "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation IS NOT NULL")) == "2"
+            })
+        let started = Date()
+        async let plan = Self.run(r, cluster, ["plan", r.file, "--state", cluster.url(schema: "stuck")])
+        async let apply = Self.apply(r, cluster, schema: "stuck")
+        let (planned, applied) = try await (plan, apply)
+        #expect(Date().timeIntervalSince(started) < 60, "each gave up, neither waited for the lock's end")
+        #expect(planned.status == 1)
+        #expect(planned.stderr.contains("cannot read the shared state: no answer in 20 s"), "\(planned.stderr)")
+        #expect(applied.status == 1)
+        #expect(applied.stderr.contains("no answer in 20 s"), "\(applied.stderr)")
+        #expect(await r.stats().tasksCreated == 4, "nothing sent")
+    }
+
     @Test("credentials: a password in --state works and is never printed; a wrong one is named without it")
     func credentials() async throws {
         let cluster = try await PostgresCluster.make()
