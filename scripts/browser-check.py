@@ -113,8 +113,9 @@ def launch(chromium, tmp):
             f"--user-data-dir={os.path.join(tmp, 'profile')}", "about:blank"]
     with open(os.path.join(tmp, "chromium.log"), "wb") as log:
         try:
+            # Its temporary files (org.chromium.Chromium.*) go where the profile goes, removed after.
             return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    start_new_session=True)
+                                    start_new_session=True, env=dict(os.environ, TMPDIR=tmp))
         except OSError as e:
             raise Fail(f"cannot start {chromium}: {e}") from None
 

@@ -49,17 +49,11 @@ struct VideoSource: Sendable {
 actor ClipStore {
     private let configuration: SimulatorConfiguration
     private var cache: [String: Data] = [:]
-    private let folder: URL
     private lazy var ffmpeg: String? = configuration.useFFmpeg ? Self.findFFmpeg() : nil
 
     init(configuration: SimulatorConfiguration) {
         self.configuration = configuration
-        // One folder per store: several simulators in one process render the same task ids.
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "kling-simulator-\(getpid())-\(UUID().uuidString)")
     }
-
-    deinit { try? FileManager.default.removeItem(at: folder) }
 
     /// Renders under way, so that two requests for one video wait for one ffmpeg.
     private var renders: [String: Task<Data, any Error>] = [:]
@@ -68,9 +62,9 @@ actor ClipStore {
         if let bytes = configuration.videoBytes { return VideoSource(storage: .generated(bytes)) }
         if let cached = cache[task.id] { return VideoSource(storage: .data(cached)) }
         if let running = renders[task.id] { return VideoSource(storage: .data(try await running.value)) }
-        let (ffmpeg, folder) = (self.ffmpeg, self.folder)
+        let ffmpeg = self.ffmpeg
         let job = Task {
-            try await Self.rendered(task, ffmpeg: ffmpeg, folder: folder)
+            try await Self.rendered(task, ffmpeg: ffmpeg)
                 ?? Self.placeholder(aspectRatio: task.aspectRatio, duration: task.duration)
         }
         renders[task.id] = job
@@ -93,11 +87,15 @@ actor ClipStore {
     }
 
     /// ffmpeg's test pattern with the prompt, in a process awaited without blocking a thread.
-    private static func rendered(_ task: SimulatorState.SimTask, ffmpeg: String?, folder: URL) async throws -> Data? {
+    /// Each in a folder of its own, removed as soon as the clip is read: a simulator stopped by a
+    /// signal never runs a deinit, and must leave nothing in the temporary folder.
+    private static func rendered(_ task: SimulatorState.SimTask, ffmpeg: String?) async throws -> Data? {
         guard let ffmpeg else { return nil }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "kling-simulator-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let output = folder.appendingPathComponent("\(task.id)-\(UUID().uuidString).mp4")
-        defer { try? FileManager.default.removeItem(at: output) }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("\(task.id).mp4")
         let size = ["9:16": "360x640", "1:1": "480x480"][task.aspectRatio] ?? "640x360"
         let words = String(task.prompt.prefix(60)).filter { $0.isLetter || $0.isNumber || $0 == " " || $0 == "," }
         let pattern = "testsrc2=size=\(size):rate=24:duration=\(task.duration)"

@@ -117,6 +117,17 @@ struct LoaderTests {
         #expect(p.shots[0].values[.image] == .input(.url("https://cdn.example.com/eagle.png")))
     }
 
+    @Test("a NUL written as an escape is refused where it is written, in any value")
+    func nulEscape() {
+        let result = load(
+            "version: 1\nshots:\n  a:\n    type: std-text-to-video\n    prompt: \"dawn\\0\"\n    extra: {seed: \"\\x00\"}\n"
+        )
+        #expect(result.project == nil)
+        let text = describe(result.diagnostics)
+        #expect(text.contains("5:13: error: a value holds U+0000"), "\(text)")
+        #expect(text.contains("6:19: error: a value holds U+0000"), "\(text)")
+    }
+
     @Test("an alias bomb is refused without expanding it")
     func aliasBomb() throws {
         var yaml = "version: 1\nx-0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"

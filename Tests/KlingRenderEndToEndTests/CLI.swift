@@ -85,6 +85,15 @@ final class Scratch {
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 }
 
+/// `body` on a thread of its own: a test that blocks (reads a pipe, waits for a process) must not
+/// hold one of the cooperative pool's two threads, which the in-process simulators of the tests
+/// running beside it need to answer at all.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 extension Process {
     /// Waits for the process on a thread of its own: never on the cooperative pool, whose two
     /// threads (on two cores) every other running test needs. Not `waitUntilExit`: on a thread

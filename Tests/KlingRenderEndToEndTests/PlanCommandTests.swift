@@ -22,18 +22,18 @@ struct PlanCommandTests {
     static let examples = ["campaign", "eagle", "harbour", "minimal"]
 
     @Test("plan of every example, for a person and as JSON, matches its golden file", arguments: examples)
-    func examplePlans(_ name: String) throws {
-        let human = try CLI.run(["plan", "examples/\(name).yaml"], in: CLI.repository)
+    func examplePlans(_ name: String) async throws {
+        let human = try await CLI.run(["plan", "examples/\(name).yaml"], in: CLI.repository)
         #expect(human.status == 0, "\(human.stderr)")
         try GoldenFile.check(human.stdout, "plan/\(name).txt")
-        let json = try CLI.run(["plan", "--json", "examples/\(name).yaml"], in: CLI.repository)
+        let json = try await CLI.run(["plan", "--json", "examples/\(name).yaml"], in: CLI.repository)
         #expect(json.status == 0)
         try GoldenFile.check(json.stdout, "plan/\(name).json")
     }
 
     @Test("plan --json: total_credits is the sum of the price table over the shots", arguments: examples)
-    func jsonTotals(_ name: String) throws {
-        let result = try CLI.run(["plan", "--json", "examples/\(name).yaml"], in: CLI.repository)
+    func jsonTotals(_ name: String) async throws {
+        let result = try await CLI.run(["plan", "--json", "examples/\(name).yaml"], in: CLI.repository)
         let plan = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let shots = try #require(plan["shots"] as? [[String: Any]])
         let total = try #require(plan["total_credits"] as? Int)
@@ -45,8 +45,8 @@ struct PlanCommandTests {
     }
 
     @Test("the eagle film costs what the price table says, shot by shot")
-    func eagleCredits() throws {
-        let result = try CLI.run(["plan", "--json", "examples/eagle.yaml"], in: CLI.repository)
+    func eagleCredits() async throws {
+        let result = try await CLI.run(["plan", "--json", "examples/eagle.yaml"], in: CLI.repository)
         let plan = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let credits = (plan["shots"] as? [[String: Any]])?.compactMap { $0["credits"] as? Int }
         // 5 s pro with sound (three takes), 4 s pro with sound, 5 s O3 pro reference, O3 pro edit,
@@ -56,45 +56,45 @@ struct PlanCommandTests {
     }
 
     @Test("--detailed-exitcode: 2 with changes; over the budget: 1 with a clear message")
-    func exitCodes() throws {
-        let changes = try CLI.run(["plan", "--detailed-exitcode", "examples/minimal.yaml"], in: CLI.repository)
+    func exitCodes() async throws {
+        let changes = try await CLI.run(["plan", "--detailed-exitcode", "examples/minimal.yaml"], in: CLI.repository)
         #expect(changes.status == 2)
-        let over = try CLI.run(["plan", "--max-credits", "100", "examples/minimal.yaml"], in: CLI.repository)
+        let over = try await CLI.run(["plan", "--max-credits", "100", "examples/minimal.yaml"], in: CLI.repository)
         #expect(over.status == 1)
         #expect(over.stderr.contains("the plan costs 300 credits, over the budget of 100"))
     }
 
     @Test("an invalid file is not planned: exit 1, diagnostics, nothing written")
-    func invalid() throws {
+    func invalid() async throws {
         let scratch = try Scratch()
         try scratch.write("film.yaml", "version: 1\nshots:\n  a:\n    type: nope\n    prompt: hi\n")
-        let result = try CLI.run(["plan", "--out", "film.plan", "film.yaml"], in: scratch.url)
+        let result = try await CLI.run(["plan", "--out", "film.plan", "film.yaml"], in: scratch.url)
         #expect(result.status == 1)
         #expect(result.stderr.contains("film.yaml:4:11: error: unknown type `nope`"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path) == ["film.yaml"])
     }
 
     @Test("--target names an unknown shot: a clear error with a suggestion")
-    func unknownTarget() throws {
-        let result = try CLI.run(["plan", "--target", "sunrize", "examples/eagle.yaml"], in: CLI.repository)
+    func unknownTarget() async throws {
+        let result = try await CLI.run(["plan", "--target", "sunrize", "examples/eagle.yaml"], in: CLI.repository)
         #expect(result.status == 1)
         #expect(result.stderr.contains("no shot `sunrize` in examples/eagle.yaml; did you mean `sunrise`?"))
     }
 
     @Test("a corrupt manifest is reported, never overwritten")
-    func corruptManifest() throws {
+    func corruptManifest() async throws {
         let scratch = try Scratch()
         try scratch.write("film.yaml", "version: 1\nshots:\n  a:\n    type: std-text-to-video\n    prompt: hi\n")
         try scratch.write("film.manifest.json", "{not json")
-        let result = try CLI.run(["plan", "film.yaml"], in: scratch.url)
+        let result = try await CLI.run(["plan", "film.yaml"], in: scratch.url)
         #expect(result.status == 1)
         #expect(result.stderr.contains("film.manifest.json: the manifest is not valid JSON"))
         #expect(try String(contentsOfFile: scratch.path("film.manifest.json"), encoding: .utf8) == "{not json")
     }
 
     @Test("graph renders with Graphviz, every shot and edge present", arguments: examples)
-    func dot(_ name: String) throws {
-        let result = try CLI.run(["graph", "examples/\(name).yaml"], in: CLI.repository)
+    func dot(_ name: String) async throws {
+        let result = try await CLI.run(["graph", "examples/\(name).yaml"], in: CLI.repository)
         #expect(result.status == 0)
         try GoldenFile.check(result.stdout, "graph/\(name).dot")
         let process = Process()
@@ -115,8 +115,8 @@ struct PlanCommandTests {
     }
 
     @Test("graph --format mermaid: a flowchart with a node per shot and an edge per dependency")
-    func mermaid() throws {
-        let result = try CLI.run(["graph", "--format", "mermaid", "examples/eagle.yaml"], in: CLI.repository)
+    func mermaid() async throws {
+        let result = try await CLI.run(["graph", "--format", "mermaid", "examples/eagle.yaml"], in: CLI.repository)
         #expect(result.status == 0)
         try GoldenFile.check(result.stdout, "graph/eagle.mmd")
         let lines = result.stdout.split(separator: "\n")
@@ -132,13 +132,13 @@ struct ClassifiedPlanTests {
     static let folder = CLI.repository.appendingPathComponent("Tests/Fixtures/plan/classified")
 
     @Test("every classification, for a person and as JSON, matches its golden file")
-    func classified() throws {
-        let human = try CLI.run(["plan", "film.yaml"], in: Self.folder)
+    func classified() async throws {
+        let human = try await CLI.run(["plan", "film.yaml"], in: Self.folder)
         #expect(human.status == 0, "\(human.stderr)")
         try GoldenFile.check(human.stdout, "plan/classified.txt")
-        let json = try CLI.run(["plan", "--json", "film.yaml"], in: Self.folder)
+        let json = try await CLI.run(["plan", "--json", "film.yaml"], in: Self.folder)
         try GoldenFile.check(json.stdout, "plan/classified.json")
-        let detailed = try CLI.run(["plan", "--detailed-exitcode", "film.yaml"], in: Self.folder)
+        let detailed = try await CLI.run(["plan", "--detailed-exitcode", "film.yaml"], in: Self.folder)
         #expect(detailed.status == 2)
     }
 }

@@ -4,7 +4,12 @@ import Testing
 @Suite("kling-render simulator")
 struct SimulatorCommandTests {
     @Test("--port 0 says where it listens at once, answers the quick-start curl, and stops on SIGTERM")
-    func startAnswerStop() throws {
+    func startAnswerStop() async throws {
+        try await offPool { try Self.startAnswerStopBlocking() }
+    }
+
+    /// Blocking reads and waits: on a thread of its own (`offPool`).
+    private static func startAnswerStopBlocking() throws {
         let process = Process()
         process.executableURL = CLI.binary
         process.arguments = ["simulator", "--port", "0", "--time-scale", "1000", "--no-ffmpeg"]
@@ -55,11 +60,11 @@ struct SimulatorCommandTests {
     }
 
     @Test("a malformed --fault or --key is a usage error that names the fix")
-    func badOptions() throws {
-        let fault = try CLI.run(["simulator", "--fault", "explode=0.5"])
+    func badOptions() async throws {
+        let fault = try await CLI.run(["simulator", "--fault", "explode=0.5"])
         #expect(fault.status == 2)
         #expect(fault.stderr.contains("500, gateway, drop, lost, slow, fail, ratelimit, expire, empty"))
-        let key = try CLI.run(["simulator", "--key", "nocredits"])
+        let key = try await CLI.run(["simulator", "--key", "nocredits"])
         #expect(key.status == 2 && key.stderr.contains("KEY=CREDITS"))
     }
 }

@@ -4,23 +4,23 @@ import Testing
 @Suite("kling-render validate")
 struct ValidateCommandTests {
     @Test("the examples are valid: exit 0")
-    func examplesValid() throws {
+    func examplesValid() async throws {
         let examples = try FileManager.default.contentsOfDirectory(
             atPath: CLI.repository.appendingPathComponent("examples").path
         )
         .filter { $0.hasSuffix(".yaml") }.map { "examples/" + $0 }
         #expect(examples.count >= 3)
-        let result = try CLI.run(["validate"] + examples, in: CLI.repository)
+        let result = try await CLI.run(["validate"] + examples, in: CLI.repository)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("examples/eagle.yaml: valid, 6 shots"))
     }
 
     @Test("an invalid file: exit 1, compiler-style diagnostics with the source line and a caret")
-    func invalidFile() throws {
+    func invalidFile() async throws {
         let scratch = try Scratch()
         try scratch.write(
             "film.yaml", "version: 1\nshots:\n  a:\n    type: pro-text-to-video\n    prompt: hi\n    duration: 20\n")
-        let result = try CLI.run(["validate", "film.yaml"], in: scratch.url)
+        let result = try await CLI.run(["validate", "film.yaml"], in: scratch.url)
         #expect(result.status == 1)
         #expect(
             result.stderr
@@ -34,7 +34,7 @@ struct ValidateCommandTests {
     }
 
     @Test("a state address refused for its password is echoed with the password masked, however spelled")
-    func statePasswordMasked() throws {
+    func statePasswordMasked() async throws {
         let scratch = try Scratch()
         let base = "version: 1\nshots:\n  a: {type: std-text-to-video, prompt: x}\n"
         for address in [
@@ -42,7 +42,7 @@ struct ValidateCommandTests {
             "postgres://db.studio/films?PASSWORD=hunter2&schema=team",
         ] {
             try scratch.write("film.yaml", base + "state: \(address)\n")
-            let result = try CLI.run(["validate", "film.yaml"], in: scratch.url)
+            let result = try await CLI.run(["validate", "film.yaml"], in: scratch.url)
             #expect(result.status == 1)
             if !address.contains("PASSWORD") {
                 #expect(result.stderr.contains("film.yaml:4:8: error: `state` holds a password"), "\(result.stderr)")
@@ -53,10 +53,10 @@ struct ValidateCommandTests {
     }
 
     @Test("--json gives the diagnostics as data")
-    func json() throws {
+    func json() async throws {
         let scratch = try Scratch()
         try scratch.write("film.yaml", "version: 1\nshots:\n  a:\n    type: pro-text-to-video\n    promt: hi\n")
-        let result = try CLI.run(["validate", "--json", "film.yaml"], in: scratch.url)
+        let result = try await CLI.run(["validate", "--json", "film.yaml"], in: scratch.url)
         #expect(result.status == 1)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(object["valid"] as? Bool == false)
@@ -68,15 +68,15 @@ struct ValidateCommandTests {
     }
 
     @Test("a usage error exits 2")
-    func usageError() throws {
-        let result = try CLI.run(["validate"])
+    func usageError() async throws {
+        let result = try await CLI.run(["validate"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("Missing expected argument"))
     }
 
     @Test("a missing file gets one clear line and exit 1")
-    func missingFile() throws {
-        let result = try CLI.run(["validate", "/nonexistent/film.yaml"])
+    func missingFile() async throws {
+        let result = try await CLI.run(["validate", "/nonexistent/film.yaml"])
         #expect(result.status == 1)
         #expect(result.stderr == "/nonexistent/film.yaml: error: no such file\n")
     }

@@ -170,6 +170,13 @@ private struct State {
     {
         switch event {
         case .scalar(let text, let plain, let quoted, let tag, let anchor, let location, _):
+            if text.unicodeScalars.contains("\u{0}") {
+                // JSON can escape it, PostgreSQL's jsonb cannot, and no prompt means it.
+                sink.error(
+                    location,
+                    "a value holds U+0000 (a NUL, written `\\0` or `\\x00`): no request or state can carry it",
+                    note: "remove it")
+            }
             let node = YAMLNode.scalar(
                 YAMLScalar(text: text, isPlain: plain, isQuoted: quoted, tag: tag, location: location))
             if let anchor { anchors[anchor] = node }
