@@ -22,7 +22,9 @@ enum PostgresConnector {
                 database: target.database, tls: try tls(target.sslMode))
         }
         configuration.options.connectTimeout = .seconds(Int64(target.connectTimeout))
-        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
+        configuration.options.additionalStartupParameters = [
+            ("application_name", applicationName), ("statement_timeout", String(Answer.serverTimeout)),
+        ]
         return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
     }
 

@@ -124,8 +124,8 @@ struct LoaderTests {
         )
         #expect(result.project == nil)
         let text = describe(result.diagnostics)
-        #expect(text.contains("5:13: error: a value holds U+0000"), "\(text)")
-        #expect(text.contains("6:19: error: a value holds U+0000"), "\(text)")
+        #expect(text.contains("5:13: error: this holds U+0000"), "\(text)")
+        #expect(text.contains("6:19: error: this holds U+0000"), "\(text)")
     }
 
     @Test("an alias bomb is refused without expanding it")

@@ -92,7 +92,8 @@ final class PostgresCluster: @unchecked Sendable {
     var environment: [String: String] { ["PGUSER": user, "PGPASSWORD": password] }
 
     /// A session that runs `sql` in a transaction and then sits in it for a minute, holding what
-    /// it took; `terminate()` ends it sooner.
+    /// it took. `terminate()` ends psql, not the server's session: that keeps its locks until its
+    /// minute is up or the cluster stops.
     func hold(_ sql: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
@@ -161,7 +162,8 @@ final class PostgresCluster: @unchecked Sendable {
     }
 
     /// Closes every descriptor from 3 up in the child: glibc's `addclosefrom_np` (2.34 and later,
-    /// which the Swift overlay does not import), else each descriptor open now.
+    /// which the Swift overlay does not import), else each descriptor open now (which misses one
+    /// another thread opens before the spawn: older glibc only).
     private static func closeInherited(_ actions: inout posix_spawn_file_actions_t) {
         typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
         if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {

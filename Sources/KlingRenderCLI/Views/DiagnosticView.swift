@@ -14,7 +14,9 @@ struct DiagnosticView {
         let message = Printable.short(diagnostic.message, limit: 400)
         var out =
             "\(terminal.paint(Printable.escaped(position) + ":", .bold)) \(severity) \(terminal.paint(message, .bold))"
-        if let location = diagnostic.location, let line = Self.line(location.line, of: source) {
+        if let location = diagnostic.location, diagnostic.hidesLine != true,
+            let line = Self.line(location.line, of: source)
+        {
             let (shown, caret) = Self.excerpt(Self.withoutCredentials(line), column: location.column)
             out +=
                 "\n    \(shown)\n    \(String(repeating: " ", count: caret))\(terminal.paint("^", .green, .bold))"
@@ -25,17 +27,14 @@ struct DiagnosticView {
         return out
     }
 
-    /// A source line with the user name and password of any URL in it masked, and the value of a
-    /// `password=` parameter (libpq's spelling): the line of an address refused for holding them
-    /// must not print them.
+    /// A source line with the user name and password of any URL in it masked: the line of an
+    /// endpoint refused for holding them must not print them. (A `state:` line is not shown at
+    /// all: a password there can be spelled and escaped in more ways than a pattern can know.)
     static func withoutCredentials(_ line: Substring) -> Substring {
-        guard line.contains("://") else { return line }
+        guard line.contains("@"), line.contains("://") else { return line }
         return Substring(
-            String(line)
-                .replacingOccurrences(of: #"://[^/@\s]+@"#, with: "://[redacted]@", options: .regularExpression)
-                .replacingOccurrences(
-                    of: #"([?&]password=)[^&#\s]*"#, with: "$1[redacted]",
-                    options: [.regularExpression, .caseInsensitive]))
+            String(line).replacingOccurrences(
+                of: #"://[^/@\s]+@"#, with: "://[redacted]@", options: .regularExpression))
     }
 
     /// At most `width` characters of a source line around `column`, escaped, and the caret's offset in them.

@@ -174,7 +174,7 @@ private struct State {
                 // JSON can escape it, PostgreSQL's jsonb cannot, and no prompt means it.
                 sink.error(
                     location,
-                    "a value holds U+0000 (a NUL, written `\\0` or `\\x00`): no request or state can carry it",
+                    "this holds U+0000 (a NUL, written `\\0`, `\\x00` or `\\u0000`): no request or state can carry it",
                     note: "remove it")
             }
             let node = YAMLNode.scalar(

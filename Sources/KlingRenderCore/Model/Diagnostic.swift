@@ -12,6 +12,8 @@ package struct Diagnostic: Sendable, Hashable, Codable {
     package var message: String
     /// A hint: what to write instead.
     package var note: String?
+    /// The source line may hold a secret (a password in an address): it is never echoed.
+    package var hidesLine: Bool?
 
     package init(
         _ severity: Severity, file: String, at location: SourceLocation?, _ message: String,
@@ -57,6 +59,13 @@ package struct DiagnosticSink: Sendable {
 
     package mutating func error(_ location: SourceLocation?, _ message: String, note: String? = nil) {
         diagnostics.append(Diagnostic(.error, file: file, at: location, message, note: note))
+    }
+
+    /// An error on a line that may hold a secret: shown without the line.
+    package mutating func errorHidingLine(_ location: SourceLocation?, _ message: String, note: String? = nil) {
+        var diagnostic = Diagnostic(.error, file: file, at: location, message, note: note)
+        diagnostic.hidesLine = true
+        diagnostics.append(diagnostic)
     }
 
     package mutating func warning(_ location: SourceLocation?, _ message: String, note: String? = nil) {

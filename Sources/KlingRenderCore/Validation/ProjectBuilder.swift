@@ -77,13 +77,14 @@ struct ProjectBuilder {
         guard let text = plainText(node, field: "state") else { return nil }
         switch StateURL.parse(text) {
         case .failure(let problem):
-            sink.error(
+            // A state address may hold a password, however spelled or escaped: never echoed.
+            sink.errorHidingLine(
                 node.location, "`state`: \(problem)",
                 note: "leave `state` out to keep the manifest in the file beside the project")
             return nil
         case .success(let url):
             if url.password != nil {
-                sink.error(
+                sink.errorHidingLine(
                     node.location, "`state` holds a password, and this file is committed",
                     note: "write `postgres://HOST/DATABASE?schema=NAME`; the password goes in PGPASSWORD or ~/.pgpass")
                 return nil

@@ -56,7 +56,17 @@ package struct DownloadStep: Step {
             }
         if !Task.isCancelled {
             try? await context.recorder.record(id) { entry in
-                entry?.files = files
+                // What this run fetched replaces its record; what it did not keeps its record (a
+                // teammate's file, its hash the only way to tell a kept copy from a forged one).
+                var merged = entry?.files ?? []
+                for file in files {
+                    if let i = merged.firstIndex(where: { $0.path == file.path }) {
+                        merged[i] = file
+                    } else {
+                        merged.append(file)
+                    }
+                }
+                entry?.files = merged
                 entry?.error = "\(error)"
             }
         }
