@@ -155,31 +155,34 @@ func lowerBound(graph: ShotGraph, duration: [Double], parallelism: Int) -> Doubl
     return bound
 }
 
-/// The makespan of the walker's own rule with nothing in the way: `parallelism` slots, each ready
-/// shot started the moment a slot frees, longest remaining path first, exact render times, no
+/// The makespan of the walker's own rule with nothing in the way: the engine's `Walker` on a
+/// virtual clock, each shot a step that only waits its exact render time, `parallelism` slots, no
 /// request, write or poll taking any time. What the run loses to those is `makespan ÷ this`;
 /// what the rule itself loses is `this ÷ bound`.
-func listSchedule(graph: ShotGraph, duration: [Double], parallelism: Int) -> Double {
-    let priority = LongestPath.remaining(order: graph.order, cost: { duration[$0] }, dependents: graph.downstream)
-    var waiting = graph.upstream.map(\.count)
-    var ready = graph.order.filter { waiting[$0] == 0 }
-    var running: [(end: Double, shot: Int)] = []
-    var now = 0.0
-    while !ready.isEmpty || !running.isEmpty {
-        ready.sort { (priority[$0], -$0) > (priority[$1], -$1) }
-        while running.count < parallelism, !ready.isEmpty {
-            let shot = ready.removeFirst()
-            running.append((now + duration[shot], shot))
-        }
-        running.sort { $0.end < $1.end }
-        let (end, shot) = running.removeFirst()
-        now = end
-        for d in graph.downstream[shot] {
-            waiting[d] -= 1
-            if waiting[d] == 0 { ready.append(d) }
-        }
+func listSchedule(graph: ShotGraph, duration: [Double], parallelism: Int) async -> Double {
+    let clock = VirtualClock()
+    var node = [Int](repeating: 0, count: duration.count)
+    for (position, shot) in graph.order.enumerated() { node[shot] = position }
+    let nodes = graph.order.map { shot in
+        WalkNode(
+            step: Render(seconds: duration[shot], clock: clock), dependencies: graph.upstream[shot].map { node[$0] },
+            cost: duration[shot])
     }
-    return now
+    let limits = ResourceLimits(tasks: parallelism, transfers: 1, cpu: 1)
+    _ = await Walker(nodes: nodes, limits: limits, clock: clock).walk()
+    return clock.now()
+}
+
+/// A render that is only its time.
+struct Render: Step {
+    var seconds: Double
+    var clock: VirtualClock
+    var resource: Resource { .tasks }
+
+    func run() async -> StepEnd {
+        try? await clock.sleep(seconds: seconds)
+        return .success
+    }
 }
 
 /// One row of the schedule table: the generated film rendered at `parallelism` against a fresh simulator.
@@ -221,7 +224,7 @@ func scheduleRow(
     let bound = lowerBound(graph: graph, duration: duration, parallelism: parallelism)
     let critical = LongestPath.critical(order: graph.order, cost: { duration[$0] }, dependents: graph.downstream)
     let simple = max(critical, duration.reduce(0, +) / Double(parallelism))
-    let list = listSchedule(graph: graph, duration: duration, parallelism: parallelism)
+    let list = await listSchedule(graph: graph, duration: duration, parallelism: parallelism)
     let polls = Double(stats.requests["GET /api/status"] ?? 0) / Double(shots)
     let label = parallelism == shots ? "unbounded" : String(parallelism)
     let cells = [
