@@ -205,19 +205,7 @@ struct ProjectBuilder {
         }
         guard let text = plainText(storeNode, field: "assets.store") else { return nil }
         guard let (bucket, prefix) = AssetSettings.parseStore(text) else {
-            let bucket = text.dropFirst(5).split(separator: "/", omittingEmptySubsequences: false).first ?? ""
-            if !text.hasPrefix("s3://") {
-                sink.error(
-                    storeNode.location, "`assets.store` must be `s3://BUCKET/PREFIX/`",
-                    note: "any S3-compatible store: set `endpoint:` for one that is not AWS")
-            } else if AssetSettings.parseStore("s3://\(bucket)/") == nil {
-                sink.error(
-                    storeNode.location,
-                    "`assets.store` names the bucket `\(Printable.short(String(bucket), limit: 80))`, which is not a bucket name",
-                    note: "bucket names are 3–63 lowercase letters, digits, `-` and `.`")
-            } else {
-                sink.error(storeNode.location, "`assets.store`'s prefix may not hold `.` or `..` segments")
-            }
+            storeAddressProblem(text, at: storeNode.location)
             return nil
         }
         var settings = AssetSettings(bucket: bucket, prefix: prefix)
@@ -249,6 +237,23 @@ struct ProjectBuilder {
             }
         }
         return settings
+    }
+
+    /// Why `assets.store` is not an `s3://BUCKET/PREFIX/` address: the scheme, the bucket, or the prefix.
+    private mutating func storeAddressProblem(_ text: String, at location: SourceLocation) {
+        let bucket = text.dropFirst(5).split(separator: "/", omittingEmptySubsequences: false).first ?? ""
+        if !text.hasPrefix("s3://") {
+            sink.error(
+                location, "`assets.store` must be `s3://BUCKET/PREFIX/`",
+                note: "any S3-compatible store: set `endpoint:` for one that is not AWS")
+        } else if AssetSettings.parseStore("s3://\(bucket)/") == nil {
+            sink.error(
+                location,
+                "`assets.store` names the bucket `\(Printable.short(String(bucket), limit: 80))`, which is not a bucket name",
+                note: "bucket names are 3–63 lowercase letters, digits, `-` and `.`")
+        } else {
+            sink.error(location, "`assets.store`'s prefix may not hold `.` or `..` segments")
+        }
     }
 
     /// An http(s) URL with no user name or password in it (true), or an error (false).
