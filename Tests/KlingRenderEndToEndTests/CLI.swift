@@ -85,13 +85,14 @@ final class Scratch {
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 }
 
-/// `body` on a thread of its own: a test that blocks (reads a pipe, waits for a process) must not
-/// hold one of the cooperative pool's two threads, which the in-process simulators of the tests
-/// running beside it need to answer at all.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
+/// `body` on a thread of its own: a test that blocks (reads a pipe, waits for a process or a
+/// state) must not hold one of the cooperative pool's two threads, which the in-process
+/// simulators of the tests running beside it need to answer at all. Throws what `body` throws.
+func offPool<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+    let result: Result<T, E> = await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: Result { () throws(E) -> T in try body() }) }.start()
     }
+    return try result.get()
 }
 
 extension Process {
@@ -99,11 +100,6 @@ extension Process {
     /// threads (on two cores) every other running test needs. Not `waitUntilExit`: on a thread
     /// other than the one that started the process it spins on an empty run loop, a whole core.
     func exited() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread {
-                while self.isRunning { Thread.sleep(forTimeInterval: 0.02) }
-                continuation.resume()
-            }.start()
-        }
+        await offPool { while self.isRunning { Thread.sleep(forTimeInterval: 0.02) } }
     }
 }

@@ -72,18 +72,16 @@ struct CrashTests {
         until condition: @escaping @Sendable ([String: [String: Any]]) -> Bool,
         then action: @escaping @Sendable () -> Void = {}
     ) async throws {
-        let reached = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            Thread {
-                for _ in 0..<4000 {
-                    if process?.isRunning == false { return done.resume(returning: true) }
-                    if condition(r.shots) {
-                        action()
-                        return done.resume(returning: true)
-                    }
-                    Thread.sleep(forTimeInterval: 0.005)
+        let reached = await offPool {
+            for _ in 0..<4000 {
+                if process?.isRunning == false { return true }
+                if condition(r.shots) {
+                    action()
+                    return true
                 }
-                done.resume(returning: false)
-            }.start()
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+            return false
         }
         if !reached { Issue.record("the manifest never reached the awaited state") }
     }

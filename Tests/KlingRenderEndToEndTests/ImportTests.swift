@@ -70,19 +70,16 @@ struct ImportTests {
         try process.run()
         // Killed once the task exists and its answer is still on its way. The watch runs on a thread
         // of its own, so that a busy test pool cannot make it miss the three seconds.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread {
-                let dashboard = URL(string: r.simulator.baseURL + "/_sim/tasks")!
-                for _ in 0..<4000 where process.isRunning {
-                    let text = (try? String(contentsOf: dashboard, encoding: .utf8)) ?? ""
-                    if text.contains("A harbour at dawn"), r.shots["harbour"]?["status"] as? String == "submitting" {
-                        break
-                    }
-                    Thread.sleep(forTimeInterval: 0.005)
+        await offPool {
+            let dashboard = URL(string: r.simulator.baseURL + "/_sim/tasks")!
+            for _ in 0..<4000 where process.isRunning {
+                let text = (try? String(contentsOf: dashboard, encoding: .utf8)) ?? ""
+                if text.contains("A harbour at dawn"), r.shots["harbour"]?["status"] as? String == "submitting" {
+                    break
                 }
-                kill(process.processIdentifier, SIGKILL)
-                done.resume()
-            }.start()
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+            kill(process.processIdentifier, SIGKILL)
         }
         await process.exited()
         let tasks = try await dashboard(r)

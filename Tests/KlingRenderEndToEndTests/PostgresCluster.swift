@@ -27,16 +27,12 @@ final class PostgresCluster: @unchecked Sendable {
     /// A cluster made and started on a thread of its own: `initdb` takes a second, which the
     /// cooperative pool's two threads must not spend waiting.
     static func make() async throws -> PostgresCluster {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try PostgresCluster() }) }.start()
-        }
+        try await offPool { try PostgresCluster() }
     }
 
     /// `start` off the cooperative pool.
     func restart() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            Thread { continuation.resume(with: Result { try self.start() }) }.start()
-        }
+        try await offPool { try self.start() }
     }
 
     private init() throws {

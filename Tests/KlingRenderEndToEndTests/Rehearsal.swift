@@ -13,12 +13,7 @@ extension CLI {
     static func run(
         _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
     ) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(
-                    with: Swift.Result { try CLI.run(arguments, in: directory, environment: environment, input: nil) })
-            }.start()
-        }
+        try await offPool { try CLI.run(arguments, in: directory, environment: environment, input: nil) }
     }
 }
 

@@ -55,30 +55,25 @@ enum Browser {
 extension CLI {
     /// Any program, off the cooperative pool.
     static func runProgram(_ program: String, _ arguments: [String], in directory: URL? = nil) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(
-                    with: Swift.Result {
-                        let process = Process()
-                        process.executableURL = URL(fileURLWithPath: program)
-                        process.arguments = arguments
-                        if let directory { process.currentDirectoryURL = directory }
-                        let (out, err) = (Pipe(), Pipe())
-                        process.standardOutput = out
-                        process.standardError = err
-                        try process.run()
-                        // Both pipes drained at once: a full one would hold the program.
-                        let errors = Collected()
-                        let reader = Thread { errors.set(err.fileHandleForReading.readDataToEndOfFile()) }
-                        reader.start()
-                        let output = out.fileHandleForReading.readDataToEndOfFile()
-                        process.waitUntilExit()
-                        errors.wait()
-                        return Result(
-                            status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
-                            stderr: String(decoding: errors.data, as: UTF8.self))
-                    })
-            }.start()
+        try await offPool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = arguments
+            if let directory { process.currentDirectoryURL = directory }
+            let (out, err) = (Pipe(), Pipe())
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            // Both pipes drained at once: a full one would hold the program.
+            let errors = Collected()
+            let reader = Thread { errors.set(err.fileHandleForReading.readDataToEndOfFile()) }
+            reader.start()
+            let output = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            errors.wait()
+            return Result(
+                status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
+                stderr: String(decoding: errors.data, as: UTF8.self))
         }
     }
 }

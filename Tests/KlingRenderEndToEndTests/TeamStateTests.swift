@@ -68,15 +68,10 @@ struct TeamStateTests {
     static func applyFinishing(_ r: Rehearsal, _ cluster: PostgresCluster, schema: String) async throws -> CLI.Result {
         let (output, errors) = (Pipe(), Pipe())
         let process = try launch(r, cluster, schema: schema, output: output, errors: errors)
-        async let said = onThread { text(output) }
-        async let warned = onThread { text(errors) }
+        async let said = offPool { text(output) }
+        async let warned = offPool { text(errors) }
         try await finish(r, until: process)
         return CLI.Result(status: process.terminationStatus, stdout: await said, stderr: await warned)
-    }
-
-    /// `body` on a thread of its own, never on the cooperative pool.
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in Thread { continuation.resume(returning: body()) }.start() }
     }
 
     /// Sessions of `kling-render apply` connected to the cluster (a run holding or awaiting a lock).
@@ -140,17 +135,15 @@ struct TeamStateTests {
     static func waitUntil(
         _ condition: @escaping @Sendable () -> Bool, then action: @escaping @Sendable () -> Void = {}
     ) async -> Bool {
-        await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            Thread {
-                for _ in 0..<3000 {
-                    if condition() {
-                        action()
-                        return done.resume(returning: true)
-                    }
-                    Thread.sleep(forTimeInterval: 0.01)
+        await offPool {
+            for _ in 0..<3000 {
+                if condition() {
+                    action()
+                    return true
                 }
-                done.resume(returning: false)
-            }.start()
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            return false
         }
     }
 
@@ -194,8 +187,8 @@ struct TeamStateTests {
             r, cluster, schema: "waits", extra: ["--lock-timeout", "2m"], output: output, errors: errors)
         // The second run's connection is open while it waits for the lock.
         #expect(await Self.waitUntil { Self.applying(cluster) == 2 }, "the second apply waits")
-        async let said = Self.onThread { Self.text(output) }
-        async let warned = Self.onThread { Self.text(errors) }
+        async let said = offPool { Self.text(output) }
+        async let warned = offPool { Self.text(errors) }
         try await Self.finish(r, until: first)
         try await Self.finish(r, until: second)
         let (saidText, warnedText) = (await said, await warned)
@@ -248,8 +241,8 @@ struct TeamStateTests {
         #expect(stopped)
         // The render finishes while the database is down: what follows cannot be recorded.
         try await Self.finish(r)
-        async let out = Self.onThread { Self.text(output) }
-        async let err = Self.onThread { Self.text(errors) }
+        async let out = offPool { Self.text(output) }
+        async let err = offPool { Self.text(errors) }
         let said = await out + err
         await first.exited()
         #expect(first.terminationStatus == 1)

@@ -32,14 +32,7 @@ func onTerminal(_ command: String, in directory: URL, input: String, environment
 func onTerminal(_ command: String, in directory: URL, input: String, environment: [String: String] = [:]) async throws
     -> String
 {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread {
-            continuation.resume(
-                with: Result {
-                    try onTerminal(command, in: directory, input: input, environment: environment) as String
-                })
-        }.start()
-    }
+    try await offPool { try onTerminal(command, in: directory, input: input, environment: environment) as String }
 }
 
 @Suite("apply on a terminal", .serialized)
