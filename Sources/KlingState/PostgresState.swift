@@ -140,7 +140,7 @@ package struct PostgresState: ManifestState {
                 return taken
             }
             if taken {
-                try await Answer.within { [schema, project] in
+                _ = try await Answer.within { [schema, project] in
                     try await connection.query(
                         """
                         INSERT INTO \(unescaped: schema.quoted).locks (project, holder, backend_pid, since)

@@ -109,6 +109,8 @@ package struct FileState: ManifestState {
 package struct FileManifestWriter: ManifestWriter {
     package var paths: ProjectPaths
     package var lock: ManifestLock?
+    /// Kept across this writer's writes: each encodes only the entries that changed.
+    private let encoder = ManifestEncoder()
 
     /// `lock` nil: a writer for tests and tools that hold no lock.
     package init(paths: ProjectPaths, lock: ManifestLock? = nil) {
@@ -117,8 +119,8 @@ package struct FileManifestWriter: ManifestWriter {
     }
 
     package func write(_ manifest: Manifest) async throws {
-        let paths = paths
-        try await Task.detached { try ManifestStore.write(manifest, to: paths) }.value
+        let (paths, encoder) = (paths, encoder)
+        try await Task.detached { try ManifestStore.write(manifest, to: paths, encoder: encoder) }.value
     }
 
     package func release() async { lock?.release() }

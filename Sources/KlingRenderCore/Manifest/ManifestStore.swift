@@ -70,10 +70,13 @@ package enum ManifestStore {
         }
     }
 
-    package static func write(_ manifest: Manifest, to paths: ProjectPaths) throws {
+    /// `encoder`: one kept across a run's writes encodes only what changed.
+    package static func write(
+        _ manifest: Manifest, to paths: ProjectPaths, encoder: ManifestEncoder = ManifestEncoder()
+    ) throws {
         var manifest = manifest
         manifest.recomputeTotals()
-        try AtomicFile.write(try manifest.encoded(), to: paths.manifestName, in: paths.root)
+        try AtomicFile.write(try encoder.encode(manifest), to: paths.manifestName, in: paths.root)
     }
 }
 

@@ -61,19 +61,9 @@ package struct ShotGraph: Sendable {
         }
         return seen
     }
-
-    /// For each shot, the length of the longest path from it to the end of the graph, weighted by
-    /// `weight` (the expected render time, say): the critical-path priority of the scheduler.
-    package func remainingPath(weight: (Int) -> Double) -> [Double] {
-        var result = [Double](repeating: 0, count: shots.count)
-        for i in order.reversed() {
-            result[i] = weight(i) + (downstream[i].map { result[$0] }.max() ?? 0)
-        }
-        return result
-    }
 }
 
-/// A binary min-heap, for the ready set of the topological sort.
+/// A binary min-heap: the ready set of the topological sort, and of a list schedule.
 package struct MinHeap<Element: Comparable> {
     private var items: [Element] = []
 

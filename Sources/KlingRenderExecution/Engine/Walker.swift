@@ -76,8 +76,9 @@ package enum WalkResult: Sendable, Equatable {
 }
 
 /// Walks a graph of steps, as Terraform's `dag.Walk` does: a step starts the moment every step it
-/// waits for has succeeded, the longest remaining path first (list order breaks ties), within the
-/// bound of its resource; a step that does not succeed blocks everything downstream of it. The
+/// waits for has succeeded, in `SchedulePriority`'s order (the longest remaining path first,
+/// improved where the expected costs show a shorter schedule on the bound of tasks in flight;
+/// list order breaks ties), within the bound of its resource; a step that does not succeed blocks everything downstream of it. The
 /// walker knows nothing of HTTP, files or the manifest.
 ///
 /// Nodes come in topological order (each after the nodes it waits for).
@@ -95,7 +96,7 @@ package struct Walker: Sendable {
     }
 
     package func walk() async -> (results: [WalkResult], stop: Reason?) {
-        var state = WalkState(nodes: nodes)
+        var state = WalkState(nodes: nodes, slots: await limits.current(.tasks))
         await withTaskGroup(of: (Int, StepEnd).self) { group in
             await start(&state, in: &group)
             while let (index, end) = await group.next() {
@@ -138,7 +139,8 @@ private struct WalkState {
     var stoppedSubmitting = false
     var stoppedEverything = false
 
-    init(nodes: [WalkNode]) {
+    /// `slots`: the bound on tasks in flight, which the order is planned for.
+    init(nodes: [WalkNode], slots: Int) {
         results = Array(repeating: .notStarted, count: nodes.count)
         waiting = nodes.map(\.dependencies.count)
         resources = nodes.map(\.step.resource)
@@ -147,7 +149,9 @@ private struct WalkState {
             for d in node.dependencies { dependents[d].append(i) }
         }
         self.dependents = dependents
-        priority = LongestPath.remaining(order: Array(nodes.indices), cost: { nodes[$0].cost }, dependents: dependents)
+        priority = SchedulePriority.compute(
+            order: Array(nodes.indices), cost: nodes.map(\.cost), waitsFor: nodes.map(\.dependencies),
+            dependents: dependents, limited: resources.map { $0 == .tasks }, slots: slots)
         ready = nodes.indices.filter { waiting[$0] == 0 }
     }
 
