@@ -155,8 +155,8 @@ func lowerBound(graph: ShotGraph, duration: [Double], parallelism: Int) -> Doubl
     return bound
 }
 
-/// The makespan of the walker's own rule with nothing in the way: the engine's `Walker` on a
-/// virtual clock, each shot a step that only waits its exact render time, `parallelism` slots, no
+/// The makespan of the walker's own order (`SchedulePriority`) with nothing in the way: the
+/// engine's `Walker` on a virtual clock, each shot a step that only waits its exact render time, `parallelism` slots, no
 /// request, write or poll taking any time. What the run loses to those is `makespan ÷ this`;
 /// what the rule itself loses is `this ÷ bound`.
 func listSchedule(graph: ShotGraph, duration: [Double], parallelism: Int) async -> Double {
@@ -268,7 +268,7 @@ let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "schedule":
     let shots = arguments.dropFirst().first.flatMap { Int($0) } ?? 200
-    let scale = arguments.dropFirst(2).first.flatMap { Double($0) } ?? 200
+    let scale = arguments.dropFirst(2).first.flatMap { Double($0) } ?? 50
     let state = arguments.dropFirst(3).first.flatMap { try? StateURL.parse($0).get() }
     try await schedule(shots: shots, timeScale: scale, state: state)
 case "download":

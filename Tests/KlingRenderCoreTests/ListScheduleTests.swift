@@ -3,8 +3,9 @@ import Testing
 
 @Suite("Planning the order of a walk")
 struct ListScheduleTests {
-    /// Two slots. The longest remaining path starts a (5, then c: 1) and b (4, then d: 4), then e
-    /// and f (3 each) wait for a slot: 4 + 4 + 3 = 11. Starting e beside a finishes everything by 9.
+    /// Two slots. The longest remaining path starts b (4 s, then d: 4 s) and a (5 s, then c: 1 s),
+    /// then d and e (3 s), and leaves f (3 s) alone from 8 to 11 s. 20 s of work on two slots
+    /// cannot end before 10, and starting e before d does.
     static let cost: [Double] = [5, 4, 1, 4, 3, 3]
     static let waitsFor: [[Int]] = [[], [], [0], [1], [], []]
     static var dependents: [[Int]] {
@@ -44,6 +45,40 @@ struct ListScheduleTests {
             order: order, cost: Self.cost, waitsFor: Self.waitsFor, dependents: Self.dependents, limited: limited,
             slots: 6)
         #expect(unbounded == LongestPath.remaining(order: order, cost: { Self.cost[$0] }, dependents: Self.dependents))
+    }
+
+    @Test("an order is kept only if it wins whichever way simultaneous ends are taken")
+    func ties() {
+        // Whole seconds on three slots: several renders end at once. Taken lowest index first, the
+        // passes find 9 s where the longest path takes 10; taken the other way, that order takes 11.
+        let cost: [Double] = [4, 1, 2, 1, 5, 2, 3, 3, 5]
+        let waitsFor: [[Int]] = [[], [], [], [], [0, 2], [3], [1], [3], [0, 2]]
+        var dependents = [[Int]](repeating: [], count: cost.count)
+        for (i, waits) in waitsFor.enumerated() { for w in waits { dependents[w].append(i) } }
+        let limited = cost.map { _ in true }
+        func worst(_ priority: [Double]) -> Double {
+            [false, true].map {
+                ListSchedule(
+                    cost: cost, waitsFor: waitsFor, dependents: dependents, limited: limited, slots: 3,
+                    priority: priority, tiesLast: $0
+                ).makespan
+            }.max() ?? 0
+        }
+        let order = Array(cost.indices)
+        let longest = LongestPath.remaining(order: order, cost: { cost[$0] }, dependents: dependents)
+        let planned = SchedulePriority.compute(
+            order: order, cost: cost, waitsFor: waitsFor, dependents: dependents, limited: limited, slots: 3)
+        #expect(worst(longest) == 10)
+        #expect(worst(planned) <= worst(longest), "never worse than the longest path, however ties fall")
+    }
+
+    @Test("costs that are negative or not finite count as nothing, and no slot at all as one")
+    func oddInput() {
+        let run = ListSchedule(
+            cost: [.nan, -3, .infinity, 2], waitsFor: [[], [0], [1], [2]], dependents: [[1], [2], [3], []],
+            limited: [true, true, true, true], slots: 0, priority: [0, 0, 0, 0])
+        #expect(run.makespan == 2)
+        #expect(run.start == [0, 0, 0, 0])
     }
 
     @Test("a node that holds no slot starts as soon as it is ready")

@@ -9,7 +9,7 @@ struct ManifestEncoderTests {
     static func manifest(_ round: Int) -> Manifest {
         var manifest = Manifest(project: "film \"à\"", endpoint: "https://api.example/v1", simulated: false)
         let keys = [
-            "sunrise", "sunrise.take2", "caf\u{E9}", "cafe\u{301}", "a\"b", "back\\slash", "tab\there", "z/y",
+            "sunrise", "sunrise.take2", "caf\u{E9}", "e\u{301}x", "f", "a\"b", "back\\slash", "tab\there", "z/y",
             "🎬", "line\nbreak", "\u{1}",
         ]
         for (n, key) in keys.enumerated() {
@@ -41,6 +41,10 @@ struct ManifestEncoderTests {
         let encoder = ManifestEncoder()
         var manifest = Self.manifest(0)
         #expect(try encoder.encode(manifest) == manifest.encoded())
+        #expect(encoder.entriesEncoded == manifest.shots.count)
+        manifest.shots["sunrise"]?.urls = ["https://cdn.example/sunrise.mp4"]
+        #expect(try encoder.encode(manifest) == manifest.encoded())
+        #expect(encoder.entriesEncoded == manifest.shots.count + 1, "only the entry that changed is encoded again")
         manifest.shots["sunrise"]?.status = .failed
         manifest.shots["sunrise"]?.error = "the task failed: \"no\""
         manifest.shots["new"] = Self.manifest(1).shots["z/y"]

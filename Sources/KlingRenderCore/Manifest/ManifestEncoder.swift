@@ -16,6 +16,9 @@ package final class ManifestEncoder: @unchecked Sendable {
 
     private let lock = NSLock()
     private var fragments: [String: Fragment] = [:]
+    /// Entries encoded so far (the ones that changed): what the tests read.
+    package var entriesEncoded: Int { lock.withLock { encodedCount } }
+    private var encodedCount = 0
 
     package init() {}
 
@@ -30,9 +33,17 @@ package final class ManifestEncoder: @unchecked Sendable {
             var out = [UInt8](document[..<slot.lowerBound])
             out.reserveCapacity(document.count + fragments.values.reduce(0) { $0 + $1.bytes.count + 8 })
             out.append(contentsOf: Self.open)
-            for (n, key) in manifest.shots.keys.sorted().enumerated() {
+            // JSONEncoder's `.sortedKeys` order here: by UTF-8 bytes, not by String's own order.
+            let keys = manifest.shots.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for (n, key) in keys.enumerated() {
                 guard let entry = manifest.shots[key] else { continue }
-                let fragment = try fragments[key].flatMap { $0.entry == entry ? $0 : nil } ?? Self.fragment(key, entry)
+                let fragment: Fragment
+                if let kept = fragments[key], kept.entry == entry {
+                    fragment = kept
+                } else {
+                    fragment = try Self.fragment(key, entry)
+                    encodedCount += 1
+                }
                 kept[key] = fragment
                 if n > 0 { out.append(contentsOf: Array(",\n".utf8)) }
                 out.append(contentsOf: Self.indent)
