@@ -6,6 +6,8 @@
 //                                                    (with STATE, a postgres:// URL: each row also
 //                                                    with the manifest kept there, and the ratio)
 //   kling-apply-bench download [MB]                  peak memory while downloading one video
+//   kling-apply-bench walk [STEPS]                   the walker alone, on a virtual clock: the
+//                                                    time it takes to order and start STEPS steps
 import Foundation
 import KlingAPI
 import KlingRenderCore
@@ -238,6 +240,25 @@ func scheduleRow(
     return makespan
 }
 
+/// The walker's own cost: `count` steps (a chain through every tenth, render times of 60–360 s) on
+/// 4 slots, on a virtual clock, so that all the time measured is the walker's and its planning.
+func walk(count: Int) async {
+    let clock = VirtualClock()
+    let nodes = (0..<count).map { i in
+        let seconds = Double(60 + (i * 37) % 300)
+        return WalkNode(
+            step: Render(seconds: seconds, clock: clock), dependencies: i >= 10 && i % 10 == 0 ? [i - 10] : [],
+            cost: seconds)
+    }
+    let start = ContinuousClock.now
+    _ = await Walker(nodes: nodes, limits: ResourceLimits(tasks: 4, transfers: 1, cpu: 1), clock: clock).walk()
+    let elapsed = seconds(ContinuousClock.now - start)
+    print(
+        String(
+            format: "walked %d steps on 4 slots in %.2f s (%.0f µs a step); peak RSS %.0f MB", count, elapsed,
+            elapsed / Double(max(1, count)) * 1e6, peakRSSMegabytes()))
+}
+
 func download(megabytes: Int) async throws {
     var configuration = SimulatorConfiguration()
     configuration.port = 0
@@ -273,7 +294,9 @@ case "schedule":
     try await schedule(shots: shots, timeScale: scale, state: state)
 case "download":
     try await download(megabytes: arguments.dropFirst().first.flatMap { Int($0) } ?? 1024)
+case "walk":
+    await walk(count: arguments.dropFirst().first.flatMap { Int($0) } ?? 100_000)
 default:
-    print("usage: kling-apply-bench schedule [SHOTS] [TIME-SCALE] | download [MB]")
+    print("usage: kling-apply-bench schedule [SHOTS] [TIME-SCALE] | download [MB] | walk [STEPS]")
     exit(2)
 }

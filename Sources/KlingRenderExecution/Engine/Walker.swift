@@ -126,14 +126,24 @@ package struct Walker: Sendable {
     }
 }
 
-/// The walker's bookkeeping: waits, the ready queue, what runs, what ended.
+/// The walker's bookkeeping: waits, the ready queues, what runs, what ended.
 private struct WalkState {
+    /// A ready step, first out of its queue when its priority is highest (the lower index on a tie).
+    struct Ready: Comparable {
+        var priority: Double
+        var index: Int
+
+        static func < (a: Ready, b: Ready) -> Bool { (-a.priority, a.index) < (-b.priority, b.index) }
+    }
+
     var results: [WalkResult]
     var waiting: [Int]
     var dependents: [[Int]]
     var priority: [Double]
     var resources: [Resource]
-    var ready: [Int] = []
+    /// One queue per resource: a step waits only behind steps that want what it wants, and an
+    /// event costs a heap operation, not a sort of everything ready (100,000 shots on 4 slots).
+    var ready: [Resource: MinHeap<Ready>] = [:]
     var running: [Resource: Int] = [:]
     var stop: Reason?
     var stoppedSubmitting = false
@@ -152,26 +162,25 @@ private struct WalkState {
         priority = SchedulePriority.compute(
             order: Array(nodes.indices), cost: nodes.map(\.cost), waitsFor: nodes.map(\.dependencies),
             dependents: dependents, limited: resources.map { $0 == .tasks }, slots: slots)
-        ready = nodes.indices.filter { waiting[$0] == 0 }
+        for index in nodes.indices where waiting[index] == 0 { enqueue(index) }
     }
 
-    /// The ready steps to start now, within each resource's bound, longest remaining path first.
+    mutating func enqueue(_ index: Int) {
+        ready[resources[index], default: MinHeap()].insert(Ready(priority: priority[index], index: index))
+    }
+
+    /// The ready steps to start now, within each resource's bound, highest priority first.
     mutating func takeReady(bounds: [Resource: Int]) -> [Int] {
-        ready.sort { (priority[$0], -$0) > (priority[$1], -$1) }
         var started: [Int] = []
-        var kept: [Int] = []
-        for index in ready {
-            let resource = resources[index]
+        for resource in Resource.allCases {
+            if stoppedSubmitting && resource == .tasks { continue }
             let bound = resource == .none ? Int.max : bounds[resource] ?? 1
-            if stoppedSubmitting && resource == .tasks || running[resource, default: 0] >= bound {
-                kept.append(index)
-                continue
+            while running[resource, default: 0] < bound, let next = ready[resource]?.popMin() {
+                running[resource, default: 0] += 1
+                started.append(next.index)
             }
-            running[resource, default: 0] += 1
-            started.append(index)
         }
-        ready = kept
-        return started
+        return started.sorted { Ready(priority: priority[$0], index: $0) < Ready(priority: priority[$1], index: $1) }
     }
 
     mutating func finish(_ index: Int, _ end: StepEnd) -> [WalkNotice] {
@@ -181,7 +190,7 @@ private struct WalkState {
         if end.succeeded {
             for d in dependents[index] {
                 waiting[d] -= 1
-                if waiting[d] == 0, results[d] == .notStarted { ready.append(d) }
+                if waiting[d] == 0, results[d] == .notStarted { enqueue(d) }
             }
         } else {
             notices += block(downstreamOf: index, root: index)
@@ -208,7 +217,6 @@ private struct WalkState {
             guard results[d] == .notStarted else { continue }
             results[d] = .blocked(by: root)
             notices.append(.blocked(node: d, by: root))
-            ready.removeAll { $0 == d }
             stack.append(contentsOf: dependents[d])
         }
         return notices
