@@ -78,8 +78,8 @@ package enum WalkResult: Sendable, Equatable {
 /// Walks a graph of steps, as Terraform's `dag.Walk` does: a step starts the moment every step it
 /// waits for has succeeded, in `SchedulePriority`'s order (the longest remaining path first,
 /// improved where the expected costs show a shorter schedule on the bound of tasks in flight;
-/// list order breaks ties), within the bound of its resource; a step that does not succeed blocks everything downstream of it. The
-/// walker knows nothing of HTTP, files or the manifest.
+/// list order breaks ties), within the bound of its resource; a step that does not succeed blocks
+/// everything downstream of it. The walker knows nothing of HTTP, files or the manifest.
 ///
 /// Nodes come in topological order (each after the nodes it waits for).
 package struct Walker: Sendable {
