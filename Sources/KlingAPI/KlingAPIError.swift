@@ -20,6 +20,9 @@ public enum KlingAPIError: Error, Sendable, Equatable {
     case taskNotFound(taskID: String)
     /// A video URL answers 403, 404 or 410: it has expired.
     case urlExpired(status: Int)
+    /// A URL or a redirect points where no connection is made (a local or private address, as
+    /// written or as its name resolves): nothing was sent there.
+    case addressRefused(reason: String)
     /// Any other answer that cannot be used (a download's 5xx, a body that is not the API's).
     case unexpectedAnswer(status: Int, detail: String)
 
@@ -44,6 +47,7 @@ extension KlingAPIError: CustomStringConvertible {
         case .answerLost(let r): "the answer was lost after the request went out: \(r)"
         case .taskNotFound(let id): "the API does not know task \(id)"
         case .urlExpired(let s): "the video URL has expired (\(s))"
+        case .addressRefused(let r): "not fetched: \(r)"
         case .unexpectedAnswer(let s, let d): "unexpected answer (\(s)): \(d)"
         }
     }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import KlingRenderCore
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
@@ -21,10 +22,11 @@ public struct KlingClient: Sendable {
 
     /// One client for the process, never shut down (a static lives as long as the process): a
     /// connection that cannot be made fails within `connect`, not at the request's deadline.
+    /// Redirects are followed by `execute`, which judges every hop's address first.
     public static let sharedHTTPClient = HTTPClient(
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
         configuration: HTTPClient.Configuration(
-            redirectConfiguration: .follow(max: 5, allowCycles: false),
+            redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(5), read: .seconds(120))))
 
     /// Why a key cannot be sent, or nil: a key is visible ASCII (no space, newline, NUL or DEL),
@@ -43,7 +45,7 @@ public struct KlingClient: Sendable {
     /// presigned URL an answer echoes (a week of read access, not to be committed), and it is cut
     /// to `limit` characters.
     public func redacted(_ text: String, limit: Int = 300) -> String {
-        var text = withoutKey(text)
+        var text = Secrets.shared.redact(withoutKey(text))
         if text.range(of: "x-amz-", options: .caseInsensitive) != nil {
             // `=`, percent-encoded inside another URL (`%3D`), or as a JSON field (`": "`).
             text = text.replacingOccurrences(
@@ -171,12 +173,7 @@ public struct KlingClient: Sendable {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "User-Agent", value: Self.userAgent)
         if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request, timeout: .hours(6))
-        } catch {
-            throw Self.transport(error, sent: false)
-        }
+        let response = try await execute(request, timeout: .hours(6), sent: false)
         let status = Int(response.status.code)
         switch status {
         case 200:
@@ -224,12 +221,7 @@ public struct KlingClient: Sendable {
     /// connection was made means: for a POST, that the request may have arrived.
     private func send(_ request: HTTPClientRequest, sent: Bool) async throws(KlingAPIError) -> (Int, HTTPHeaders, Data)
     {
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request, timeout: requestTimeout)
-        } catch {
-            throw Self.transport(error, sent: sent)
-        }
+        let response = try await execute(request, timeout: requestTimeout, sent: sent)
         let status = Int(response.status.code)
         do {
             let body = try await collect(response.body, within: requestTimeout)
@@ -248,6 +240,46 @@ public struct KlingClient: Sendable {
     }
 
     private struct AnswerTooSlow: Error {}
+
+    /// At most this many redirects are followed.
+    static let maxRedirects = 5
+
+    /// Sends a request, following the redirects of a GET (a POST's is its answer): every hop's
+    /// address — as written and as it resolves now — is judged by `URLPolicy` before a connection
+    /// is made, so neither a URL nor a redirect reaches the user's own network unless the API is
+    /// there itself. Headers go only to the API's own origin: a redirect elsewhere drops them.
+    private func execute(_ first: HTTPClientRequest, timeout: TimeAmount, sent: Bool) async throws(KlingAPIError)
+        -> HTTPClientResponse
+    {
+        var request = first
+        for hop in 0...Self.maxRedirects {
+            // The API's own address is the user's to choose: judged only when a hop leads elsewhere.
+            if !(hop == 0 && Self.sameOrigin(request.url, baseURL)),
+                let problem = await URLPolicy.connectionProblem(request.url, endpoint: baseURL)
+            {
+                throw .addressRefused(reason: "\(hop == 0 ? "the URL" : "a redirect") \(problem)")
+            }
+            let response: HTTPClientResponse
+            do {
+                response = try await http.execute(request, timeout: timeout)
+            } catch {
+                throw Self.transport(error, sent: sent)
+            }
+            guard request.method == .GET, [301, 302, 303, 307, 308].contains(response.status.code),
+                let location = response.headers.first(name: "Location"),
+                let next = URL(string: location, relativeTo: URL(string: request.url))?.absoluteString
+            else { return response }
+            if !Self.sameOrigin(next, request.url) { request.headers.remove(name: "Authorization") }
+            request.url = next
+        }
+        throw .unexpectedAnswer(status: 310, detail: "more than \(Self.maxRedirects) redirects")
+    }
+
+    private static func sameOrigin(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (URLComponents(string: a), URLComponents(string: b))
+        return x?.scheme?.lowercased() == y?.scheme?.lowercased() && x?.host?.lowercased() == y?.host?.lowercased()
+            && x?.port == y?.port
+    }
 
     /// An answer's body, whole, within `limit`: a server that drips it a byte at a time is cut off
     /// (the client's own deadline stops once the head has come).

@@ -167,6 +167,7 @@ extension KlingAPIError {
         case .answerLost(let r): .answerLost(reason: client.redacted(r))
         case .taskNotFound(let id): .taskNotFound(taskID: client.redacted(id, limit: 130))
         case .urlExpired: self
+        case .addressRefused(let r): .addressRefused(reason: client.redacted(r))
         case .unexpectedAnswer(let s, let d): .unexpectedAnswer(status: s, detail: client.redacted(d))
         }
     }

@@ -66,7 +66,12 @@ package struct Timeline: Sendable, Equatable {
                 )
             }
             var seconds = project.shot(written.shot)?.seconds.map(Double.init)
-            if let ffprobe, let probe = await MediaProbe.read(path, ffprobe: ffprobe, root: paths.root) {
+            let gated: GatedMedia
+            switch MediaGate.admit(path, in: paths.root, accepting: MediaType.videos) {
+            case .success(let file): gated = file
+            case .failure(let refusal): throw Problem(message: "clip \(n + 1) of the cut: \(refusal)")
+            }
+            if let ffprobe, let probe = await MediaProbe.read(gated, ffprobe: ffprobe) {
                 seconds = probe.seconds
                 if first == nil { first = probe }
             }
@@ -90,7 +95,12 @@ package struct Timeline: Sendable, Equatable {
             height: cut.size?.height ?? first?.height ?? 1080, clips: clips)
         if let music = cut.audio.music {
             var frames = timeline.frames
-            if let ffprobe, let probe = await MediaProbe.read(music.resolved, ffprobe: ffprobe, root: paths.root) {
+            let bed: GatedMedia
+            switch MediaGate.admit(music.resolved, in: paths.root, accepting: MediaType.audios) {
+            case .success(let file): bed = file
+            case .failure(let refusal): throw Problem(message: "`cut.audio.music`: \(refusal)")
+            }
+            if let ffprobe, let probe = await MediaProbe.readAudio(bed, ffprobe: ffprobe) {
                 frames = min(frames, Int((probe.seconds * Double(timeline.fps)).rounded(.down)))
             }
             timeline.music = (music.path, paths.absolute(music.resolved).standardizedFileURL.absoluteString, frames)

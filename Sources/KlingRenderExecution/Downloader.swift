@@ -76,7 +76,7 @@ package struct Downloader: Sendable {
         _ url: String, to path: String, expecting expected: String? = nil,
         onStart: @escaping @Sendable (Int64) -> Void = { _ in }
     ) async throws(DownloadError) -> ManifestFile {
-        if let problem = URLPolicy.problem(url, endpoint: endpoint) {
+        if let problem = await URLPolicy.connectionProblem(url, endpoint: endpoint) {
             throw .refused("`\(Printable.short(url, limit: 80))` \(problem); it is not fetched")
         }
         let partial = Self.partialFile(for: path, url: url)
@@ -93,11 +93,18 @@ package struct Downloader: Sendable {
                     folder.removeOwnFile(partial)
                     throw DownloadError.refused("\(path): what came is not the recorded file (its SHA-256 differs)")
                 }
+                // Bytes from a server are media only when their first bytes say so: a playlist
+                // or a list of files would have ffprobe and ffmpeg open what it names.
+                if case .failure(let refusal) = MediaGate.admit(partial, in: folder, accepting: MediaType.videos) {
+                    folder.removeOwnFile(partial)
+                    throw DownloadError.refused("what the server sent for \(path) \(refusal.reason); it was removed")
+                }
                 try keepPrevious(path, unlessSHA256: sha256)
                 try folder.rename(partial, to: path)
                 return ManifestFile(path: path, bytes: bytes, sha256: sha256)
             } catch let error as KlingAPIError {
                 if case .urlExpired(let status) = error { throw .expired(url: url, status: status) }
+                if case .addressRefused(let reason) = error { throw .refused(reason) }
                 // Not the API: the host the video is on.
                 if case .notSent(let reason) = error {
                     lastProblem =

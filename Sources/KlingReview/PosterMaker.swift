@@ -23,11 +23,14 @@ struct PosterMaker: Sendable {
         } catch {
             return nil
         }
+        guard case .success(let file) = MediaGate.admit(video, in: paths.root, accepting: MediaType.videos) else {
+            paths.root.removeOwnFile(temporary)
+            return nil
+        }
         for seek in [["-ss", "1"], []] {
-            // Local files only, the demuxer named: a video is data from the API, not a playlist.
+            // Through the gate: local files only, the demuxer its bytes named, never a playlist.
             let arguments =
-                ["-nostdin", "-v", "error", "-y", "-protocol_whitelist", "file"] + seek
-                + ["-f", "mov", "-i", paths.root.url(video).path, "-map", "0:v:0", "-frames:v", "1"]
+                ["-nostdin", "-v", "error", "-y"] + seek + file.ffmpegInput + ["-map", "0:v:0", "-frames:v", "1"]
                 + ["-vf", "scale=480:-2", "-q:v", "5", "-update", "1", "-f", "image2", "-c:v", "mjpeg"]
                 + [paths.root.url(temporary).path]
             let (status, _) = await Executable.run(ffmpeg, arguments, timeout: Self.timeout)

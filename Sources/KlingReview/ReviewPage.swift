@@ -118,7 +118,7 @@ package struct ReviewPage: Sendable {
             svg: svg, notes: notes, simulated: paths.manifestName.hasSuffix(".sim.manifest.json"), film: film
         ).render()
         do {
-            try AtomicFile.write(Data(html.utf8), to: page, in: paths.root)
+            try AtomicFile.write(Secrets.shared.redact(Data(html.utf8)), to: page, in: paths.root)
         } catch {
             throw Failure(message: "cannot write \(page): \(error)")
         }

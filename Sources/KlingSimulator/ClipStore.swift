@@ -27,6 +27,12 @@ struct VideoSource: Sendable {
             var buffer = ByteBufferAllocator().buffer(capacity: count)
             var at = offset
             var left = count
+            // An MP4's first box comes first: bytes a client's media gate takes for a video.
+            while left > 0, at < Self.header.count {
+                buffer.writeInteger(Self.header[at])
+                at += 1
+                left -= 1
+            }
             while left > 0 {
                 let start = at % 256
                 let n = min(left, Self.pattern.count - start)
@@ -40,7 +46,9 @@ struct VideoSource: Sendable {
         }
     }
 
-    /// Byte `i` of a generated video is `i × 31 + 7` (mod 256): 64 KiB and one period more of it.
+    /// The first bytes of a generated video: an `ftyp` box.
+    private static let header: [UInt8] = [0, 0, 0, 0x10] + Array("ftypisom".utf8) + [0, 0, 0, 0]
+    /// After the header, byte `i` of a generated video is `i × 31 + 7` (mod 256): 64 KiB and one period more of it.
     private static let pattern: [UInt8] = (0..<(64 << 10) + 256).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
 }
 

@@ -220,6 +220,7 @@ public enum SimulatorServer {
             json(200, await state.stats())
         }
         router.post("/_sim/advance") { request, _ in
+            if let refused = foreignOrigin(request) { return refused }
             guard let text = request.uri.queryParameters["seconds"], let seconds = Double(String(text)), seconds >= 0
             else {
                 return error(
@@ -230,11 +231,28 @@ public enum SimulatorServer {
             return json(
                 200, Envelope(code: 200, message: "success", data: SimJSON.object(["now": .double(await state.now())])))
         }
-        router.post("/_sim/reset") { _, _ in
+        router.post("/_sim/reset") { request, _ in
+            if let refused = foreignOrigin(request) { return refused }
             await state.reset()
             return json(200, Envelope(code: 200, message: "success", data: SimJSON.null))
         }
 
+    }
+
+    /// A 403 for a state-changing request a web page sent from elsewhere: a browser names the
+    /// page's origin, and only a page on this machine's loopback may reset or advance the
+    /// simulator. Requests without an `Origin` (curl, the tool, tests) are not a browser's.
+    static func foreignOrigin(_ request: Request) -> Response? {
+        guard let origin = request.headers[.origin] else { return nil }
+        let host = URLComponents(string: origin)?.host?.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let loopback =
+            host.map { host in
+                let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+                return host == "localhost" || host == "::1"
+                    || (parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil })
+            } ?? false
+        if loopback { return nil }
+        return error(403, "FORBIDDEN", "the simulator's /_sim/ controls answer only pages on loopback, not \(origin.prefix(80))")
     }
 
     /// An answer that ends a request before its handler's work.

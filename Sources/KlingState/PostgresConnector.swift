@@ -2,6 +2,7 @@ import Foundation
 import KlingRenderCore
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 
@@ -11,11 +12,29 @@ enum PostgresConnector {
     /// PostgresNIO logs nothing of ours: a query's binds hold state, never meant for a screen.
     static let logger = Logger(label: "kling-render.state") { _ in SwiftLogNoOpLogHandler() }
 
+    /// Opens a connection. Where TLS may not be used (`sslmode` disable, allow or prefer over
+    /// TCP), the socket is opened here with a `ClearTextGuard` in front, so that a server that
+    /// asks for the password in clear text on an unencrypted connection never gets it. A Unix
+    /// socket stays on this machine: it is not guarded.
     static func connect(_ target: PostgresTarget, applicationName: String) async throws -> PostgresConnection {
+        Secrets.shared.register(target.password)
         var configuration: PostgresConnection.Configuration
+        let verdict = ClearTextGuard.Verdict()
         if let socket = target.socketPath {
             configuration = .init(
                 unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
+        } else if [.disable, .allow, .prefer].contains(target.sslMode) {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(Int64(target.connectTimeout)))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ClearTextGuard(verdict: verdict))
+                    }
+                }
+                .connect(host: target.host, port: target.port).get()
+            configuration = .init(
+                establishedChannel: channel, tls: try tls(target.sslMode), username: target.user,
+                password: target.password, database: target.database)
         } else {
             configuration = .init(
                 host: target.host, port: target.port, username: target.user, password: target.password,
@@ -25,7 +44,14 @@ enum PostgresConnector {
         configuration.options.additionalStartupParameters = [
             ("application_name", applicationName), ("statement_timeout", String(Answer.serverTimeout)),
         ]
-        return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        do {
+            // An established channel is set up on its own event loop.
+            let loop = configuration.establishedChannel?.eventLoop ?? PostgresConnection.defaultEventLoopGroup.any()
+            return try await PostgresConnection.connect(on: loop, configuration: configuration, id: 1, logger: logger)
+        } catch {
+            if verdict.wasRefused { throw ClearTextRefused() }
+            throw error
+        }
     }
 
     /// libpq's modes: `prefer` and `require` encrypt without checking the certificate,
@@ -51,8 +77,17 @@ enum PostgresConnector {
 
     /// What went wrong, for a person: never a query's binds, never a password.
     static func describe(_ error: any Error) -> String {
+        // What a server says may hold what it was sent: it passes the registry of secrets.
+        Secrets.shared.redact(words(for: error))
+    }
+
+    private static func words(for error: any Error) -> String {
+        if error is ClearTextRefused {
+            return
+                "the server asks for the password in clear text on a connection without TLS; it was not sent: add sslmode=require to the state address"
+        }
         if let error = error as? PostgresTransactionError {
-            return describe(error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error)
+            return words(for: error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error)
         }
         guard let error = error as? PSQLError else { return Printable.short("\(error)", limit: 200) }
         if let message = error.serverInfo?[.message] {

@@ -85,7 +85,7 @@ package struct PostgresState: ManifestState {
             throw ManifestError(
                 path: label,
                 reason:
-                    "the shared state holds rows that are not kling-render's (\(error)); nothing is written over them")
+                    "the shared state holds rows that are not kling-render's (\(Printable.short("\(error)", limit: 200))); nothing is written over them")
         }
         manifest.recomputeTotals()
         if let problem = ManifestCheck.problem(in: manifest) {

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -26,6 +27,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case refused(status: Int, code: String?)
     case unreachable(String)
     case file(String)
+    /// The file's bytes are no longer those hashed when the upload was planned: the upload was
+    /// cut off before its last chunk, so nothing is stored under the old signature.
+    case changedDuringUpload
+
+    /// Why `FileChunks` stopped an upload.
+    struct Changed: Error {}
 
     public var description: String {
         switch self {
@@ -34,6 +41,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .refused(let status, let code): "the store answered \(status) \(code ?? "")"
         case .unreachable(let detail): "the store cannot be reached: \(detail)"
         case .file(let detail): detail
+        case .changedDuringUpload: "the file changed during upload: plan again"
         }
     }
 }
@@ -134,7 +142,7 @@ public struct S3Store: ObjectStore {
             request.headers.add(name: name, value: value)
         }
         request.headers.add(name: "Content-Type", value: contentType)
-        request.body = .stream(FileChunks(handle: file), length: .known(bytes))
+        request.body = .stream(FileChunks(handle: file, bytes: bytes, sha256: sha256), length: .known(bytes))
         let response = try await execute(request)
         guard response.status.code == 200 else {
             let body = (try? await response.body.collect(upTo: 64 * 1024)).map { Data(buffer: $0) } ?? Data()
@@ -145,6 +153,8 @@ public struct S3Store: ObjectStore {
     private func execute(_ request: HTTPClientRequest) async throws(StoreError) -> HTTPClientResponse {
         do {
             return try await http.execute(request, timeout: .seconds(120))
+        } catch is StoreError.Changed {
+            throw .changedDuringUpload
         } catch {
             // The host and the network's words; no header (no signature) is in an HTTP client error.
             let host = URL(string: request.url).map { "\($0.host ?? "?")\($0.port.map { ":\($0)" } ?? "")" } ?? "?"
@@ -207,19 +217,37 @@ public enum CredentialChain {
     }
 }
 
-/// A file's bytes as a sequence of chunks, read as the upload asks for them (never ahead).
+/// A file's bytes as a sequence of chunks, read as the upload asks for them (never ahead), and
+/// hashed as they go: when the bytes are not the `bytes` bytes of SHA-256 `sha256` that were
+/// signed, the last chunk is never handed over and the upload fails (`StoreError.Changed`).
 struct FileChunks: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let handle: FileHandle
+    let bytes: Int64
+    let sha256: String
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let handle: FileHandle
+        let bytes: Int64
+        let sha256: String
+        var hasher = SHA256()
+        var read: Int64 = 0
 
         mutating func next() async throws -> ByteBuffer? {
-            guard let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else { return nil }
+            guard read < bytes else { return nil }
+            let data = try handle.read(upToCount: Int(Swift.min(bytes - read, 1 << 20))) ?? Data()
+            guard !data.isEmpty else { throw StoreError.Changed() }  // shorter than it was
+            hasher.update(data: data)
+            read += Int64(data.count)
+            if read == bytes {
+                let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                // Longer than it was, or other bytes: the old signature must not carry them.
+                let more = try handle.read(upToCount: 1) ?? Data()
+                guard digest == sha256, more.isEmpty else { throw StoreError.Changed() }
+            }
             return ByteBuffer(data: data)
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handle: handle) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handle: handle, bytes: bytes, sha256: sha256) }
 }

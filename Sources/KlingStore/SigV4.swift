@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KlingRenderCore
 
 /// Credentials for an S3-compatible store. Never printed: `description` hides them.
 public struct StoreCredentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
@@ -27,6 +28,9 @@ public struct SigV4: Sendable {
     public var service: String
 
     public init(credentials: StoreCredentials, region: String, service: String = "s3") {
+        for secret in [credentials.accessKeyID, credentials.secretAccessKey, credentials.sessionToken] {
+            Secrets.shared.register(secret)
+        }
         self.credentials = credentials
         self.region = region
         self.service = service
@@ -78,6 +82,10 @@ public struct SigV4: Sendable {
             method: method, url: url, query: signed, headers: ["host": Self.hostHeader(url)], signed: ["host"],
             payloadHash: Self.unsignedPayload)
         let signature = sign(canonical, stamp: stamp)
+        // What this URL grants must never be shown or kept, whether a server echoes it with its
+        // name or without.
+        Secrets.shared.register(signature)
+        Secrets.shared.register("\(credentials.accessKeyID)/\(scope(stamp))")
         var text = url.absoluteString
         if let q = text.firstIndex(of: "?") { text = String(text[..<q]) }
         // Written as AWS's tools write it: the token, then the signature, last.

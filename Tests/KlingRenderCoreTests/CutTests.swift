@@ -133,7 +133,8 @@ struct CutTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-cut-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try Data("ID3\u{4}\u{0}\u{0}".utf8 + [UInt8](repeating: 0, count: 64)).write(
+        // An ID3 tag with no frames, then an MPEG audio frame: an MP3 by its bytes.
+        try Data("ID3\u{4}\u{0}\u{0}".utf8 + [0, 0, 0, 0, 0xFF, 0xFB, 0x90, 0x64] + [UInt8](repeating: 0, count: 64)).write(
             to: folder.appendingPathComponent("theme.mp3"))
         try Data("just text\n".utf8).write(to: folder.appendingPathComponent("notes.mp3"))
         let file = folder.appendingPathComponent("film.yaml").path

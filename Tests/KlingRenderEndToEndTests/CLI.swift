@@ -25,11 +25,12 @@ struct CLI {
     }()
 
     static func run(
-        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], input: String? = nil
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], input: String? = nil,
+        under wrapper: [String] = []
     ) throws -> Result {
         let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        process.executableURL = wrapper.first.map { URL(fileURLWithPath: $0) } ?? binary
+        process.arguments = wrapper.isEmpty ? arguments : Array(wrapper.dropFirst()) + [binary.path] + arguments
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         env.removeValue(forKey: "KLING_API_KEY")
@@ -61,6 +62,23 @@ struct CLI {
         return Result(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+extension CLI {
+    /// Runs the binary under `strace -f`: with its result, the kernel's record of every file that
+    /// it or a program it ran (ffmpeg, ffprobe) opened, and every program it ran with its arguments.
+    static func traced(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:]
+    ) async throws -> (Result, trace: String) {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("kling-strace-\(UUID().uuidString)").path
+        defer { unlink(log) }
+        let result = try await offPool {
+            try CLI.run(
+                arguments, in: directory, environment: environment, input: nil,
+                under: ["/usr/bin/strace", "-f", "-qq", "-v", "-s", "4096", "-e", "trace=open,openat,execve", "-o", log])
+        }
+        return (result, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 }
 

@@ -149,7 +149,7 @@ struct HostileRepositoryTests {
             case "/api/status" where call.query.contains("n75first"):
                 return HostileServer.succeeded("n75first", urls: ["\(base)/videos/1.mp4", "\(base)/videos/2.mp4"])
             case "/api/status": return HostileServer.succeeded("n75second", urls: ["\(base)/videos/3.mp4"])
-            default: return .raw(200, Data("video \(call.path)".utf8))
+            default: return .raw(200, HostileServer.mp4Head + Data("video \(call.path)".utf8))
             }
         }
         defer { Task { await run.stop() } }
@@ -157,8 +157,8 @@ struct HostileRepositoryTests {
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         for (name, video) in [("a.mp4", "1"), ("a.2.mp4", "2"), ("a-2.mp4", "3")] {
             #expect(
-                try String(contentsOfFile: run.scratch.path("renders/\(name)"), encoding: .utf8)
-                    == "video /videos/\(video).mp4")
+                try Data(contentsOf: URL(fileURLWithPath: run.scratch.path("renders/\(name)")))
+                    == HostileServer.mp4Head + Data("video /videos/\(video).mp4".utf8))
         }
     }
 

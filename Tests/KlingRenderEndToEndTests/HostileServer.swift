@@ -27,7 +27,10 @@ final class HostileServer: @unchecked Sendable {
 
     typealias Script = @Sendable (Call, _ base: String) async -> Answer
 
-    static let video = Data((0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+    /// An MP4's first box: what the media gate reads to take bytes for a video.
+    static let mp4Head = Data([0, 0, 0, 0x10] + Array("ftypisom".utf8) + [0, 0, 0, 0])
+    /// `mp4Head`, then bytes up to 40,000 in all.
+    static let video = mp4Head + Data((16..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
 
     private(set) var baseURL = ""
     private var task: Task<Void, any Error>?

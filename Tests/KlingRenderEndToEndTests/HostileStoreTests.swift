@@ -61,7 +61,7 @@ struct HostileStoreTests {
         #expect(await r.stats().tasksCreated == 1)
     }
 
-    @Test("a video that is a playlist is never given to ffmpeg: its frame is refused, its segments never fetched")
+    @Test("a video that is a playlist is refused as it is downloaded: never kept, never given to ffmpeg, its segments never fetched")
     func playlistVideo() async throws {
         let yaml = """
             version: 1
@@ -89,8 +89,13 @@ struct HostileStoreTests {
             "film.yaml", yaml + "assets:\n  store: s3://films/k/\n  endpoint: \(run.server.baseURL)\n")
         let result = try await run.apply(environment: Rehearsal.storeEnvironment)
         #expect(result.status != 0)
-        #expect(result.stdout.contains("renders/a.mp4 is not an MP4 or MOV video"), "\(result.stdout)")
+        #expect(
+            result.stdout.contains("download refused: what the server sent for renders/a.mp4 is not a video"),
+            "\(result.stdout)")
         #expect(run.server.count("GET", "/segment") == 0)
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: run.scratch.path("renders"))) ?? []
+        #expect(!left.contains { $0.contains("a.mp4") }, "neither the file nor its partial is kept: \(left)")
+        #expect((run.shot["files"] as? [[String: Any]] ?? []).isEmpty, "no file recorded")
         #expect(run.server.count("POST", "/api/generate") == 1, "b is not submitted")
     }
 

@@ -182,4 +182,21 @@ struct SimulatorRobustnessTests {
             #expect(await sim.stats().tasksCreated == 0)
         }
     }
+
+    @Test("a web page elsewhere cannot reset or advance the simulator: /_sim/ controls answer loopback origins only")
+    func foreignOrigin() async throws {
+        try await withSimulator { sim in
+            _ = try await send(sim, .POST, "/api/generate", json: quickStart)
+            for origin in ["https://evil.example", "null", "http://127.0.0.1.evil.example"] {
+                for path in ["/_sim/reset", "/_sim/advance?seconds=1000"] {
+                    let refused = try await send(sim, .POST, path, key: nil, headers: [("Origin", origin)])
+                    #expect(refused.status == 403, "\(origin) \(path)")
+                }
+            }
+            #expect(await sim.stats().tasksCreated == 1, "nothing was reset")
+            let local = try await send(sim, .POST, "/_sim/reset", key: nil, headers: [("Origin", "http://127.0.0.1:8080")])
+            #expect(local.status == 200)
+            #expect(await sim.stats().tasksCreated == 0)
+        }
+    }
 }

@@ -64,6 +64,7 @@ struct ConnectionOptions: ParsableArguments {
         if let problem = KlingClient.keyProblem(key) {
             throw fail("the API key in \(source) \(problem); nothing was sent")
         }
+        Secrets.shared.register(key)
         let client = KlingClient(baseURL: base, apiKey: key)
         return Session(client: client, label: client.baseURL, timeScale: timeScale ?? 1, simulator: nil)
     }

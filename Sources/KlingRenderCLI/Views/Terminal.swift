@@ -38,6 +38,12 @@ struct Terminal: Sendable {
     }
 }
 
+/// `print` in this module: every line a command prints goes through `Output`, and so past the
+/// registry of secrets, in order with what `Output` wrote before it.
+func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
+    Output.write(items.map { "\($0)" }.joined(separator: separator) + terminator)
+}
+
 /// Writes to standard error, unbuffered.
 func printError(_ text: String) {
     Output.write(text + "\n", to: 2)
@@ -59,7 +65,9 @@ enum Output {
         write(Data(text.utf8), to: fd)
     }
 
+    /// Every byte passes the registry of secrets on its way out (`Secrets`).
     static func write(_ data: Data, to fd: Int32 = 1) {
+        let data = Secrets.shared.redact(data)
         lock.lock()
         defer { lock.unlock() }
         guard !closed.contains(fd) else { return }

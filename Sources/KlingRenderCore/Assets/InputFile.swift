@@ -27,6 +27,8 @@ package struct InputFile: Sendable, Hashable, Codable {
 /// What a media input's bytes are, by magic bytes, never by name.
 package enum MediaType: String, Sendable, Hashable, Codable {
     case png, jpeg, webp, mp4, mov
+    /// WebM or Matroska: a video ffmpeg reads, never one the API takes as an input.
+    case webm
     /// Audio, for the cut's music bed (an M4A is an MP4 by its bytes).
     case mp3, wav, flac, ogg
 
@@ -56,6 +58,7 @@ package enum MediaType: String, Sendable, Hashable, Codable {
         case .webp: "image/webp"
         case .mp4: "video/mp4"
         case .mov: "video/quicktime"
+        case .webm: "video/webm"
         case .mp3: "audio/mpeg"
         case .wav: "audio/wav"
         case .flac: "audio/flac"
@@ -63,33 +66,9 @@ package enum MediaType: String, Sendable, Hashable, Codable {
         }
     }
 
-    /// Sniffs the first bytes of a file.
+    /// Sniffs the first bytes of a file (`MediaGate` reads past an ID3 tag when it can).
     package static func sniff(_ head: [UInt8]) -> MediaType? {
-        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
-        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
-        if head.count >= 12, head[0..<4] == [0x52, 0x49, 0x46, 0x46][...],
-            head[8..<12] == [0x57, 0x45, 0x42, 0x50][...]
-        {
-            return .webp
-        }
-        if head.starts(with: Array("fLaC".utf8)) { return .flac }
-        if head.starts(with: Array("OggS".utf8)) { return .ogg }
-        if head.starts(with: Array("ID3".utf8)) || (head.count >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0) {
-            return .mp3
-        }
-        if head.count >= 12, head[0..<4] == [0x52, 0x49, 0x46, 0x46][...], head[8..<12] == Array("WAVE".utf8)[...] {
-            return .wav
-        }
-        guard head.count >= 12 else { return nil }
-        let box = String(decoding: head[4..<8], as: UTF8.self)
-        if box == "ftyp" {
-            return String(decoding: head[8..<12], as: UTF8.self) == "qt  " ? .mov : .mp4
-        }
-        // Old QuickTime files start with one of these atoms instead of `ftyp`; a small atom's size
-        // starts with a zero byte (so a text beginning "The free…" is not a movie).
-        if ["moov", "mdat"].contains(box) { return .mov }
-        if ["wide", "free", "skip", "pnot"].contains(box), head[0] == 0, head[3] >= 8 || head[2] > 0 { return .mov }
-        return nil
+        MediaGate.sniff(head)
     }
 }
 
@@ -179,7 +158,7 @@ extension InputFile {
             return .failure(.unreadable("\(error)"))
         }
         if bytes == 0 { return .failure(.outside("is empty")) }
-        guard let media = MediaType.sniff(head) else {
+        guard let media = MediaGate.sniff(fileDescriptor: handle.fileDescriptor) else {
             let gif = head.starts(with: Array("GIF8".utf8))
             return .failure(
                 gif ? .other("is a GIF; the API takes PNG, JPEG or WebP") : .wrongMedia(nil, expect: expect))

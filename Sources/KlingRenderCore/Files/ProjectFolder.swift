@@ -141,6 +141,18 @@ package struct ProjectFolder: Sendable, Equatable {
         return try open(folder + "/" + name, relative: relative, flags: O_RDONLY)
     }
 
+    /// The real absolute path of a regular file of the project, for a program that opens it by
+    /// name (ffmpeg): the folders on its way checked, and no link at its end.
+    package func realFile(_ relative: String) throws(FolderError) -> String {
+        let (folder, name) = try locate(relative, create: false)
+        var info = stat()
+        guard lstat(folder + "/" + name, &info) == 0 else { throw FolderError(path: relative, reason: "no such file") }
+        guard Self.kind(info) == .file else {
+            throw FolderError(path: relative, reason: "is \(Self.kind(info).phrase), not a regular file")
+        }
+        return folder + "/" + name
+    }
+
     /// Opens a regular file for writing, creating it (when `create`) and the folders on its way.
     /// A link at the path is refused, dangling or not: nothing is written through one.
     package func openForWriting(_ relative: String, create: Bool = true) throws(FolderError) -> FileHandle {

@@ -58,8 +58,10 @@ package struct Manifest: Codable, Sendable, Equatable {
     }
 
     /// The manifest's bytes: pretty, sorted, newline-terminated.
+    /// The bytes kept on disk: past the registry of secrets (an answer that echoed one is kept
+    /// without it).
     package func encoded() throws -> Data {
-        var data = try CanonicalJSON.data(self, pretty: true)
+        var data = Secrets.shared.redact(try CanonicalJSON.data(self, pretty: true))
         data.append(0x0A)
         return data
     }

@@ -185,7 +185,8 @@ package enum JSONProblem {
                 out += (out.isEmpty ? "" : ".") + Printable.escaped(String(key.stringValue.prefix(80)))
             }
         }
-        return out.isEmpty ? "the document" : out
+        // A path of many long keys is cut as a prompt is: it comes from someone else's file.
+        return out.isEmpty ? "the document" : out.count > 200 ? String(out.prefix(200)) + "…" : out
     }
 
     private static func typeName(_ type: Any.Type) -> String {

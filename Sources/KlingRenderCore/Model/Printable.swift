@@ -56,7 +56,10 @@ package enum Markup {
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
             case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
-            case _ where scalar.value < 0x20: continue
+            // What XML 1.0 forbids (C0 controls, U+FFFE, U+FFFF) becomes U+FFFD: a file an
+            // editor can still open, with the place of the character shown.
+            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF:
+                out.unicodeScalars.append("\u{FFFD}")
             default: out.unicodeScalars.append(scalar)
             }
         }

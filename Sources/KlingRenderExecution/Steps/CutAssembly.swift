@@ -3,7 +3,8 @@ import KlingRenderCore
 
 /// One clip of the cut as ffmpeg sees it: its file, its trim, and what ffprobe says of it.
 struct CutSource: Sendable {
-    var path: String
+    /// The clip's file, through the media gate.
+    var file: GatedMedia
     var inPoint: Double
     var outPoint: Double
     var transition: Cut.Transition
@@ -22,8 +23,8 @@ struct CutAssembly: Sendable {
     var height: Int
     var fps: Int
     var keepSound: Bool
-    /// The music file, its volume and its fade-out in seconds.
-    var music: (path: String, volume: Double, fadeOut: Double)?
+    /// The music file (through the media gate), its volume and its fade-out in seconds.
+    var music: (file: GatedMedia, volume: Double, fadeOut: Double)?
 
     /// The film's length: the clips' lengths less the transitions.
     var seconds: Double {
@@ -92,11 +93,9 @@ struct CutAssembly: Sendable {
     /// ffmpeg's arguments, writing to `output`; progress as key=value lines on stdout.
     func arguments(root: ProjectFolder, output: String) -> [String] {
         var arguments = ["-nostdin", "-v", "error", "-y", "-progress", "pipe:1", "-nostats"]
-        for source in sources {
-            // Local files only, the demuxer named: a clip is data from the API, not a playlist.
-            arguments += ["-protocol_whitelist", "file", "-f", "mov", "-i", root.url(source.path).path]
-        }
-        if let music { arguments += ["-protocol_whitelist", "file", "-i", root.url(music.path).path] }
+        // Local files only, each with the demuxer its bytes named: never a playlist or a list.
+        for source in sources { arguments += source.file.ffmpegInput }
+        if let music { arguments += music.file.ffmpegInput }
         // Exactly the film's length: the rate conversion may round a frame up at an edit.
         arguments += ["-filter_complex", filterGraph, "-map", "[vout]", "-map", "[aout]", "-t", Self.number(seconds)]
         arguments += ["-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p", "-r", "\(fps)"]

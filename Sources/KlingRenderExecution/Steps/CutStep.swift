@@ -26,21 +26,26 @@ package struct CutStep: Step {
         guard let ffmpeg = context.ffmpeg, let ffprobe = context.ffprobe else {
             return fail("ffmpeg is not installed: `apt-get install ffmpeg` (Debian's package ffmpeg)")
         }
-        var probes: [(path: String, probe: MediaProbe)] = []
+        var probes: [(file: GatedMedia, probe: MediaProbe)] = []
         var hashes: [String] = []
         for n in cut.clips.indices {
             switch await clipFile(n, ffprobe: ffprobe) {
-            case .success(let (path, sha, probe)):
-                probes.append((path, probe))
+            case .success(let (file, sha, probe)):
+                probes.append((file, probe))
                 hashes.append(sha)
             case .failure(let ended): return ended.end
             }
         }
         guard let first = probes.first?.probe else { return fail("the cut has no clip") }
-        if let music = cut.audio.music,
-            await MediaProbe.hasAudio(music.resolved, ffprobe: ffprobe, root: context.paths.root) != true
-        {
-            return fail("`cut.audio.music` \(music.path) has no sound ffprobe can read")
+        var bed: GatedMedia?
+        if let music = cut.audio.music {
+            switch MediaGate.admit(music.resolved, in: context.paths.root, accepting: MediaType.audios) {
+            case .success(let file): bed = file
+            case .failure(let refusal): return fail("`cut.audio.music` \(music.path): \(refusal.reason)")
+            }
+            guard let bed, await MediaProbe.readAudio(bed, ffprobe: ffprobe)?.hasAudio == true else {
+                return fail("`cut.audio.music` \(music.path) has no sound ffprobe can read, or is over 15 minutes")
+            }
         }
         let fps = cut.fps ?? max(1, Int(first.fps.rounded()))
         let sources: [CutSource]
@@ -59,12 +64,12 @@ package struct CutStep: Step {
         let assembly = CutAssembly(
             sources: sources, width: cut.size?.width ?? (first.width + 1) / 2 * 2,
             height: cut.size?.height ?? (first.height + 1) / 2 * 2, fps: fps, keepSound: cut.audio.keepShots,
-            music: cut.audio.music.map { ($0.resolved, cut.audio.musicVolume, cut.audio.fadeOut) })
+            music: bed.map { ($0, cut.audio.musicVolume, cut.audio.fadeOut) })
         return await assemble(assembly, fingerprint: fingerprint, ffmpeg: ffmpeg)
     }
 
     /// Clip `n`'s file, checked against the manifest (size and SHA-256) and probed.
-    private func clipFile(_ n: Int, ffprobe: String) async -> Result<(String, String, MediaProbe), EndedEarly> {
+    private func clipFile(_ n: Int, ffprobe: String) async -> Result<(GatedMedia, String, MediaProbe), EndedEarly> {
         let root = context.paths.root
         let path = context.paths.videoPath(shot: planned.clips[n], number: 1)
         guard let file = await context.recorder.entry(planned.clips[n])?.files.first, file.path == path,
@@ -73,20 +78,27 @@ package struct CutStep: Step {
         guard (try? root.sha256(path)) == file.sha256 else {
             return .failure(early("\(path), clip \(n + 1) of the cut, does not match its SHA-256"))
         }
-        guard let probe = await MediaProbe.read(path, ffprobe: ffprobe, root: root) else {
-            return .failure(early("ffprobe cannot read \(path), clip \(n + 1) of the cut"))
+        let gated: GatedMedia
+        switch MediaGate.admit(path, in: root, accepting: MediaType.videos) {
+        case .success(let admitted): gated = admitted
+        case .failure(let refusal): return .failure(early("\(refusal), clip \(n + 1) of the cut"))
         }
-        return .success((path, file.sha256, probe))
+        guard let probe = await MediaProbe.read(gated, ffprobe: ffprobe) else {
+            return .failure(
+                early("ffprobe cannot read \(path), clip \(n + 1) of the cut, as a video of at most 7680×4320 and 15 minutes"))
+        }
+        return .success((gated, file.sha256, probe))
     }
 
     /// Each clip's trim and transition on whole frames of the film's rate — so that sound, picture
     /// and the exported timelines agree — checked against what the files hold.
-    private func snapped(_ probes: [(path: String, probe: MediaProbe)], fps: Int) -> Result<[CutSource], EndedEarly> {
+    private func snapped(_ probes: [(file: GatedMedia, probe: MediaProbe)], fps: Int) -> Result<[CutSource], EndedEarly> {
         let rate = Double(fps)
         func frames(_ seconds: Double) -> Double { (seconds * rate).rounded() / rate }
         var sources: [CutSource] = []
         for (n, clip) in cut.clips.enumerated() {
-            let (path, probe) = probes[n]
+            let (file, probe) = probes[n]
+            let path = file.path
             let place = "\(project.file):\(clip.location.line)"
             let available = (probe.seconds * rate + 0.5).rounded(.down) / rate
             let end = clip.outPoint.map(frames) ?? available
@@ -107,7 +119,7 @@ package struct CutStep: Step {
                 case .fade(let d): .fade(max(1 / rate, frames(d)))
                 }
             sources.append(
-                CutSource(path: path, inPoint: start, outPoint: end, transition: transition, hasAudio: probe.hasAudio))
+                CutSource(file: file, inPoint: start, outPoint: end, transition: transition, hasAudio: probe.hasAudio))
         }
         for n in sources.indices where n > 0 || sources.count > 1 {
             let into = sources[n].transition.seconds
@@ -153,7 +165,9 @@ package struct CutStep: Step {
             if Task.isCancelled { return .ended(.notStarted(.interrupted)) }
             return fail("ffmpeg could not assemble it: \(Printable.short(said, limit: 300))")
         }
-        guard let ffprobe = context.ffprobe, let probe = await MediaProbe.read(temporary, ffprobe: ffprobe, root: root)
+        guard let ffprobe = context.ffprobe,
+            case .success(let written) = MediaGate.admit(temporary, in: root, accepting: MediaType.videos),
+            let probe = await MediaProbe.read(written, ffprobe: ffprobe)
         else {
             root.removeOwnFile(temporary)
             return fail("ffmpeg wrote a file that ffprobe cannot read")

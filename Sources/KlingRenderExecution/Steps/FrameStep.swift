@@ -32,20 +32,23 @@ package struct FrameStep: Step {
             return fail("\(video) is not recorded as downloaded")
         }
         let root = context.paths.root
-        let check = await Task.detached { () -> String? in
-            guard let handle = try? root.openForReading(video) else { return "\(video) cannot be read" }
-            defer { try? handle.close() }
-            let head = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
-            guard let media = MediaType.sniff(head), !media.isImage else {
-                return "\(video) is not an MP4 or MOV video"
+        let checked = await Task.detached { () -> Result<GatedMedia, FrameError> in
+            switch MediaGate.admit(video, in: root, accepting: MediaType.videos) {
+            case .failure(let refusal): return .failure(FrameError(detail: refusal.description))
+            case .success(let file):
+                guard (try? root.sha256(video)) == recorded.sha256 else {
+                    return .failure(
+                        FrameError(
+                            detail:
+                                "\(video) is not the file the manifest recorded: `kling-render plan --verify` fetches it again"
+                        ))
+                }
+                return .success(file)
             }
-            return (try? root.sha256(video)) == recorded.sha256
-                ? nil
-                : "\(video) is not the file the manifest recorded: `kling-render plan --verify` fetches it again"
         }.value
-        if let check { return fail(check) }
         do {
-            let asset = try await FrameExtractor(ffmpeg: ffmpeg, root: root).extract(edge, of: video, to: target)
+            let asset = try await FrameExtractor(ffmpeg: ffmpeg, root: root).extract(
+                edge, of: checked.get(), to: target)
             await context.assets.set(target, asset)
             context.events(.frameExtracted(shot: shot, path: target))
             return .success
@@ -79,9 +82,10 @@ package struct FrameExtractor: Sendable {
     /// Seconds ffmpeg has to take one frame of a clip of at most 15 s before it is stopped.
     static let timeout: Duration = .seconds(120)
 
-    package func extract(_ edge: FrameEdge, of video: String, to target: String) async throws(FrameError)
+    package func extract(_ edge: FrameEdge, of file: GatedMedia, to target: String) async throws(FrameError)
         -> LocalAsset
     {
+        let video = file.path
         let temporary = target + ".part.\(UInt32.random(in: 0...UInt32.max)).png"
         do {
             // Created here, exclusively: ffmpeg writes into a file that is ours, never through a link.
@@ -89,12 +93,9 @@ package struct FrameExtractor: Sendable {
         } catch {
             throw FrameError(detail: "cannot create \(temporary): \(error)")
         }
-        // The demuxer named (MP4 and MOV are both `mov`), local files only; `-update 1` writes one
+        // Through the gate (local files only, the demuxer its bytes named); `-update 1` writes one
         // image at a literal path (no `%d` pattern), each decoded frame over the one before.
-        var arguments = [
-            "-nostdin", "-v", "error", "-y", "-protocol_whitelist", "file", "-f", "mov", "-i", root.url(video).path,
-            "-map", "0:v:0",
-        ]
+        var arguments = ["-nostdin", "-v", "error", "-y"] + file.ffmpegInput + ["-map", "0:v:0"]
         if edge == .first { arguments += ["-frames:v", "1"] }
         arguments += ["-update", "1", "-f", "image2", "-c:v", "png", root.url(temporary).path]
         let (status, message) = await Executable.run(ffmpeg, arguments, timeout: Self.timeout)
@@ -110,7 +111,7 @@ package struct FrameExtractor: Sendable {
             // A frame is an image input like any other: it must be a PNG within the API's 10 MB.
             // (Its pixel size is the video's; the simulator's placeholder clips are smaller than
             // the API's 300 px, real renders never are.)
-            guard MediaType.sniff([UInt8](data.prefix(16))) == .png else {
+            guard MediaGate.sniff([UInt8](data.prefix(16))) == .png else {
                 root.removeOwnFile(temporary)
                 throw FrameError(detail: "ffmpeg did not write a PNG for the \(edge.rawValue) frame of \(video)")
             }

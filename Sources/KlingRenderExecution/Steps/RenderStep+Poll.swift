@@ -80,7 +80,7 @@ extension RenderStep {
             if let deadline { pause = min(pause, max(0, deadline - context.clock.now())) }
             try? await context.clock.sleep(seconds: pause)
             return nil
-        case .unexpectedAnswer, .serverError, .rejected, .urlExpired, .answerLost:
+        case .unexpectedAnswer, .serverError, .rejected, .urlExpired, .answerLost, .addressRefused:
             tally.unusable += 1
             guard tally.unusable >= context.options.maxUnusableAnswers else {
                 context.events(.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: 0))

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Every secret the run knows, so that none reaches a screen, a log, a JSON event, a manifest, a
+/// review page or a database row: the API key, the store's access key id, secret and session
+/// token, every signature and credential this run issued, the database password.
+///
+/// Redaction is by value, not by pattern: a server that echoes a signature without its
+/// `X-Amz-Signature=` name, or a password inside its own error, is caught all the same. Each
+/// secret is matched as written, percent-encoded (any case of hex), JSON-escaped and
+/// HTML-escaped, and replaced by `[redacted]`, which is safe in all of those. Every output of the
+/// tool passes `redact` on its way out (the CLI's writes, the manifest's encoder, the review page,
+/// the database writer).
+package final class Secrets: @unchecked Sendable {
+    /// The process's registry: secrets are registered where they are read or issued.
+    package static let shared = Secrets()
+
+    /// Shorter values are not secrets worth the damage of replacing them everywhere.
+    package static let minimumLength = 4
+    package static let replacement = "[redacted]"
+
+    private let lock = NSLock()
+    private var known: Set<String> = []
+    /// Every spelling of every secret, longest first (so a secret inside a longer one goes with it).
+    private var spellings: [String] = []
+
+    package init() {}
+
+    /// Adds a secret; a value shorter than `minimumLength` is ignored.
+    package func register(_ secret: String?) {
+        guard let secret, secret.count >= Self.minimumLength else { return }
+        lock.withLock {
+            guard known.insert(secret).inserted else { return }
+            let added = Self.spellings(of: secret).subtracting(spellings)
+            spellings = (spellings + added).sorted { $0.utf8.count > $1.utf8.count }
+        }
+    }
+
+    /// Whether any secret is spelled out in `text`.
+    package func holdsSecret(_ text: String) -> Bool {
+        let current = lock.withLock { spellings }
+        return current.contains { text.contains($0) }
+    }
+
+    /// `text` with every spelling of every secret replaced.
+    package func redact(_ text: String) -> String {
+        let current = lock.withLock { spellings }
+        guard !current.isEmpty else { return text }
+        var text = text
+        for spelling in current {
+            // A percent-encoded spelling is matched in any case: `%2f` and `%2F` are one byte.
+            let options: String.CompareOptions = spelling.contains("%") ? [.caseInsensitive] : []
+            guard text.range(of: spelling, options: options) != nil else { continue }
+            text = text.replacingOccurrences(of: spelling, with: Self.replacement, options: options)
+        }
+        return text
+    }
+
+    /// Bytes of UTF-8 text, redacted (everything the tool writes is UTF-8; other bytes are left).
+    package func redact(_ data: Data) -> Data {
+        let current = lock.withLock { spellings }
+        guard !current.isEmpty else { return data }
+        guard let text = String(data: data, encoding: .utf8) else { return data }
+        let redacted = redact(text)
+        return redacted == text ? data : Data(redacted.utf8)
+    }
+
+    /// As written, percent-encoded (strict, and as a query, a password or a path keeps it),
+    /// JSON-escaped (with `/` as `\/` or not) and HTML-escaped.
+    static func spellings(of secret: String) -> Set<String> {
+        var result: Set<String> = [secret]
+        for allowed in [CharacterSet.alphanumerics, .urlQueryAllowed, .urlPasswordAllowed, .urlPathAllowed] {
+            guard let encoded = secret.addingPercentEncoding(withAllowedCharacters: allowed) else { continue }
+            result.insert(encoded)
+        }
+        let json = jsonEscaped(secret)
+        result.insert(json)
+        result.insert(json.replacingOccurrences(of: "/", with: "\\/"))
+        result.insert(htmlEscaped(secret))
+        return result.filter { $0.count >= minimumLength }
+    }
+
+    private static func jsonEscaped(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func htmlEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+            .replacingOccurrences(of: "'", with: "&#39;")
+    }
+}
