@@ -8,21 +8,7 @@ import Testing
 /// never opened, never named to a program); and a server that echoes what it should not.
 @Suite("Media is untrusted: one gate before ffmpeg", .serialized)
 struct MediaGateAttackTests {
-    static let film = """
-        version: 1
-        name: small
-        shots:
-          a:
-            type: std-text-to-video
-            prompt: a
-            duration: 5
-        cut:
-          clips:
-            - shot: a
-          audio:
-            music: score/theme.mp3
-
-        """
+    static let film = CutCommandTests.small + "  audio:\n    music: score/theme.mp3\n"
 
     /// A file outside the project that no run may open: a folder of its own beside the scratch folder.
     final class Sentinel: Sendable {
@@ -63,8 +49,9 @@ struct MediaGateAttackTests {
 
         let validated = try await r.run(["validate", r.file])
         #expect(validated.status != 0)
+        let line = Self.film.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("music:") }
         #expect(
-            validated.stderr.contains("film.yaml:12:12: error: `cut.audio.music`")
+            validated.stderr.contains("film.yaml:\((line ?? 0) + 1):12: error: `cut.audio.music`")
                 && validated.stderr.contains("is not an MP3, WAV, FLAC, Ogg or M4A audio file"),
             "\(validated.stderr)")
         let (applied, trace) = try await CLI.traced(
@@ -79,7 +66,7 @@ struct MediaGateAttackTests {
     @Test("a committed clip that is a playlist (its manifest entry doctored to match) is refused before ffmpeg runs")
     func playlistClip() async throws {
         let sentinel = try Sentinel()
-        let r = try await Rehearsal(Self.film.replacingOccurrences(of: "  audio:\n    music: score/theme.mp3\n", with: ""))
+        let r = try await Rehearsal(CutCommandTests.small)
         defer { Task { await r.stop() } }
         #expect(try await r.apply(["--target", "a"]).status == 0)
         // The clip replaced by a playlist, and its manifest entry made to match it, as a hostile

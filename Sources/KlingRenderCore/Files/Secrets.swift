@@ -75,7 +75,7 @@ package final class Secrets: @unchecked Sendable {
         let json = jsonEscaped(secret)
         result.insert(json)
         result.insert(json.replacingOccurrences(of: "/", with: "\\/"))
-        result.insert(htmlEscaped(secret))
+        result.insert(Markup.escape(secret))
         return result.filter { $0.count >= minimumLength }
     }
 
@@ -93,11 +93,5 @@ package final class Secrets: @unchecked Sendable {
             }
         }
         return out
-    }
-
-    private static func htmlEscaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-            .replacingOccurrences(of: "'", with: "&#39;")
     }
 }
