@@ -66,9 +66,10 @@ public struct KlingClient: Sendable {
         return text
     }
 
-    /// Whether a text spells out the key (as is, or percent-encoded): such a text is never kept.
+    /// Whether a text spells out the key (as is, or percent-encoded) or another secret of the run:
+    /// such a text is never kept.
     func holdsKey(_ text: String) -> Bool {
-        withoutKey(text) != text
+        withoutKey(text) != text || Secrets.shared.holdsSecret(text)
     }
 
     public init(baseURL: String, apiKey: String, http: HTTPClient = KlingClient.sharedHTTPClient) {
@@ -173,7 +174,20 @@ public struct KlingClient: Sendable {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "User-Agent", value: Self.userAgent)
         if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
-        let response = try await execute(request, timeout: .hours(6), sent: false)
+        let (response, pinned) = try await execute(request, timeout: .hours(6), sent: false)
+        do {
+            try await read(response, from: offset, head: head, receive: receive)
+        } catch {
+            try? await pinned?.shutdown()
+            throw error
+        }
+        try? await pinned?.shutdown()
+    }
+
+    private func read(
+        _ response: HTTPClientResponse, from offset: Int64, head: (DownloadHead) async throws -> Void,
+        receive: (ByteBuffer) async throws -> Void
+    ) async throws {
         let status = Int(response.status.code)
         switch status {
         case 200:
@@ -221,7 +235,8 @@ public struct KlingClient: Sendable {
     /// connection was made means: for a POST, that the request may have arrived.
     private func send(_ request: HTTPClientRequest, sent: Bool) async throws(KlingAPIError) -> (Int, HTTPHeaders, Data)
     {
-        let response = try await execute(request, timeout: requestTimeout, sent: sent)
+        let (response, pinned) = try await execute(request, timeout: requestTimeout, sent: sent)
+        defer { if let pinned { Task { try? await pinned.shutdown() } } }
         let status = Int(response.status.code)
         do {
             let body = try await collect(response.body, within: requestTimeout)
@@ -245,34 +260,51 @@ public struct KlingClient: Sendable {
     static let maxRedirects = 5
 
     /// Sends a request, following the redirects of a GET (a POST's is its answer): every hop's
-    /// address — as written and as it resolves now — is judged by `URLPolicy` before a connection
-    /// is made, so neither a URL nor a redirect reaches the user's own network unless the API is
-    /// there itself. Headers go only to the API's own origin: a redirect elsewhere drops them.
+    /// address — as written and as it resolves — is judged by `URLPolicy` before a connection is
+    /// made, and a name is then connected to at the very address that was judged (a client of its
+    /// own, with AsyncHTTPClient's DNS override: certificate and SNI still name the host), so a
+    /// second lookup cannot lead elsewhere. Neither a URL nor a redirect reaches the user's own
+    /// network unless the API is there itself. Headers go only to the API's own origin. The
+    /// pinned client, when one was made, is the caller's to shut down once the body is read.
     private func execute(_ first: HTTPClientRequest, timeout: TimeAmount, sent: Bool) async throws(KlingAPIError)
-        -> HTTPClientResponse
+        -> (HTTPClientResponse, HTTPClient?)
     {
         var request = first
         for hop in 0...Self.maxRedirects {
+            var client: HTTPClient?
             // The API's own address is the user's to choose: judged only when a hop leads elsewhere.
-            if !(hop == 0 && Self.sameOrigin(request.url, baseURL)),
-                let problem = await URLPolicy.connectionProblem(request.url, endpoint: baseURL)
-            {
-                throw .addressRefused(reason: "\(hop == 0 ? "the URL" : "a redirect") \(problem)")
+            if !(hop == 0 && Self.sameOrigin(request.url, baseURL)) {
+                switch await URLPolicy.admission(request.url, endpoint: baseURL) {
+                case .refused(let problem):
+                    throw .addressRefused(reason: "\(hop == 0 ? "the URL" : "a redirect") \(problem)")
+                case .admitted(let pin):
+                    client = pin.map { Self.pinned(host: $0.host, to: $0.address) }
+                }
             }
             let response: HTTPClientResponse
             do {
-                response = try await http.execute(request, timeout: timeout)
+                response = try await (client ?? http).execute(request, timeout: timeout)
             } catch {
+                try? await client?.shutdown()
                 throw Self.transport(error, sent: sent)
             }
             guard request.method == .GET, [301, 302, 303, 307, 308].contains(response.status.code),
                 let location = response.headers.first(name: "Location"),
                 let next = URL(string: location, relativeTo: URL(string: request.url))?.absoluteString
-            else { return response }
+            else { return (response, client) }
+            try? await client?.shutdown()
             if !Self.sameOrigin(next, request.url) { request.headers.remove(name: "Authorization") }
             request.url = next
         }
         throw .unexpectedAnswer(status: 310, detail: "more than \(Self.maxRedirects) redirects")
+    }
+
+    /// A client that connects to `host` at `address` only.
+    private static func pinned(host: String, to address: String) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(120)))
+        configuration.dnsOverride = [host: address]
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
     private static func sameOrigin(_ a: String, _ b: String) -> Bool {
@@ -377,7 +409,8 @@ public struct KlingClient: Sendable {
     /// A short, printable piece of a body: HTML tags stripped, whitespace folded.
     static func snippet(_ body: Data) -> String {
         if body.isEmpty { return "empty body" }
-        var text = String(decoding: body.prefix(2048), as: UTF8.self)
+        // Redacted before it is cut: a secret across the cut would leave its start.
+        var text = Secrets.shared.redact(String(decoding: body.prefix(2048), as: UTF8.self))
         text = text.replacingOccurrences(of: "<[^>]*>", with: " ", options: .regularExpression)
         text = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         if text.isEmpty { return "\(body.count) bytes that are not text" }

@@ -76,7 +76,8 @@ package struct Downloader: Sendable {
         _ url: String, to path: String, expecting expected: String? = nil,
         onStart: @escaping @Sendable (Int64) -> Void = { _ in }
     ) async throws(DownloadError) -> ManifestFile {
-        if let problem = await URLPolicy.connectionProblem(url, endpoint: endpoint) {
+        // As written here; as it resolves, where the connection is made (`KlingClient`).
+        if let problem = URLPolicy.problem(url, endpoint: endpoint) {
             throw .refused("`\(Printable.short(url, limit: 80))` \(problem); it is not fetched")
         }
         let partial = Self.partialFile(for: path, url: url)

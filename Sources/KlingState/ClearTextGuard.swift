@@ -57,11 +57,20 @@ final class ClearTextGuard: ChannelDuplexHandler, @unchecked Sendable {
         case .done, .start:
             context.fireChannelRead(data)
         case .awaitingSSLAnswer:
-            // `S`: TLS follows, and everything after is encrypted. `N` (or an error): in clear.
-            phase = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == UInt8(ascii: "S") ? .done : .clear
-            guard phase == .clear, let first = bytes.readSlice(length: 1) else { return context.fireChannelRead(data) }
-            context.fireChannelRead(wrapInboundOut(first))
-            if bytes.readableBytes > 0 { judge(context: context, bytes) }
+            // `S`: TLS follows, and everything after is encrypted. `N`: the talk goes on in clear.
+            // Anything else is no answer to the request: the connection ends.
+            switch bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) {
+            case UInt8(ascii: "S"):
+                phase = .done
+                context.fireChannelRead(data)
+            case UInt8(ascii: "N"):
+                phase = .clear
+                guard let first = bytes.readSlice(length: 1) else { return }
+                context.fireChannelRead(wrapInboundOut(first))
+                if bytes.readableBytes > 0 { judge(context: context, bytes) }
+            default:
+                context.close(promise: nil)
+            }
         case .clear:
             judge(context: context, bytes)
         }

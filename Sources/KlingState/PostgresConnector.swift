@@ -24,6 +24,7 @@ enum PostgresConnector {
             configuration = .init(
                 unixSocketPath: socket, username: target.user, password: target.password, database: target.database)
         } else if [.disable, .allow, .prefer].contains(target.sslMode) {
+            let tls = try tls(target.sslMode)
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(Int64(target.connectTimeout)))
                 .channelInitializer { channel in
@@ -33,8 +34,10 @@ enum PostgresConnector {
                 }
                 .connect(host: target.host, port: target.port).get()
             configuration = .init(
-                establishedChannel: channel, tls: try tls(target.sslMode), username: target.user,
-                password: target.password, database: target.database)
+                establishedChannel: channel, tls: tls, username: target.user, password: target.password,
+                database: target.database)
+            // The name the server's certificate is for, as PostgresNIO sends it when it connects itself.
+            if IPAddress(target.host) == nil { configuration.options.tlsServerName = target.host }
         } else {
             configuration = .init(
                 host: target.host, port: target.port, username: target.user, password: target.password,
@@ -92,7 +95,8 @@ enum PostgresConnector {
         guard let error = error as? PSQLError else { return Printable.short("\(error)", limit: 200) }
         if let message = error.serverInfo?[.message] {
             let state = error.serverInfo?[.sqlState].map { " (\($0))" } ?? ""
-            return Printable.short(message, limit: 200) + state
+            // Redacted before it is cut: a password across the cut would leave its start.
+            return Printable.short(Secrets.shared.redact(message), limit: 200) + state
         }
         switch error.code {
         case .serverClosedConnection, .uncleanShutdown: return "the server closed the connection"

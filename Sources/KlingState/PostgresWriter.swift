@@ -41,12 +41,12 @@ actor PostgresWriter: ManifestWriter {
     /// Upserts and deletions of shots and assets, and the project's row, in one statement.
     private func apply(_ change: Change, manifest: Manifest) async throws {
         let s = state.schema.quoted
-        let cut = try manifest.cut.map { Secrets.shared.redact(String(decoding: try CanonicalJSON.data($0), as: UTF8.self)) }
+        let cut = try manifest.cut.map { String(decoding: try CanonicalJSON.data($0), as: UTF8.self) }
         try await connection.query(
             """
             WITH p AS (
                 INSERT INTO \(unescaped: s).projects (project, endpoint, cut, revision, updated_at)
-                VALUES (\(state.project), \(Secrets.shared.redact(manifest.endpoint)), \(cut)::jsonb, 1, now())
+                VALUES (\(state.project), \(manifest.endpoint), \(cut)::jsonb, 1, now())
                 ON CONFLICT (project) DO UPDATE SET endpoint = excluded.endpoint, cut = excluded.cut,
                     revision = projects.revision + 1, updated_at = now()
                 RETURNING revision),
@@ -111,14 +111,14 @@ struct Change {
         for (key, entry) in after.shots.sorted(by: { $0.key < $1.key }) where before?.shots[key] != entry {
             let data = try CanonicalJSON.data(entry)
             shotKeys.append(key)
-            shotEntries.append(Secrets.shared.redact(String(decoding: data, as: UTF8.self)))
+            shotEntries.append(String(decoding: data, as: UTF8.self))
         }
         removedShots = (before?.shots.keys.filter { after.shots[$0] == nil } ?? []).sorted()
         for (path, asset) in (after.assets ?? [:]).sorted(by: { $0.key < $1.key }) where before?.assets?[path] != asset
         {
             let data = try CanonicalJSON.data(asset)
             assetPaths.append(path)
-            assetEntries.append(Secrets.shared.redact(String(decoding: data, as: UTF8.self)))
+            assetEntries.append(String(decoding: data, as: UTF8.self))
         }
         removedAssets = (before?.assets?.keys.filter { after.assets?[$0] == nil } ?? []).sorted()
     }

@@ -27,12 +27,13 @@ package struct KlingRenderCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            // Printed through `Output`, as everything else is, so past the registry of secrets.
             let code = exitCode(for: error)
-            if code == .validationFailure {
-                printError(fullMessage(for: error))
-                Foundation.exit(2)
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                if code == .success { Output.write(message + "\n") } else { printError(message) }
             }
-            exit(withError: error)
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }
 }

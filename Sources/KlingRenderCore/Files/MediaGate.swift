@@ -154,8 +154,9 @@ package struct MediaRefusal: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 extension MediaType {
-    /// What a render may be: the API's videos, and what ffmpeg reads as one.
-    package static let videos: Set<MediaType> = [.mp4, .mov, .webm]
+    /// What a render or a clip may be: what the API sends (WebM is sniffed, but never handed to
+    /// ffmpeg's larger Matroska parser on a server's word).
+    package static let videos: Set<MediaType> = [.mp4, .mov]
     /// A music bed (an M4A is an MP4 by its bytes).
     package static let audios: Set<MediaType> = [.mp3, .wav, .flac, .ogg, .mp4]
     package static let images: Set<MediaType> = [.png, .jpeg, .webp]
@@ -177,7 +178,7 @@ extension MediaType {
 
     /// "an MP4, MOV or WEBM file", for a refusal.
     static func words(for set: Set<MediaType>) -> String {
-        if set == videos { return "a video (MP4, MOV or WebM)" }
+        if set == videos { return "a video (MP4 or MOV)" }
         if set == audios { return "an audio file (MP3, WAV, FLAC, Ogg or M4A)" }
         if set == images { return "an image (PNG, JPEG or WebP)" }
         let names = set.map { $0.rawValue.uppercased() }.sorted()

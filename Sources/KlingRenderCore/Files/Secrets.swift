@@ -7,15 +7,17 @@ import Foundation
 /// Redaction is by value, not by pattern: a server that echoes a signature without its
 /// `X-Amz-Signature=` name, or a password inside its own error, is caught all the same. Each
 /// secret is matched as written, percent-encoded (any case of hex), JSON-escaped and
-/// HTML-escaped, and replaced by `[redacted]`, which is safe in all of those. Every output of the
-/// tool passes `redact` on its way out (the CLI's writes, the manifest's encoder, the review page,
-/// the database writer).
+/// HTML-escaped, and replaced by `[redacted]`, which is safe in all of those. What the tool shows
+/// passes `redact` on its way out (the CLI's writes, the review page); what it keeps (the
+/// manifest, the database's rows) passes it value by value, on the one field that holds a
+/// server's words (`error`), so that no hash, number or address there can ever be touched.
 package final class Secrets: @unchecked Sendable {
     /// The process's registry: secrets are registered where they are read or issued.
     package static let shared = Secrets()
 
-    /// Shorter values are not secrets worth the damage of replacing them everywhere.
-    package static let minimumLength = 4
+    /// Shorter values would match ordinary words of the output ("kling" in `kling-render`): they
+    /// are not registered, and such a password is never matched.
+    package static let minimumLength = 8
     package static let replacement = "[redacted]"
 
     private let lock = NSLock()

@@ -52,20 +52,48 @@ package enum URLPolicy {
         return address.isLocal
     }
 
+    /// What may be connected to for a URL: refused with the reason, or admitted — with, for a
+    /// name, the one address that was judged, which the connection must use (so that a second
+    /// lookup cannot answer otherwise).
+    package enum Admission: Sendable, Equatable {
+        case refused(String)
+        case admitted(pin: (host: String, address: String)?)
+
+        package static func == (a: Admission, b: Admission) -> Bool {
+            switch (a, b) {
+            case (.refused(let x), .refused(let y)): x == y
+            case (.admitted(let x), .admitted(let y)): x?.host == y?.host && x?.address == y?.address
+            default: false
+            }
+        }
+    }
+
     /// Why a connection to `text` must not be made, judged on the addresses its host resolves to
     /// now, or nil. Run before every connection and at every redirect hop: a name that resolves
-    /// to a private address is refused as its number would be. When the API itself is on a local
-    /// address (the simulator, a gateway on loopback), its own host is allowed: the same address,
-    /// or any loopback address when it is on loopback.
+    /// to a private address is refused as its number would be, and so is a name that does not
+    /// resolve. When the API itself is on a local address (the simulator, a gateway on
+    /// loopback), its own host is allowed: the same address, or any loopback address when it is
+    /// on loopback.
     package static func connectionProblem(_ text: String, endpoint: String) async -> String? {
-        if let problem = problem(text, endpoint: endpoint) { return problem }
-        guard let host = URLComponents(string: text)?.host else { return "is not an http(s) URL" }
-        let allowed = await ownAddresses(endpoint)
-        let addresses = await resolve(host)
-        for address in addresses where address.isLocal && !allowed.contains(where: { $0.admits(address) }) {
-            return "points into a local or private network (\(Printable.short(host, limit: 60)) is \(address))"
-        }
+        if case .refused(let problem) = await admission(text, endpoint: endpoint) { return problem }
         return nil
+    }
+
+    /// `connectionProblem`, with the address to connect to when the host is a name.
+    package static func admission(_ text: String, endpoint: String) async -> Admission {
+        if let problem = problem(text, endpoint: endpoint) { return .refused(problem) }
+        guard let host = URLComponents(string: text)?.host else { return .refused("is not an http(s) URL") }
+        let addresses = await resolve(host)
+        guard let first = addresses.first else {
+            return .refused("names a host that does not resolve (\(Printable.short(host, limit: 60)))")
+        }
+        // The API's own addresses are looked up only when they can matter.
+        let allowed = addresses.contains(where: \.isLocal) ? await ownAddresses(endpoint) : []
+        for address in addresses where address.isLocal && !allowed.contains(where: { $0.admits(address) }) {
+            return .refused("points into a local or private network (\(Printable.short(host, limit: 60)) is \(address))")
+        }
+        let literal = IPAddress(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) != nil
+        return .admitted(pin: literal ? nil : (host, first.description))
     }
 
     /// The local addresses the API itself is on: none when it is on a public one.
@@ -76,7 +104,7 @@ package enum URLPolicy {
     }
 
     /// Every address a host resolves to (a literal address is itself); none when it does not.
-    static func resolve(_ rawHost: String) async -> [IPAddress] {
+    package static func resolve(_ rawHost: String) async -> [IPAddress] {
         let host = rawHost.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         if let literal = IPAddress(host) { return [literal] }
         if host.lowercased() == "localhost" || host.lowercased().hasSuffix(".localhost") {
@@ -135,12 +163,15 @@ package struct IPAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The IPv4 address an IPv6 one carries (mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d`,
-    /// NAT64 `64:ff9b::a.b.c.d`); nil when it carries none.
-    var embeddedIPv4: [UInt8]? {
+    /// The IPv4 address an IPv6 one carries (mapped `::ffff:a.b.c.d`, SIIT `::ffff:0:a.b.c.d`,
+    /// compatible `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`, 6to4 `2002:aabb:ccdd::`); nil when it
+    /// carries none.
+    package var embeddedIPv4: [UInt8]? {
         guard bytes.count == 16 else { return nil }
         let prefix = Array(bytes[0..<12])
         if prefix == [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] { return Array(bytes[12...]) }
+        if prefix == [UInt8](repeating: 0, count: 8) + [0xFF, 0xFF, 0, 0] { return Array(bytes[12...]) }
+        if bytes[0] == 0x20, bytes[1] == 0x02 { return Array(bytes[2..<6]) }
         // `::a.b.c.d` (not `::1` nor `::`, whose first IPv4 byte would be 0).
         if prefix == [UInt8](repeating: 0, count: 12), bytes[12] != 0 { return Array(bytes[12...]) }
         if prefix == [0, 0x64, 0xFF, 0x9B] + [UInt8](repeating: 0, count: 8) { return Array(bytes[12...]) }
@@ -165,6 +196,9 @@ package struct IPAddress: Sendable, Equatable, CustomStringConvertible {
             }
         }
         if bytes.allSatisfy({ $0 == 0 }) || isLoopback { return true }
+        // Teredo (`2001:0::/32`) and local-use NAT64 (`64:ff9b:1::/48`) reach IPv4 by a
+        // translator of the network it runs in: not fetched.
+        if bytes[0..<4] == [0x20, 0x01, 0, 0] || bytes[0..<6] == [0, 0x64, 0xFF, 0x9B, 0, 1] { return true }
         return bytes[0] == 0xFF || bytes[0] & 0xFE == 0xFC || (bytes[0] == 0xFE && bytes[1] & 0xC0 != 0)
     }
 

@@ -58,10 +58,8 @@ package struct Manifest: Codable, Sendable, Equatable {
     }
 
     /// The manifest's bytes: pretty, sorted, newline-terminated.
-    /// The bytes kept on disk: past the registry of secrets (an answer that echoed one is kept
-    /// without it).
     package func encoded() throws -> Data {
-        var data = Secrets.shared.redact(try CanonicalJSON.data(self, pretty: true))
+        var data = try CanonicalJSON.data(self, pretty: true)
         data.append(0x0A)
         return data
     }
@@ -206,7 +204,8 @@ package struct ManifestShot: Codable, Sendable, Equatable {
         try c.encode(consumedCredits, forKey: .consumedCredits)
         try c.encode(urls, forKey: .urls)
         try c.encode(files, forKey: .files)
-        try c.encode(error, forKey: .error)
+        // The one text from outside kept here (a server's words): past the registry of secrets.
+        try c.encode(error.map(Secrets.shared.redact), forKey: .error)
         try c.encodeIfPresent(sources, forKey: .sources)
         try c.encodeIfPresent(urlsReceived, forKey: .urlsReceived)
         try c.encodeIfPresent(picks, forKey: .picks)

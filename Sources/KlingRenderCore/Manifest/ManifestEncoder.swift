@@ -76,13 +76,13 @@ package final class ManifestEncoder: @unchecked Sendable {
     /// encoder writes an empty object): JSON strings hold no raw newline, so every newline is
     /// the encoder's.
     private static func fragment(_ key: String, _ entry: ManifestShot) throws -> Fragment {
-        let alone = [UInt8](Secrets.shared.redact(try CanonicalJSON.data(entry, pretty: true)))
+        let alone = [UInt8](try CanonicalJSON.data(entry, pretty: true))
         var bytes: [UInt8] = []
         bytes.reserveCapacity(alone.count + alone.count / 8)
         for (i, byte) in alone.enumerated() {
             bytes.append(byte)
             if byte == 0x0A, i + 1 < alone.count, alone[i + 1] != 0x0A { bytes.append(contentsOf: indent) }
         }
-        return Fragment(entry: entry, key: [UInt8](Secrets.shared.redact(try CanonicalJSON.data(key))), bytes: bytes)
+        return Fragment(entry: entry, key: [UInt8](try CanonicalJSON.data(key)), bytes: bytes)
     }
 }
