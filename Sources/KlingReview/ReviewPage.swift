@@ -72,6 +72,12 @@ package struct ReviewPage: Sendable {
         package var message: String
     }
 
+    /// The page for a workspace, with the programs this machine has.
+    package static func write(_ workspace: Workspace) async throws(Failure) -> Written {
+        try await ReviewPage(workspace: workspace, ffmpeg: Executable.find("ffmpeg"), dot: Executable.find("dot"))
+            .write()
+    }
+
     /// Makes the posters that are missing, draws the graph, and writes the page (to a temporary
     /// name, renamed).
     package func write() async throws(Failure) -> Written {

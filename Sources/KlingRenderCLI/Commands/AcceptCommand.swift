@@ -33,23 +33,22 @@ struct AcceptCommand: AsyncParsableCommand {
     func run() async throws {
         let opened = try await openWorkspace(file, simulated: simulate, state: stateOptions)
         // The lock first, then the manifest: what is read is what is written back.
-        let writer = try await locking.lock(opened, command: "accept")
-        do {
+        let accepted = try await locking.withLock(opened, command: "accept") { writer in
             let workspace = try await reloadManifest(of: opened)
-            let (manifest, accepted) = try Acceptance.accept(ids, in: workspace)
+            let manifest: Manifest
+            let accepted: [String]
+            do {
+                (manifest, accepted) = try Acceptance.accept(ids, in: workspace)
+            } catch let error as PlanError {
+                throw fail(error.message)
+            }
             do {
                 try await writer.write(manifest)
             } catch {
                 throw fail("cannot write the manifest: \(error). Nothing was changed.")
             }
-            await writer.release()
-            for id in accepted { print("accepted \(id): its existing render now stands for the file's version") }
-        } catch let error as PlanError {
-            await writer.release()
-            throw fail(error.message)
-        } catch {
-            await writer.release()
-            throw error
+            return accepted
         }
+        for id in accepted { print("accepted \(id): its existing render now stands for the file's version") }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KlingAPI
 import KlingRenderCore
+import KlingRenderExecution
 import KlingSimulator
 
 #if canImport(Glibc)
@@ -118,4 +119,26 @@ struct Session {
     var label: String
     var timeScale: Double
     var simulator: SimulatorServer.Running?
+
+    /// As the apply operation takes it; a rehearsal's assets go to the simulator's own store.
+    var access: APIAccess {
+        APIAccess(
+            client: client, label: label, timeScale: timeScale, rehearsalStore: simulator.map { $0.baseURL + "/_store" })
+    }
+}
+
+/// The session a command opened when it was time to, stopped when the command ends.
+final class Sessions: @unchecked Sendable {
+    private let lock = NSLock()
+    private var opened: [Session] = []
+
+    func open(_ options: ConnectionOptions, simulated: Bool, quiet: Bool) async throws -> Session {
+        let session = try await options.connect(simulated: simulated, quiet: quiet)
+        lock.withLock { opened.append(session) }
+        return session
+    }
+
+    func stop() async {
+        for session in lock.withLock({ opened }) { await session.simulator?.stop() }
+    }
 }

@@ -53,17 +53,19 @@ struct ImportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = try await connection.connect(simulated: false, quiet: json)
-        // The lock first, then the manifest: what is read is what is written back.
-        let opened = try await openWorkspace(file, simulated: false, state: stateOptions)
-        let writer = try await locking.lock(opened, command: "import", quiet: json)
+        let sessions = Sessions()
         do {
-            try await adopt(in: opened, session: session, writer: writer)
+            let session = try await sessions.open(connection, simulated: false, quiet: json)
+            // The lock first, then the manifest: what is read is what is written back.
+            let opened = try await openWorkspace(file, simulated: false, state: stateOptions)
+            try await locking.withLock(opened, command: "import", quiet: json) { writer in
+                try await adopt(in: opened, session: session, writer: writer)
+            }
+            await sessions.stop()
         } catch {
-            await writer.release()
+            await sessions.stop()
             throw error
         }
-        await writer.release()
     }
 
     /// With the lock held: the task checked, recorded, then polled and downloaded.
@@ -86,8 +88,10 @@ struct ImportCommand: AsyncParsableCommand {
         plan.totalCredits = 0
         guard plan.shots.first?.action == .resume else { throw fail("\(id) cannot resume task \(taskID)") }
         if !json { print("Importing task \(taskID) as \(id).") }
-        let result = await RenderRun(workspace: adopted, plan: plan, session: session, json: json, writer: writer)
-            .run(ExecutionOptions())
+        let view = ApplyView(json: json)
+        let result = await Apply.render(
+            plan, in: adopted, api: session.access, writer: writer, options: ExecutionOptions(), assets: AssetOptions(),
+            delegate: view, control: view.control)
         if !result.succeeded { throw ExitCode.failure }
     }
 
@@ -140,13 +144,13 @@ struct ImportCommand: AsyncParsableCommand {
 
     /// Tasks of other shots recorded against another endpoint would be taken for this one's.
     private func checkEndpoint(_ workspace: Workspace, session: Session) throws {
-        guard let manifest = workspace.manifest, !manifest.endpoint.isEmpty, manifest.endpoint != session.label,
-            manifest.shots.contains(where: { $0.key != id && $0.value.status == .running })
+        let inFlight = workspace.manifest?.shots.contains { $0.key != id && $0.value.status == .running } ?? false
+        guard case .otherEndpoint(let state, let recorded, let current)? = Apply.otherEndpoint(
+            in: workspace, current: session.label, inFlight: inFlight)
         else { return }
         throw fail(
-            "tasks in \(workspace.state.label) were recorded against \(Printable.short(manifest.endpoint, limit: 120)), "
-                + "and this import uses \(session.label). Check which of the two is your Kling API; nothing was changed"
-        )
+            "tasks in \(state) were recorded against \(Printable.short(recorded, limit: 120)), "
+                + "and this import uses \(current). Check which of the two is your Kling API; nothing was changed")
     }
 
     /// A finished render, or a task in flight (paid for), is replaced only after a yes.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KlingRenderCore
+import KlingRenderExecution
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,13 +46,11 @@ struct PlanCommand: AsyncParsableCommand {
         if let problem = plan.budgetProblem {
             throw fail("\(problem); raise `budget:` or pass --max-credits, or --target fewer shots")
         }
-        // A cut with no ffmpeg to assemble it is this plan's error, as the issue of a missing program is.
-        if let problem = AssetWiring.cutProblem(plan) {
-            throw fail(problem.replacingOccurrences(of: " Nothing was sent.", with: ""))
-        }
-        // Said now, not only when apply refuses: the plan cannot be applied on this machine as it is.
-        if let problem = AssetWiring.problem(plan, project: workspace.project, simulated: planning.simulate) {
-            printError("warning: apply would stop: " + problem.replacingOccurrences(of: " Nothing was sent.", with: ""))
+        if let problem = AssetRequirements.problem(plan, project: workspace.project, machine: .current) {
+            // A cut with no ffmpeg to assemble it is this plan's error, as the issue of a missing program is.
+            if case .missing(_, .cut) = problem { throw fail(problem.words) }
+            // Said now, not only when apply refuses: the plan cannot be applied on this machine as it is.
+            printError("warning: apply would stop: " + problem.words)
         }
         if let out {
             let saved: SavedPlan

@@ -44,13 +44,6 @@ struct ReviewCommand: AsyncParsableCommand {
 }
 
 extension ReviewPage {
-    /// The page for a workspace, with the programs this machine has.
-    static func write(_ workspace: Workspace) async throws(Failure) -> Written {
-        try await ReviewPage(
-            workspace: workspace, ffmpeg: Executable.find("ffmpeg"), dot: Executable.find("dot")
-        ).write()
-    }
-
     /// The folder of a file as the user named it, with its `/`: what paths under it are shown after.
     static func folder(of file: String) -> String {
         file.lastIndex(of: "/").map { String(file[...$0]) } ?? ""

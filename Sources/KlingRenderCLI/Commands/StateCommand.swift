@@ -43,14 +43,9 @@ struct StatePushCommand: AsyncParsableCommand {
         } catch let error as ManifestError {
             throw fail(error.description)
         }
-        let writer = try await locking.lock(opened, command: "state push")
-        do {
+        try await locking.withLock(opened, command: "state push") { writer in
             try await push(local, into: opened, writer: writer)
-        } catch {
-            await writer.release()
-            throw error
         }
-        await writer.release()
     }
 
     private func push(_ local: Manifest, into opened: Workspace, writer: any ManifestWriter) async throws {

@@ -55,22 +55,26 @@ struct LockOptions: ParsableArguments {
     var lockTimeout: String?
 
     func validate() throws {
-        if let lockTimeout, ApplyCommand.seconds(lockTimeout) == nil {
+        if let lockTimeout, TimeSpan.seconds(lockTimeout, atMost: TimeSpan.maxWait) == nil {
             throw ValidationError(
                 "--lock-timeout takes a time such as 30s, 5m or 1h; got `\(Printable.short(lockTimeout, limit: 40))`")
         }
     }
 
-    /// Takes the lock of `workspace`'s manifest for `command`, or fails naming the holder.
-    func lock(_ workspace: Workspace, command: String, quiet: Bool = false) async throws -> any ManifestWriter {
-        let request = LockRequest(command: command, wait: lockTimeout.flatMap(ApplyCommand.seconds)) { holder in
-            if !quiet {
-                printError("waiting for the lock: \(workspace.state.label) is locked by \(Printable.escaped(holder))…")
-            }
-        }
+    /// Seconds to wait for another holder; nil: refuse at once.
+    var wait: Double? { lockTimeout.flatMap { TimeSpan.seconds($0, atMost: TimeSpan.maxWait) } }
+
+    /// Runs `body` holding the lock of `workspace`'s manifest for `command`, released on every way
+    /// out; a lock that cannot be had fails naming the holder.
+    func withLock<T: Sendable>(
+        _ workspace: Workspace, command: String, quiet: Bool = false, _ body: (any ManifestWriter) async throws -> T
+    ) async throws -> T {
+        let label = workspace.state.label
         do {
-            return try await workspace.state.lock(request)
-        } catch {
+            return try await withManifestLock(workspace.state, command: command, wait: wait, waiting: { holder in
+                if !quiet { printError("waiting for the lock: \(label) is locked by \(Printable.escaped(holder))…") }
+            }, body)
+        } catch let error as StateLockError {
             throw fail(error.description)
         }
     }

@@ -89,3 +89,26 @@ private final class Said: @unchecked Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+/// The programs kling-render runs, and how a Debian machine gets each: the one place that says
+/// what to install when one is missing.
+package enum Program: String, Sendable {
+    case ffmpeg, ffprobe, dot
+
+    /// The Debian package that brings it.
+    package var debianPackage: String {
+        switch self {
+        case .ffmpeg, .ffprobe: "ffmpeg"
+        case .dot: "graphviz"
+        }
+    }
+
+    /// `apt-get install ffmpeg`
+    package var install: String { "apt-get install \(debianPackage)" }
+
+    /// "`apt-get install ffmpeg` (Debian's package ffmpeg)": what a message says to do.
+    package var advice: String { "`\(install)` (Debian's package \(debianPackage))" }
+
+    /// "ffmpeg is not installed: `apt-get install ffmpeg` (Debian's package ffmpeg)"
+    package var missing: String { "\(rawValue) is not installed: \(advice)" }
+}

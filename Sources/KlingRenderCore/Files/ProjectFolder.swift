@@ -12,6 +12,9 @@ package struct FolderError: Error, Sendable, Equatable, CustomStringConvertible 
     /// As given, relative to the project's folder.
     package var path: String
     package var reason: String
+    /// A folder on the way does not exist (yet): the one refusal that is no refusal to callers
+    /// that would create it, or that see an absent file.
+    package var isMissing = false
     package var description: String { "\(path): \(reason)" }
 }
 
@@ -67,7 +70,7 @@ package struct ProjectFolder: Sendable, Equatable {
             var info = stat()
             if lstat(next, &info) != 0 {
                 guard errno == ENOENT, create else {
-                    throw FolderError(path: walked, reason: "no such folder")
+                    throw FolderError(path: walked, reason: "no such folder", isMissing: errno == ENOENT)
                 }
                 if mkdir(next, 0o755) != 0, errno != EEXIST {
                     throw FolderError(path: walked, reason: "cannot create the folder (\(Self.errnoText()))")
@@ -127,7 +130,7 @@ package struct ProjectFolder: Sendable, Equatable {
         do {
             located = try locate(relative, create: false)
         } catch {
-            return error.reason == "no such folder" ? .missing : .refused(error)
+            return error.isMissing ? .missing : .refused(error)
         }
         var info = stat()
         guard lstat(located.folder + "/" + located.name, &info) == 0 else { return .missing }

@@ -125,3 +125,22 @@ package struct FileManifestWriter: ManifestWriter {
 
     package func release() async { lock?.release() }
 }
+
+/// Runs `body` holding the manifest's lock, and releases it on every way out: the one place that
+/// takes and gives back the lock for every command that writes state (`apply`, `import`,
+/// `accept`, `state push` and `pull`). A lock that cannot be had throws `StateLockError`.
+package func withManifestLock<T: Sendable>(
+    _ state: any ManifestState, command: String, wait: Double? = nil,
+    waiting: @escaping @Sendable (String) -> Void = { _ in },
+    _ body: (any ManifestWriter) async throws -> T
+) async throws -> T {
+    let writer = try await state.lock(LockRequest(command: command, wait: wait, waiting: waiting))
+    do {
+        let result = try await body(writer)
+        await writer.release()
+        return result
+    } catch {
+        await writer.release()
+        throw error
+    }
+}

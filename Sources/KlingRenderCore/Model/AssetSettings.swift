@@ -38,6 +38,13 @@ package struct AssetSettings: Sendable, Equatable, Codable {
         (prefix.isEmpty ? "" : prefix + "/") + sha256 + "." + ext
     }
 
+    /// An AWS region name (`us-east-1`, `eu-west-3`): lowercase letters, digits and `-`, as SigV4
+    /// signs it. The one check, for `assets.region` and `AWS_REGION` alike.
+    package static func isRegion(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 64
+            && text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+    }
+
     /// Parses `s3://bucket/prefix/`; nil when it is not one.
     package static func parseStore(_ text: String) -> (bucket: String, prefix: String)? {
         guard text.hasPrefix("s3://") else { return nil }
@@ -57,19 +64,33 @@ package struct AssetSettings: Sendable, Equatable, Codable {
     }
 }
 
-/// `7d`, `24h`, `30m`, `90s`, or a number of seconds: a span of time written in a project file.
+/// A span of time, written the one way kling-render takes it everywhere — `outputs_lifetime`,
+/// `url_lifetime`, `--timeout`, `--lock-timeout`, a transition's length: a number of seconds
+/// (`90`, `1.5`), or a number and a unit (`90s`, `2m`, `1.5h`, `7d`). Decimal digits with at most
+/// one point: `inf`, `nan`, `0x10`, `1e300` and `-5s` are not times.
 package enum TimeSpan {
-    package static func seconds(_ text: String) -> Int? {
-        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        var digits = Substring(text)
-        var unit = 1
-        if let last = digits.last, let u = units[last] {
+    /// The longest `--timeout` and `--lock-timeout`: 30 days.
+    package static let maxWait = 30 * 86_400.0
+
+    /// Seconds above 0 and at most `limit`, else nil.
+    package static func seconds(_ text: String, atMost limit: Double = 1e12) -> Double? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        var number = Substring(text)
+        var unit = 1.0
+        if let last = number.last, let u = units[last] {
+            number = number.dropLast()
             unit = u
-            digits = digits.dropLast()
         }
-        guard !digits.isEmpty, digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }), digits.count <= 9,
-            let n = Int(digits)
+        guard !number.isEmpty, number.count <= 15, number.filter({ $0 == "." }).count <= 1,
+            number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let n = Double(number)
         else { return nil }
-        return n * unit
+        let seconds = n * unit
+        return seconds > 0 && seconds <= limit ? seconds : nil
+    }
+
+    /// A span in whole seconds (a lifetime), else nil.
+    package static func wholeSeconds(_ text: String) -> Int? {
+        guard let seconds = seconds(text, atMost: 1e12), seconds == seconds.rounded() else { return nil }
+        return Int(seconds)
     }
 }

@@ -206,7 +206,8 @@ extension ProjectBuilder {
     /// `cut`, `crossfade 0.5`, `fade 1`.
     private mutating func transition(_ node: YAMLNode, field: String) -> Cut.Transition? {
         let words = (plainText(node, field: field) ?? "").split(separator: " ")
-        let value = words.count == 2 ? Double(words[1]).flatMap { $0.isFinite && $0 > 0 && $0 <= 60 ? $0 : nil } : nil
+        // The one way a span of time is written: `crossfade 0.5` and `crossfade 1s` alike.
+        let value = words.count == 2 ? TimeSpan.seconds(String(words[1]), atMost: 60) : nil
         switch (words.first, value) {
         case ("cut"?, _) where words.count == 1: return .cut
         case ("crossfade"?, let s?): return .crossfade(s)

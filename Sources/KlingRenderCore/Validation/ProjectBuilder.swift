@@ -178,7 +178,7 @@ struct ProjectBuilder {
 
     /// `7d`, `24h`, `30m`, `90s`: a span of time, more than zero.
     mutating func timeSpan(_ node: YAMLNode, field: String) -> Int? {
-        guard case .scalar(let s) = node, !s.isNull, let seconds = TimeSpan.seconds(s.text), seconds > 0 else {
+        guard case .scalar(let s) = node, !s.isNull, let seconds = TimeSpan.wholeSeconds(s.text) else {
             sink.error(
                 node.location,
                 "`\(field)` must be a span of time such as 7d, 24h, 30m or 90s, not \(Self.describe(node))")
@@ -218,8 +218,7 @@ struct ProjectBuilder {
             }
         }
         if let n = m["region"], let region = plainText(n, field: "assets.region") {
-            if region.isEmpty
-                || !region.unicodeScalars.allSatisfy({ $0.isASCIILetter || ("0"..."9").contains($0) || $0 == "-" })
+            if !AssetSettings.isRegion(region)
             {
                 sink.error(n.location, "`assets.region` must be a region name such as us-east-1")
             } else {
