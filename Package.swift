@@ -105,6 +105,7 @@ let package = Package(
                 "KlingSimulator",
                 "KlingState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(name: "kling-render", dependencies: ["KlingRenderCLI"]),
@@ -119,7 +120,9 @@ let package = Package(
         ),
         .testTarget(
             name: "KlingRenderExecutionTests",
-            dependencies: ["KlingRenderExecution", "KlingRenderCore", "KlingSimulator", "KlingAPI", "KlingStore"]
+            dependencies: [
+                "KlingRenderExecution", "KlingRenderCore", "KlingSimulator", "KlingAPI", "KlingStore", "KlingReview",
+            ]
         ),
         .testTarget(
             name: "KlingStoreTests",

@@ -339,20 +339,20 @@ public struct KlingClient: Sendable {
         return sent ? .answerLost(reason: Self.plain(text)) : .notSent(reason: Self.plain(text))
     }
 
+    /// Whether the connection was never made, by the error's type and code, never its words.
     private static func isConnectFailure(_ error: any Error) -> Bool {
         if let error = error as? HTTPClientError {
             return [
                 HTTPClientError.connectTimeout, .getConnectionFromPoolTimeout, .tlsHandshakeTimeout,
                 .invalidURL, .emptyHost, .emptyScheme, .alreadyShutdown,
             ].contains(error)
-                || String(describing: error).contains("unsupportedScheme")
         }
         if let error = error as? ChannelError, case .connectTimeout = error { return true }
-        if let error = error as? IOError, [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains(error.errnoCode) {
-            return true
+        if let error = error as? IOError {
+            return [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, ECONNABORTED].contains(error.errnoCode)
         }
-        let text = String(describing: error)
-        return text.contains("Connection refused") || text.contains("connectTimeout")
+        if let error = error as? NIOConnectionError { return !error.connectionErrors.isEmpty || error.dnsAError != nil }
+        return false
     }
 
     private static func plain(_ text: String) -> String {

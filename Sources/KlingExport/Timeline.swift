@@ -76,7 +76,7 @@ package struct Timeline: Sendable, Equatable {
                 if first == nil { first = probe }
             }
             guard let seconds else {
-                throw Problem(message: "the length of \(path) needs ffprobe: `apt-get install ffmpeg`")
+                throw Problem(message: "the length of \(path) needs ffprobe: \(Program.ffprobe.advice)")
             }
             rate = rate ?? first.map { max(1, $0.fps.rounded()) } ?? 24
             let fps = rate ?? 24

@@ -42,6 +42,8 @@ package enum Reason: Sendable, Equatable, Codable {
     case asset(path: String, detail: String)
     /// An upstream shot's video URL is dead or too old and cannot be replaced by an upload.
     case inputUnavailable(upstream: String, detail: String)
+    /// The same, and no asset store is configured that could host the upstream's file instead.
+    case inputNeedsStore(upstream: String, why: String)
     /// The cut could not be assembled (a clip not as recorded, ffmpeg, the disk).
     case cut(detail: String)
     /// The run stopped before this shot's turn (the stop's own reason).

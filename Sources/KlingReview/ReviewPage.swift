@@ -104,14 +104,14 @@ package struct ReviewPage: Sendable {
             (posters, made) = await makePosters(status, maker: PosterMaker(ffmpeg: ffmpeg, paths: paths))
         } else if !videos.isEmpty {
             notes.append(
-                "No poster frames: ffmpeg is not installed (apt-get install ffmpeg); each video shows its first frame.")
+                "No poster frames: ffmpeg is not installed (\(Program.ffmpeg.install)); each video shows its first frame.")
         }
         var svg: String?
         if let dot {
             svg = await GraphDrawing(dot: dot, paths: paths).svg(of: workspace.project, link: ReviewHTML.anchor)
             if svg == nil { notes.append("No graph: Graphviz could not draw it.") }
         } else {
-            notes.append("No graph: Graphviz is not installed (apt-get install graphviz).")
+            notes.append("No graph: Graphviz is not installed (\(Program.dot.install)).")
         }
         // The film, when the cut assembled is on disk where this project keeps it.
         var film: (path: String, seconds: Double)?

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 import KlingSimulator
 
 extension SimulatorFault: ExpressibleByArgument {}
@@ -116,10 +117,8 @@ struct SimulatorCommand: AsyncParsableCommand {
         do {
             try await serve(configuration)
         } catch {
-            let text = "\(error)"
-            let reason =
-                text.contains("Address already in use")
-                ? "the address is in use; pick another --port, or --port 0 for a free one" : text
+            let inUse = (error as? IOError)?.errnoCode == EADDRINUSE
+            let reason = inUse ? "the address is in use; pick another --port, or --port 0 for a free one" : "\(error)"
             throw fail("cannot listen on \(host):\(port): \(reason)")
         }
     }

@@ -39,8 +39,9 @@ extension Reason {
         case .asset(let path, let detail): return "\(path): \(detail)"
         case .inputUnavailable(let upstream, let detail):
             return "the video of \(upstream) cannot be sent: \(detail)"
-                + (detail.hasSuffix("no asset store is configured")
-                    ? "; add `assets: {store: s3://BUCKET/PREFIX/}` to the project (or `--replace \(upstream)`)" : "")
+        case .inputNeedsStore(let upstream, let why):
+            return "the video of \(upstream) cannot be sent: \(why); no asset store is configured"
+                + "; add `assets: {store: s3://BUCKET/PREFIX/}` to the project (or `--replace \(upstream)`)"
         case .cut(let detail): return "the cut: \(detail)"
         case .stopped(let reason): return "the run stopped first: \(reason.worded())"
         }

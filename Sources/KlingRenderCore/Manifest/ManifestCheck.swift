@@ -142,10 +142,10 @@ package enum JSONProblem {
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
-            if detail.contains("end of file") {
+            if endsInsideValue(data) {
                 return "not valid JSON: it ends at byte \(data.count) in the middle of a value (truncated?)"
             }
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
             return "not valid JSON: "
                 + Printable.short(detail.trimmingCharacters(in: CharacterSet(charactersIn: ".")), limit: 120)
         }
@@ -153,6 +153,33 @@ package enum JSONProblem {
             return "`\(path)` is not a whole number in range"
         }
         return "not of the expected shape: " + Printable.short(context.debugDescription, limit: 120)
+    }
+
+    /// Whether the bytes stop inside a string, an object or an array: read by their structure,
+    /// not by what a parser's message says.
+    static func endsInsideValue(_ data: Data) -> Bool {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for byte in data {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            default: break
+            }
+        }
+        return inString || depth > 0
     }
 
     /// The first number outside request values that is not a whole number Int can hold.

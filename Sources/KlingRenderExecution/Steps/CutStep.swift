@@ -24,7 +24,7 @@ package struct CutStep: Step {
 
     package func run() async -> StepEnd {
         guard let ffmpeg = context.ffmpeg, let ffprobe = context.ffprobe else {
-            return fail("ffmpeg is not installed: `apt-get install ffmpeg` (Debian's package ffmpeg)")
+            return fail(Program.ffmpeg.missing)
         }
         var probes: [(file: GatedMedia, probe: MediaProbe)] = []
         var hashes: [String] = []

@@ -23,7 +23,7 @@ package struct FrameStep: Step {
     package func run() async -> StepEnd {
         let target = path
         guard let ffmpeg = context.ffmpeg else {
-            return fail("ffmpeg is not installed (Debian: apt-get install ffmpeg)")
+            return fail(Program.ffmpeg.missing)
         }
         let video = context.paths.videoPath(shot: shot, number: 1)
         // The video is what the manifest recorded, and a movie: ffmpeg never guesses the format of

@@ -86,12 +86,14 @@ extension RenderStep {
     /// Uploads the upstream shot's downloaded video (checked against the manifest's SHA-256) and
     /// returns its URL in the store.
     private func hostOutput(_ upstream: String, entry: ManifestShot?, why: String) async -> Result<String, EndedEarly> {
-        func unavailable(_ detail: String) -> Result<String, EndedEarly> {
-            let reason = Reason.inputUnavailable(upstream: upstream, detail: detail)
+        func unavailable(_ reason: Reason) -> Result<String, EndedEarly> {
             context.events(.failed(shot: id, reason: reason))
             return .failure(EndedEarly(end: .ended(.failed(reason))))
         }
-        guard let host = context.store else { return unavailable(why + "; no asset store is configured") }
+        func unavailable(_ detail: String) -> Result<String, EndedEarly> {
+            unavailable(Reason.inputUnavailable(upstream: upstream, detail: detail))
+        }
+        guard let host = context.store else { return unavailable(.inputNeedsStore(upstream: upstream, why: why)) }
         let path = context.paths.videoPath(shot: upstream, number: 1)
         // Another shot of this run hosted it already.
         if let key = await context.assets.key(path) { return .success(host.store.url(for: key)) }
