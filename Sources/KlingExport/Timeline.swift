@@ -94,18 +94,25 @@ package struct Timeline: Sendable, Equatable {
             name: project.name, fps: Int(rate ?? 24), width: cut.size?.width ?? first?.width ?? 1920,
             height: cut.size?.height ?? first?.height ?? 1080, clips: clips)
         if let music = cut.audio.music {
-            var frames = timeline.frames
-            let bed: GatedMedia
-            switch MediaGate.admit(music.resolved, in: paths.root, accepting: MediaType.audios) {
-            case .success(let file): bed = file
-            case .failure(let refusal): throw Problem(message: "`cut.audio.music`: \(refusal)")
-            }
-            if let ffprobe, let probe = await MediaProbe.readAudio(bed, ffprobe: ffprobe) {
-                frames = min(frames, Int((probe.seconds * Double(timeline.fps)).rounded(.down)))
-            }
-            timeline.music = (music.path, paths.absolute(music.resolved).standardizedFileURL.absoluteString, frames)
+            timeline.music = try await bed(music, under: timeline, in: paths, ffprobe: ffprobe)
         }
         return timeline
+    }
+
+    /// The music bed through the gate: its path, its URL, and its frames under the film.
+    private static func bed(_ music: InputFile, under timeline: Timeline, in paths: ProjectPaths, ffprobe: String?)
+        async throws(Problem) -> (path: String, url: String, frames: Int)
+    {
+        let bed: GatedMedia
+        switch MediaGate.admit(music.resolved, in: paths.root, accepting: MediaType.audios) {
+        case .success(let file): bed = file
+        case .failure(let refusal): throw Problem(message: "`cut.audio.music`: \(refusal)")
+        }
+        var frames = timeline.frames
+        if let ffprobe, let probe = await MediaProbe.readAudio(bed, ffprobe: ffprobe) {
+            frames = min(frames, Int((probe.seconds * Double(timeline.fps)).rounded(.down)))
+        }
+        return (music.path, paths.absolute(music.resolved).standardizedFileURL.absoluteString, frames)
     }
 
     /// Where each clip sits when transitions are centred on the edit (OTIO, FCPXML): the clip's

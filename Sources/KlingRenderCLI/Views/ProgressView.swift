@@ -72,7 +72,7 @@ final class ProgressView: @unchecked Sendable {
         if let id = event.shot ?? (event.isCut ? Self.cutRow : nil) { update(id, event) }
         if live {
             draw(force: event.isMilestone)
-        } else if let line = Self.line(event) {
+        } else if let line = EventLines.line(event) {
             let stamp = Self.clock.string(from: Date())
             let id =
                 (event.shot ?? (event.isCut ? Self.cutRow : nil)).map {
@@ -234,172 +234,12 @@ final class ProgressView: @unchecked Sendable {
         }
     }
 
-    /// The plain line for an event; nil for those too frequent to log (each poll).
-    static func line(_ event: ExecutionEvent) -> String? {
-        switch event {
-        case .unchanged: nil
-        case .submitting: "submitting"
-        case .submitted(_, let task, let credits):
-            "submitted: task \(task)" + (credits.map { ", \($0.formatted) credits" } ?? "")
-        case .retrying(_, let reason, let seconds): "retrying in \(String(format: "%.1f", seconds)) s: \(reason)"
-        case .polled, .downloadProgress: nil
-        case .unknownStatus(_, let status): "warning: unknown task status `\(status)`; polling on"
-        case .rendered(_, let urls, _): "rendered: \(urls.count) video\(urls.count == 1 ? "" : "s")"
-        case .downloading(_, let file, let at):
-            at > 0 ? "downloading \(file), resuming at byte \(at)" : "downloading \(file)"
-        case .downloaded(_, let file): "downloaded \(file.path) (\(file.bytes.formatted(.byteCount(style: .file))))"
-        case .failed(let shot, let reason): "failed: \(reason.worded(shot: shot))"
-        case .blocked(_, let by): "blocked: waits on \(by)"
-        case .uncertain(let shot, let reason): "uncertain: \(reason.worded(shot: shot))"
-        case .timedOut(_, let task): "timed out: task \(task) stays in flight; the next apply resumes it"
-        case .unanswered(let shot, let task, let reason): "unknown: task \(task): \(reason.worded(shot: shot))"
-        case .stopping(let reason): "stopping: \(reason.worded())"
-        case .warning(let text): "warning: \(text)"
-        case .frameExtracted(_, let path): "frame \(path)"
-        case .assetUploading(let path, let bytes):
-            "uploading \(path) (\(bytes.formatted(.byteCount(style: .file))))"
-        case .assetStored(let path, _, let uploaded): uploaded ? "uploaded \(path)" : "\(path): already in the store"
-        case .outputHosted(_, let upstream, let why): "\(upstream)'s video is hosted from its file: \(why)"
-        case .assetFailed(_, let reason): "failed: \(reason.worded())"
-        case .cutStarted(let path, let clips, let seconds):
-            "assembling \(path): \(clips) clip\(clips == 1 ? "" : "s"), \(Cut.seconds((seconds * 10).rounded() / 10)) s"
-        case .cutProgress: nil
-        case .cutAssembled(let path, let bytes, let seconds):
-            "assembled \(path) (\(Cut.seconds(seconds)) s, \(bytes.formatted(.byteCount(style: .file))))"
-        case .cutFailed(_, let reason): "failed: \(reason.worded())"
-        }
-    }
-
-    /// The cut's events' fields.
-    private static func cutFields(_ object: inout [String: JSONValue], _ event: ExecutionEvent) {
-        switch event {
-        case .cutStarted(let path, let clips, let seconds):
-            object["file"] = .string(path)
-            object["clips"] = .int(clips)
-            object["seconds"] = .double(seconds)
-        case .cutProgress(let path, let seconds, let total):
-            object["file"] = .string(path)
-            object["seconds"] = .double(seconds)
-            object["of"] = .double(total)
-        case .cutAssembled(let path, let bytes, let seconds):
-            object["file"] = .string(path)
-            object["bytes"] = .int(Int(bytes))
-            object["seconds"] = .double(seconds)
-        default: break
-        }
-    }
-
     private func emitJSON(_ event: ExecutionEvent) {
         // Progress is for eyes on the live table; the JSON lines stay as they were.
-        if case .downloadProgress = event { return }
-        var object: [String: JSONValue] = ["event": .string(event.name), "time": .string(Date().formatted(.iso8601))]
-        if let shot = event.shot { object["shot"] = .string(shot) }
-        switch event {
-        case .submitted(_, let task, let credits):
-            object["task_id"] = .string(task)
-            if let credits { object["credits"] = .int(credits) }
-        case .retrying(_, let reason, let seconds):
-            object["reason"] = .string(reason)
-            object["seconds"] = .double(seconds)
-        case .polled(_, let task, let status, let phase):
-            object["task_id"] = .string(task)
-            object["status"] = .string(status)
-            object["phase"] = .string(phase.rawValue)
-        case .unknownStatus(_, let status): object["status"] = .string(status)
-        case .rendered(_, let urls, let credits):
-            object["urls"] = .array(urls.map(JSONValue.string))
-            if let credits { object["credits"] = .int(credits) }
-        case .downloading(_, let file, let at):
-            object["file"] = .string(file)
-            object["offset"] = .int(Int(at))
-        case .downloaded(_, let file):
-            object["file"] = .string(file.path)
-            object["bytes"] = .int(Int(file.bytes))
-            object["sha256"] = .string(file.sha256)
-        case .failed(let shot, let reason), .uncertain(let shot, let reason):
-            object["reason"] = .string(reason.worded(shot: shot))
-        case .stopping(let reason):
-            object["reason"] = .string(reason.worded())
-        case .unanswered(let shot, let task, let reason):
-            object["task_id"] = .string(task)
-            object["reason"] = .string(reason.worded(shot: shot))
-        case .blocked(_, let by): object["by"] = .string(by)
-        case .timedOut(_, let task): object["task_id"] = .string(task)
-        case .warning(let text): object["message"] = .string(text)
-        case .frameExtracted(_, let path): object["file"] = .string(path)
-        case .assetUploading(let path, let bytes):
-            object["file"] = .string(path)
-            object["bytes"] = .int(Int(bytes))
-        case .assetStored(let path, let bytes, let uploaded):
-            object["file"] = .string(path)
-            object["bytes"] = .int(Int(bytes))
-            object["uploaded"] = .bool(uploaded)
-        case .outputHosted(_, let upstream, let why):
-            object["upstream"] = .string(upstream)
-            object["reason"] = .string(why)
-        case .assetFailed(let path, let reason), .cutFailed(let path, let reason):
-            object["file"] = .string(path)
-            object["reason"] = .string(reason.worded())
-        case .cutStarted, .cutProgress, .cutAssembled: Self.cutFields(&object, event)
-        case .unchanged, .submitting, .downloadProgress: break
-        }
-        if var data = try? CanonicalJSON.data(object) {
-            data.append(0x0A)
-            Output.write(data)
-        }
-    }
-}
-
-extension ExecutionEvent {
-    var name: String {
-        switch self {
-        case .unchanged: "unchanged"
-        case .submitting: "submitting"
-        case .submitted: "submitted"
-        case .retrying: "retrying"
-        case .polled: "polled"
-        case .unknownStatus: "unknown_status"
-        case .rendered: "rendered"
-        case .downloading: "downloading"
-        case .downloadProgress: "download_progress"
-        case .downloaded: "downloaded"
-        case .failed: "failed"
-        case .blocked: "blocked"
-        case .uncertain: "uncertain"
-        case .timedOut: "timed_out"
-        case .unanswered: "unknown"
-        case .stopping: "stopping"
-        case .warning: "warning"
-        case .frameExtracted: "frame_extracted"
-        case .assetUploading: "asset_uploading"
-        case .assetStored: "asset_stored"
-        case .outputHosted: "output_hosted"
-        case .assetFailed: "asset_failed"
-        case .cutStarted: "cut_started"
-        case .cutProgress: "cut_progress"
-        case .cutAssembled: "cut_assembled"
-        case .cutFailed: "cut_failed"
-        }
-    }
-
-    var isCut: Bool {
-        switch self {
-        case .cutStarted, .cutProgress, .cutAssembled, .cutFailed: true
-        default: false
-        }
-    }
-
-    /// Events worth a redraw however recent the last one.
-    var isMilestone: Bool {
-        switch self {
-        case .polled, .retrying, .downloadProgress, .cutProgress: false
-        default: true
-        }
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
+        guard let object = event.jsonObject(at: Date(), words: { $0.worded(shot: $1) }),
+            var data = try? CanonicalJSON.data(object)
+        else { return }
+        data.append(0x0A)
+        Output.write(data)
     }
 }

@@ -89,3 +89,9 @@ enum Output {
         }
     }
 }
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

@@ -18,20 +18,16 @@ package struct Workspace: Sendable {
         case manifest(ManifestError)
     }
 
-    /// The project with the manifest file beside it.
+    /// The project with the manifest file beside it, read at once (a file needs no waiting).
     package static func open(_ file: String, simulated: Bool) throws(Failure) -> Workspace {
-        let result = ProjectLoader().load(path: file)
-        guard let project = result.project else { throw .invalid(result) }
-        let paths = ProjectPaths(projectFile: file, output: project.output, simulated: simulated)
-        let read: (manifest: Manifest, digest: String)?
+        var workspace = try loaded(file, simulated: simulated)
         do {
-            read = try ManifestStore.read(paths)
+            let read = try ManifestStore.read(workspace.paths)
+            (workspace.manifest, workspace.manifestDigest) = (read?.manifest, read?.digest ?? "none")
         } catch {
             throw .manifest(error)
         }
-        return Workspace(
-            project: project, paths: paths, manifest: read?.manifest, projectDigest: result.sourceDigest ?? "",
-            manifestDigest: read?.digest ?? "none", diagnostics: result.diagnostics, state: FileState(paths: paths))
+        return workspace
     }
 
     /// The project with its manifest wherever `state` says it is kept (nil: the file beside it).
@@ -39,18 +35,23 @@ package struct Workspace: Sendable {
         _ file: String, simulated: Bool,
         state: (Project, ProjectPaths) throws(ManifestError) -> (any ManifestState)?
     ) async throws(Failure) -> Workspace {
-        let result = ProjectLoader().load(path: file)
-        guard let project = result.project else { throw .invalid(result) }
-        let paths = ProjectPaths(projectFile: file, output: project.output, simulated: simulated)
-        var workspace = Workspace(
-            project: project, paths: paths, manifest: nil, projectDigest: result.sourceDigest ?? "",
-            manifestDigest: "none", diagnostics: result.diagnostics, state: FileState(paths: paths))
+        var workspace = try loaded(file, simulated: simulated)
         do {
-            workspace.state = try state(project, paths) ?? FileState(paths: paths)
+            workspace.state = try state(workspace.project, workspace.paths) ?? workspace.state
         } catch {
             throw .manifest(error)
         }
         return try await workspace.reloadingManifest()
+    }
+
+    /// The project loaded, its paths, the file beside it as its state; no manifest read yet.
+    private static func loaded(_ file: String, simulated: Bool) throws(Failure) -> Workspace {
+        let result = ProjectLoader().load(path: file)
+        guard let project = result.project else { throw .invalid(result) }
+        let paths = ProjectPaths(projectFile: file, output: project.output, simulated: simulated)
+        return Workspace(
+            project: project, paths: paths, manifest: nil, projectDigest: result.sourceDigest ?? "",
+            manifestDigest: "none", diagnostics: result.diagnostics, state: FileState(paths: paths))
     }
 
     /// Where the manifest is, for a person: the file as named beside the project, or the database.
