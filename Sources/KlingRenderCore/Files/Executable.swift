@@ -1,4 +1,11 @@
 import Foundation
+import Subprocess
+
+#if canImport(System)
+    import System
+#else
+    import SystemPackage
+#endif
 
 /// Programs the tool runs (ffmpeg), found on `PATH` as a shell would.
 package enum Executable {
@@ -14,79 +21,62 @@ package enum Executable {
         return nil
     }
 
-    /// Runs a program without holding a task's thread while it runs: stopped after `timeout`, or
-    /// when the task is cancelled. Its status and the first 4 KB of what it said on stderr. What
-    /// it writes on stdout goes to `output` chunk by chunk, to the last byte, before this returns.
+    /// Runs a program without holding a task's thread while it runs (swift-subprocess: the child
+    /// inherits no descriptor but its three, and is waited for without a spinning thread): stopped
+    /// after `timeout`, or when the task is cancelled. Its status (-1 when it could not start, or
+    /// was stopped) and the first 4 KB of what it said on stderr. What it writes on stdout goes to
+    /// `output` chunk by chunk, to the last byte, before this returns.
     package static func run(
         _ program: String, _ arguments: [String], timeout: Duration, output: (@Sendable (Data) -> Void)? = nil
     ) async -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        let reading = output.map { sink -> (Pipe, DispatchSemaphore) in
-            let pipe = Pipe()
-            let done = DispatchSemaphore(value: 0)
-            Thread {
-                // Blocking reads on a thread of its own, to the end of the stream.
-                while case let chunk = pipe.fileHandleForReading.availableData, !chunk.isEmpty { sink(chunk) }
-                done.signal()
-            }.start()
-            return (pipe, done)
-        }
-        process.standardOutput = reading?.0 ?? FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        let said = Said()
-        errors.fileHandleForReading.readabilityHandler = { handle in said.append(handle.availableData) }
-        let status: Int32 = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                do {
-                    try process.run()
-                } catch {
-                    process.terminationHandler = nil
-                    try? reading?.0.fileHandleForWriting.close()
-                    continuation.resume(returning: -1)
-                    return
-                }
-                // Ours closed, so the reader sees the end when the program's copy closes.
-                try? reading?.0.fileHandleForWriting.close()
-                DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(Int(timeout.components.seconds))) {
-                    if process.isRunning { process.terminate() }
-                }
+        let result = await withTaskGroup(of: (Int32, String)?.self) { group in
+            group.addTask { await spawn(program, arguments, output: output) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
             }
-        } onCancel: {
-            if process.isRunning { process.terminate() }
+            // The first to end decides: the program, or the time-out (which stops it).
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
-        errors.fileHandleForReading.readabilityHandler = nil
-        if let (_, done) = reading {
-            await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
-                    done.wait()
-                    continuation.resume()
-                }
-            }
-        }
-        return (status, said.text)
-    }
-}
-
-/// What a program said on stderr, kept up to 4 KB, from the pipe's handler thread.
-private final class Said: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-
-    func append(_ chunk: Data) {
-        lock.lock()
-        defer { lock.unlock() }
-        if data.count < 4096 { data.append(chunk.prefix(4096 - data.count)) }
+        return result ?? (-1, "stopped after \(timeout)")
     }
 
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: data, as: UTF8.self)
+    private static func spawn(_ program: String, _ arguments: [String], output: (@Sendable (Data) -> Void)?) async
+        -> (Int32, String)
+    {
+        do {
+            let result = try await Subprocess.run(
+                .path(FilePath(program)), arguments: Arguments(arguments), input: .none, output: .sequence,
+                error: .sequence
+            ) { execution in
+                async let said = firstBytes(of: execution.standardError, limit: 4096)
+                for try await chunk in execution.standardOutput {
+                    let data = chunk.withUnsafeBytes { Data($0) }
+                    output?(data)
+                }
+                return await said
+            }
+            switch result.terminationStatus {
+            case .exited(let code): return (code, result.closureResult)
+            default: return (-1, result.closureResult)
+            }
+        } catch {
+            return (-1, "\(error)")
+        }
+    }
+
+    /// The first `limit` bytes of a stream as text; the rest read and dropped, so the child never
+    /// blocks on a full pipe.
+    private static func firstBytes(of stream: SubprocessOutputSequence, limit: Int) async -> String {
+        var kept = Data()
+        do {
+            for try await chunk in stream where kept.count < limit {
+                chunk.withUnsafeBytes { kept.append(contentsOf: $0.prefix(limit - kept.count)) }
+            }
+        } catch {}
+        return String(decoding: kept, as: UTF8.self)
     }
 }
 
