@@ -117,6 +117,7 @@ let package = Package(
             name: "kling-apply-bench",
             dependencies: ["KlingRenderCore", "KlingRenderExecution", "KlingSimulator", "KlingAPI", "KlingState"]
         ),
+        .target(name: "KlingTestSupport", path: "Tests/KlingTestSupport"),
         .testTarget(
             name: "KlingRenderCoreTests",
             dependencies: ["KlingRenderCore"]
@@ -125,6 +126,7 @@ let package = Package(
             name: "KlingRenderExecutionTests",
             dependencies: [
                 "KlingRenderExecution", "KlingRenderCore", "KlingSimulator", "KlingAPI", "KlingStore", "KlingReview",
+                "KlingTestSupport",
             ]
         ),
         .testTarget(
@@ -134,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "KlingSimulatorTests",
             dependencies: [
-                "KlingSimulator", "KlingAPI",
+                "KlingSimulator", "KlingAPI", "KlingTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
@@ -143,6 +145,7 @@ let package = Package(
             name: "KlingRenderEndToEndTests",
             dependencies: [
                 "KlingRenderCore", "KlingReview", "KlingExport", "KlingRenderExecution", "KlingSimulator", "KlingAPI", "KlingStore",
+                "KlingTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import Foundation
+import KlingTestSupport
 import KlingSimulator
 import Testing
 

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import KlingTestSupport
 import KlingAPI
 import KlingSimulator
 import NIOCore

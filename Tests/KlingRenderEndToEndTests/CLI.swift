@@ -1,4 +1,5 @@
 import Foundation
+import KlingTestSupport
 import Testing
 
 /// Runs the built `kling-render` binary as a user does.
@@ -101,16 +102,6 @@ final class Scratch {
     }
 
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-}
-
-/// `body` on a thread of its own: a test that blocks (reads a pipe, waits for a process or a
-/// state) must not hold one of the cooperative pool's two threads, which the in-process
-/// simulators of the tests running beside it need to answer at all. Throws what `body` throws.
-func offPool<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
-    let result: Result<T, E> = await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: Result { () throws(E) -> T in try body() }) }.start()
-    }
-    return try result.get()
 }
 
 extension Process {

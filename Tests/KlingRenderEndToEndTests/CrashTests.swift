@@ -1,4 +1,5 @@
 import Foundation
+import KlingTestSupport
 import KlingSimulator
 import Testing
 
@@ -72,16 +73,10 @@ struct CrashTests {
         until condition: @escaping @Sendable ([String: [String: Any]]) -> Bool,
         then action: @escaping @Sendable () -> Void = {}
     ) async throws {
-        let reached = await offPool {
-            for _ in 0..<4000 {
-                if process?.isRunning == false { return true }
-                if condition(r.shots) {
-                    action()
-                    return true
-                }
-                Thread.sleep(forTimeInterval: 0.005)
-            }
-            return false
+        let reached = await eventually(within: .seconds(20), every: .milliseconds(5)) {
+            process?.isRunning == false || condition(r.shots)
+        } then: {
+            if process?.isRunning != false { action() }
         }
         if !reached { Issue.record("the manifest never reached the awaited state") }
     }

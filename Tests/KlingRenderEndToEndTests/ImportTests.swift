@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import KlingTestSupport
 import KlingAPI
 import NIOFoundationCompat
 import Testing
@@ -70,15 +71,12 @@ struct ImportTests {
         try process.run()
         // Killed once the task exists and its answer is still on its way. The watch runs on a thread
         // of its own, so that a busy test pool cannot make it miss the three seconds.
-        await offPool {
-            let dashboard = URL(string: r.simulator.baseURL + "/_sim/tasks")!
-            for _ in 0..<4000 where process.isRunning {
-                let text = (try? String(contentsOf: dashboard, encoding: .utf8)) ?? ""
-                if text.contains("A harbour at dawn"), r.shots["harbour"]?["status"] as? String == "submitting" {
-                    break
-                }
-                Thread.sleep(forTimeInterval: 0.005)
-            }
+        let tasksPage = URL(string: r.simulator.baseURL + "/_sim/tasks")!
+        _ = await eventually(within: .seconds(20), every: .milliseconds(5)) {
+            guard process.isRunning else { return true }
+            let text = (try? String(contentsOf: tasksPage, encoding: .utf8)) ?? ""
+            return text.contains("A harbour at dawn") && r.shots["harbour"]?["status"] as? String == "submitting"
+        } then: {
             kill(process.processIdentifier, SIGKILL)
         }
         await process.exited()

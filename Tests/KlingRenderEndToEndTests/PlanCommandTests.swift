@@ -1,4 +1,5 @@
 import Foundation
+import KlingTestSupport
 import Testing
 
 /// Golden outputs are re-recorded only on purpose: `KLING_RECORD=1 swift test`, then review the diff.

@@ -1,4 +1,5 @@
 import Foundation
+import KlingTestSupport
 import Testing
 
 /// `scripts/browser-check.py`: the page opened in headless Chromium (Debian's), driven over the

@@ -1,4 +1,5 @@
 import Foundation
+import KlingTestSupport
 import Testing
 
 @Suite("kling-render simulator")

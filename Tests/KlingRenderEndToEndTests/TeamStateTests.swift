@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import KlingTestSupport
 import KlingSimulator
 import NIOCore
 import Testing
@@ -135,16 +136,7 @@ struct TeamStateTests {
     static func waitUntil(
         _ condition: @escaping @Sendable () -> Bool, then action: @escaping @Sendable () -> Void = {}
     ) async -> Bool {
-        await offPool {
-            for _ in 0..<3000 {
-                if condition() {
-                    action()
-                    return true
-                }
-                Thread.sleep(forTimeInterval: 0.01)
-            }
-            return false
-        }
+        await eventually(condition, then: action)
     }
 
     static func text(_ pipe: Pipe) -> String {

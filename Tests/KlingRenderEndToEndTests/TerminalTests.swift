@@ -1,4 +1,5 @@
 import Foundation
+import KlingTestSupport
 import Testing
 
 /// Runs a command under a pseudo-terminal (util-linux `script`), typing `input`.

@@ -3,6 +3,7 @@ import KlingAPI
 import KlingRenderCore
 import KlingRenderExecution
 import KlingSimulator
+import KlingTestSupport
 import Testing
 
 @Suite("Downloads: streamed, resumed with Range, verified, renamed into place")
@@ -15,12 +16,11 @@ struct DownloaderTests {
         let simulator = try await SimulatorServer.start(configuration)
         let client = KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey)
         let task = try await client.generate(body: Data(#"{"type":"std-text-to-video","prompt":"fox"}"#.utf8))
-        var report = try await client.status(taskID: task.taskID)
-        while report.phase == .running {
-            try await Task.sleep(for: .milliseconds(5))
-            report = try await client.status(taskID: task.taskID)
+        let report = try await eventually(within: .seconds(10), every: .milliseconds(5)) { () async throws -> TaskReport? in
+            let report = try await client.status(taskID: task.taskID)
+            return report.phase == .running ? nil : report
         }
-        return (simulator, client, try #require(report.urls.first))
+        return (simulator, client, try #require(report?.urls.first))
     }
 
     func folder() throws -> URL {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import KlingSimulator
+import KlingTestSupport
 import NIOCore
 import NIOHTTP1
 
@@ -56,12 +57,12 @@ func send(
 
 /// Polls a task until it leaves IN_PROGRESS.
 func waitForTask(_ simulator: SimulatorServer.Running, _ id: String) async throws -> WireAnswer {
-    for _ in 0..<400 {
+    let done = try await eventually(within: .seconds(10)) { () async throws -> WireAnswer? in
         let answer = try await send(simulator, .GET, "/api/status?task_id=\(id)")
-        if answer.data["status"] as? String != "IN_PROGRESS" { return answer }
-        try await Task.sleep(for: .milliseconds(10))
+        return answer.data["status"] as? String != "IN_PROGRESS" ? answer : nil
     }
-    throw CancellationError()
+    guard let done else { throw CancellationError() }
+    return done
 }
 
 let quickStart =

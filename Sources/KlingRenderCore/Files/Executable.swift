@@ -7,6 +7,12 @@ import Subprocess
     import SystemPackage
 #endif
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Programs the tool runs (ffmpeg), found on `PATH` as a shell would.
 package enum Executable {
     package static func find(_ name: String, environment: [String: String] = ProcessInfo.processInfo.environment)
@@ -22,35 +28,64 @@ package enum Executable {
     }
 
     /// Runs a program without holding a task's thread while it runs (swift-subprocess: the child
-    /// inherits no descriptor but its three, and is waited for without a spinning thread): stopped
+    /// inherits no descriptor but its three, and is waited for without a spinning thread): killed
     /// after `timeout`, or when the task is cancelled. Its status (-1 when it could not start, or
     /// was stopped) and the first 4 KB of what it said on stderr. What it writes on stdout goes to
     /// `output` chunk by chunk, to the last byte, before this returns.
     package static func run(
         _ program: String, _ arguments: [String], timeout: Duration, output: (@Sendable (Data) -> Void)? = nil
     ) async -> (Int32, String) {
-        let result = await withTaskGroup(of: (Int32, String)?.self) { group in
-            group.addTask { await spawn(program, arguments, output: output) }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            // The first to end decides: the program, or the time-out (which stops it).
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        let child = Child()
+        // A timer of Dispatch's, not a sleeping task: a cooperative pool kept busy by other work
+        // must not keep a stuck program running past its time.
+        let timer = DispatchWorkItem { child.stop() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout.inSeconds, execute: timer)
+        let result = await withTaskCancellationHandler {
+            await spawn(program, arguments, child: child, output: output)
+        } onCancel: {
+            child.stop()
         }
-        return result ?? (-1, "stopped after \(timeout)")
+        timer.cancel()
+        return child.wasStopped ? (-1, "stopped after \(timeout)") : result
     }
 
-    private static func spawn(_ program: String, _ arguments: [String], output: (@Sendable (Data) -> Void)?) async
-        -> (Int32, String)
-    {
+    /// The running child's pid, and whether it was told to stop before it was known.
+    private final class Child: @unchecked Sendable {
+        private let lock = NSLock()
+        private var pid: pid_t?
+        private var stopped = false
+
+        var wasStopped: Bool { lock.withLock { stopped } }
+
+        func started(_ pid: pid_t) {
+            let stopNow = lock.withLock {
+                self.pid = pid
+                return stopped
+            }
+            if stopNow { kill(pid, SIGKILL) }
+        }
+
+        func stop() {
+            let pid = lock.withLock {
+                stopped = true
+                return self.pid
+            }
+            if let pid { kill(pid, SIGKILL) }
+        }
+
+        func ended() { lock.withLock { pid = nil } }
+    }
+
+    private static func spawn(
+        _ program: String, _ arguments: [String], child: Child, output: (@Sendable (Data) -> Void)?
+    ) async -> (Int32, String) {
         do {
             let result = try await Subprocess.run(
                 .path(FilePath(program)), arguments: Arguments(arguments), input: .none, output: .sequence,
                 error: .sequence
             ) { execution in
+                child.started(execution.processIdentifier.value)
+                defer { child.ended() }
                 async let said = firstBytes(of: execution.standardError, limit: 4096)
                 for try await chunk in execution.standardOutput {
                     let data = chunk.withUnsafeBytes { Data($0) }
