@@ -244,7 +244,8 @@ public enum SimulatorServer {
     /// simulator. Requests without an `Origin` (curl, the tool, tests) are not a browser's.
     static func foreignOrigin(_ request: Request) -> Response? {
         guard let origin = request.headers[.origin] else { return nil }
-        let host = URLComponents(string: origin)?.host?.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let host = URLComponents(string: origin)?.host?.lowercased().trimmingCharacters(
+            in: CharacterSet(charactersIn: "[]"))
         let loopback =
             host.map { host in
                 let parts = host.split(separator: ".", omittingEmptySubsequences: false)
@@ -252,7 +253,8 @@ public enum SimulatorServer {
                     || (parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil })
             } ?? false
         if loopback { return nil }
-        return error(403, "FORBIDDEN", "the simulator's /_sim/ controls answer only pages on loopback, not \(origin.prefix(80))")
+        return error(
+            403, "FORBIDDEN", "the simulator's /_sim/ controls answer only pages on loopback, not \(origin.prefix(80))")
     }
 
     /// An answer that ends a request before its handler's work.

@@ -78,12 +78,13 @@ final class ClearTextGuard: ChannelDuplexHandler, @unchecked Sendable {
 
     /// Passes on each whole message after judging it; keeps a partial one for the next read.
     private func judge(context: ChannelHandlerContext, _ bytes: ByteBuffer) {
-        var buffer = pending.map { previous -> ByteBuffer in
-            var joined = previous
-            var more = bytes
-            joined.writeBuffer(&more)
-            return joined
-        } ?? bytes
+        var buffer =
+            pending.map { previous -> ByteBuffer in
+                var joined = previous
+                var more = bytes
+                joined.writeBuffer(&more)
+                return joined
+            } ?? bytes
         pending = nil
         while phase == .clear, buffer.readableBytes >= 5,
             let length = buffer.getInteger(at: buffer.readerIndex + 1, as: Int32.self)

@@ -90,7 +90,8 @@ enum PostgresConnector {
                 "the server asks for the password in clear text on a connection without TLS; it was not sent: add sslmode=require to the state address"
         }
         if let error = error as? PostgresTransactionError {
-            return words(for: error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error)
+            return words(
+                for: error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error)
         }
         guard let error = error as? PSQLError else { return Printable.short("\(error)", limit: 200) }
         if let message = error.serverInfo?[.message] {

@@ -37,15 +37,18 @@ struct MediaGateTests {
 
     @Test("a frame header that names a reserved version, layer, bit rate or sample rate is no MP3")
     func reservedFrameFields() {
-        for header: [UInt8] in [[0xFF, 0xEB, 0x90, 0], [0xFF, 0xF9, 0x90, 0], [0xFF, 0xFB, 0xF0, 0], [0xFF, 0xFB, 0x9C, 0]]
-        {
+        for header: [UInt8] in [
+            [0xFF, 0xEB, 0x90, 0], [0xFF, 0xF9, 0x90, 0], [0xFF, 0xFB, 0xF0, 0], [0xFF, 0xFB, 0x9C, 0],
+        ] {
             #expect(MediaGate.sniff(header + [UInt8](repeating: 0, count: 20)) == nil, "\(header)")
         }
     }
 
     @Test("playlists, lists and texts are none of the containers")
     func lists() {
-        for text in ["#EXTM3U\nfile:///etc/passwd\n", "ffconcat version 1.0\nfile x\n", "<?xml version=\"1.0\"?><MPD>", "hello"] {
+        for text in [
+            "#EXTM3U\nfile:///etc/passwd\n", "ffconcat version 1.0\nfile x\n", "<?xml version=\"1.0\"?><MPD>", "hello",
+        ] {
             #expect(MediaGate.sniff(Array(text.utf8)) == nil, "\(text)")
         }
     }
@@ -72,7 +75,8 @@ struct MediaGateTests {
         try Data(Hostile.id3() + Hostile.mp3Frame).write(to: project.url.appendingPathComponent("bed.mp3"))
         let root = ProjectFolder(project.url)
         let file = try MediaGate.admit("bed.mp3", in: root, accepting: MediaType.audios).get()
-        #expect(file.ffmpegInput == ["-protocol_whitelist", "file", "-f", "mp3", "-i", "file:" + root.root + "/bed.mp3"])
+        #expect(
+            file.ffmpegInput == ["-protocol_whitelist", "file", "-f", "mp3", "-i", "file:" + root.root + "/bed.mp3"])
     }
 
     @Test("a link at the file's place, and a playlist, are refused with the path named")
@@ -121,11 +125,15 @@ struct SecretsTests {
         secrets.register("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
         let encoded = token.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         for text in [
-            "echo: \(token)", "url?x=\(encoded)", "url?x=\(encoded.replacingOccurrences(of: "%2F", with: "%2f").replacingOccurrences(of: "%2B", with: "%2b"))", #"{"m":"FwoGZXIvYXdz\/EJr+token=="}"#,
-            "<p>FwoGZXIvYXdz/EJr+token==</p>", "sig 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 end",
+            "echo: \(token)", "url?x=\(encoded)",
+            "url?x=\(encoded.replacingOccurrences(of: "%2F", with: "%2f").replacingOccurrences(of: "%2B", with: "%2b"))",
+            #"{"m":"FwoGZXIvYXdz\/EJr+token=="}"#,
+            "<p>FwoGZXIvYXdz/EJr+token==</p>",
+            "sig 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 end",
         ] {
             let redacted = secrets.redact(text)
-            #expect(!redacted.contains("FwoGZXIvYXdz") && !redacted.contains("9f86d081884c7d65"), "\(text) → \(redacted)")
+            #expect(
+                !redacted.contains("FwoGZXIvYXdz") && !redacted.contains("9f86d081884c7d65"), "\(text) → \(redacted)")
             #expect(redacted.contains(Secrets.replacement))
         }
         #expect(secrets.redact("nothing secret here") == "nothing secret here")

@@ -72,12 +72,15 @@ extension CLI {
     static func traced(
         _ arguments: [String], in directory: URL, environment: [String: String] = [:]
     ) async throws -> (Result, trace: String) {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("kling-strace-\(UUID().uuidString)").path
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("kling-strace-\(UUID().uuidString)")
+            .path
         defer { unlink(log) }
         let result = try await offPool {
             try CLI.run(
                 arguments, in: directory, environment: environment, input: nil,
-                under: ["/usr/bin/strace", "-f", "-qq", "-v", "-s", "4096", "-e", "trace=open,openat,execve", "-o", log])
+                under: [
+                    "/usr/bin/strace", "-f", "-qq", "-v", "-s", "4096", "-e", "trace=open,openat,execve", "-o", log,
+                ])
         }
         return (result, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }

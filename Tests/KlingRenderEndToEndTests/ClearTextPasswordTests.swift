@@ -139,7 +139,9 @@ struct ClearTextPasswordTests {
         #expect(!(result.stdout + result.stderr).contains(Self.password))
     }
 
-    @Test("a server whose error spells out the password: plan, status and apply never show it", arguments: ["plan", "status", "apply"])
+    @Test(
+        "a server whose error spells out the password: plan, status and apply never show it",
+        arguments: ["plan", "status", "apply"])
     func echoedPassword(_ command: String) async throws {
         let server = try FakePostgres(.error("password \"\(Self.password)\" is not the one for kling"))
         defer { server.stop() }
@@ -150,7 +152,8 @@ struct ClearTextPasswordTests {
             in: scratch.url, environment: ["PGPASSWORD": Self.password, "KLING_API_KEY": "k-unused"])
         #expect(result.status != 0)
         #expect(server.connectionCount >= 1)
-        #expect((result.stdout + result.stderr).contains("is not the one for kling"), "\(result.stdout)\(result.stderr)")
+        #expect(
+            (result.stdout + result.stderr).contains("is not the one for kling"), "\(result.stdout)\(result.stderr)")
         #expect(!(result.stdout + result.stderr).contains(Self.password), "\(result.stdout)\(result.stderr)")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import KlingTestSupport
 import KlingSimulator
+import KlingTestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
-import KlingTestSupport
 import KlingAPI
+import KlingTestSupport
 import NIOFoundationCompat
 import Testing
 

@@ -16,7 +16,8 @@ struct MediaGateAttackTests {
         let url: URL
 
         init() throws {
-            folder = FileManager.default.temporaryDirectory.appendingPathComponent("kling-sentinel-\(UUID().uuidString)")
+            folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "kling-sentinel-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             url = folder.appendingPathComponent("secret-sound.wav")
             try Data(Array("RIFF".utf8) + [36, 0, 0, 0] + Array("WAVEfmt ".utf8) + [UInt8](repeating: 1, count: 64))
@@ -49,7 +50,9 @@ struct MediaGateAttackTests {
 
         let validated = try await r.run(["validate", r.file])
         #expect(validated.status != 0)
-        let line = Self.film.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("music:") }
+        let line = Self.film.split(separator: "\n", omittingEmptySubsequences: false).firstIndex {
+            $0.contains("music:")
+        }
         #expect(
             validated.stderr.contains("film.yaml:\((line ?? 0) + 1):12: error: `cut.audio.music`")
                 && validated.stderr.contains("is not an MP3, WAV, FLAC, Ogg or M4A audio file"),
@@ -122,7 +125,9 @@ struct MediaGateAttackTests {
 /// A server that echoes secrets without their names, and addresses spelled to reach loopback.
 @Suite("Secrets and addresses: judged by value")
 struct EchoAndAddressTests {
-    @Test("an API that echoes the presigned URL's signature, credential and token without their names: none is shown or kept")
+    @Test(
+        "an API that echoes the presigned URL's signature, credential and token without their names: none is shown or kept"
+    )
     func namelessEcho() async throws {
         let seen = Echo()
         let run = try await HostileRun(HostileStoreTests.oneBoard) { call, _ in
@@ -134,13 +139,15 @@ struct EchoAndAddressTests {
                 return HostileServer.created("n75echo")
             case ("GET", "/api/status"):
                 return HostileServer.json(
-                    200, #"{"code":200,"data":{"task_id":"n75echo","status":"FAILED","error_message":"\#(seen.echo)"}}"#)
+                    200, #"{"code":200,"data":{"task_id":"n75echo","status":"FAILED","error_message":"\#(seen.echo)"}}"#
+                )
             default: return .normal
             }
         }
         defer { Task { await run.stop() } }
         try run.scratch.write(
-            "film.yaml", HostileStoreTests.oneBoard + "assets:\n  store: s3://films/k/\n  endpoint: \(run.server.baseURL)\n")
+            "film.yaml",
+            HostileStoreTests.oneBoard + "assets:\n  store: s3://films/k/\n  endpoint: \(run.server.baseURL)\n")
         try FileManager.default.createDirectory(
             at: run.scratch.url.appendingPathComponent("boards"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(
@@ -199,7 +206,9 @@ struct EchoAndAddressTests {
         let client = KlingClient(baseURL: "https://93.184.216.34", apiKey: "k")
         for host in ["127.0.0.1", "127.1", "2130706433", "0x7f.1", "0177.0.0.1", "[::ffff:7f00:1]", "localhost"] {
             do {
-                try await client.download("http://\(host):\(port)/videos/x.mp4", from: 0) { _ in } receive: { _ in }
+                try await client.download("http://\(host):\(port)/videos/x.mp4", from: 0) { _ in
+                } receive: { _ in
+                }
                 Issue.record("\(host) was fetched")
             } catch let error as KlingAPIError {
                 guard case .addressRefused(let reason) = error else {
@@ -212,7 +221,8 @@ struct EchoAndAddressTests {
         #expect(inside.calls.isEmpty, "the loopback service got no request")
     }
 
-    @Test("a video URL that names its host is fetched from the very address that was judged (the name is looked up once)")
+    @Test(
+        "a video URL that names its host is fetched from the very address that was judged (the name is looked up once)")
     func pinnedName() async throws {
         let name = ProcessInfo.processInfo.hostName
         let run = try await HostileRun { call, base in
@@ -229,7 +239,9 @@ struct EchoAndAddressTests {
         #expect(FileManager.default.fileExists(atPath: run.scratch.path("renders/a.mp4")))
     }
 
-    @Test("a redirect is judged at its hop: a video URL redirected to a local address that is not the API's is never followed")
+    @Test(
+        "a redirect is judged at its hop: a video URL redirected to a local address that is not the API's is never followed"
+    )
     func redirectHop() async throws {
         let inside = try await HostileServer { _, _ in .normal }
         defer { Task { await inside.stop() } }

@@ -80,7 +80,8 @@ final class ApplyBench: @unchecked Sendable {
 
     /// The operation on the project as it is on disk now.
     func apply(
-        _ delegate: RecordingDelegate, options: PlanOptions = PlanOptions(), configure: (inout Apply.Request) -> Void = { _ in }
+        _ delegate: RecordingDelegate, options: PlanOptions = PlanOptions(),
+        configure: (inout Apply.Request) -> Void = { _ in }
     ) async throws -> ApplyReport? {
         let workspace = try Workspace.open(file, simulated: false)
         var request = Apply.Request(workspace: workspace, planOptions: options)
@@ -91,7 +92,9 @@ final class ApplyBench: @unchecked Sendable {
         return try await apply.run()
     }
 
-    var manifestExists: Bool { FileManager.default.fileExists(atPath: folder.appendingPathComponent("film.manifest.json").path) }
+    var manifestExists: Bool {
+        FileManager.default.fileExists(atPath: folder.appendingPathComponent("film.manifest.json").path)
+    }
 }
 
 @Suite("The apply operation, called in-process against the simulator over loopback")
@@ -109,7 +112,8 @@ struct ApplyOperationTests {
 
     @Test("over the budget: refused before consent is asked, nothing sent")
     func overBudget() async throws {
-        let bench = try await ApplyBench(ApplyBench.film.replacingOccurrences(of: "name: bench", with: "name: bench\nbudget: 400"))
+        let bench = try await ApplyBench(
+            ApplyBench.film.replacingOccurrences(of: "name: bench", with: "name: bench\nbudget: 400"))
         defer { Task { await bench.stop() } }
         let delegate = RecordingDelegate(consents: true)
         do {

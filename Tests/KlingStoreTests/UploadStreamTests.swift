@@ -32,7 +32,8 @@ struct UploadStreamTests {
         let data = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0) })
         let (url, handle) = try Self.file(data)
         defer { try? FileManager.default.removeItem(at: url) }
-        let (sent, error) = await Self.drain(FileChunks(handle: handle, bytes: Int64(data.count), sha256: Self.hex(data)))
+        let (sent, error) = await Self.drain(
+            FileChunks(handle: handle, bytes: Int64(data.count), sha256: Self.hex(data)))
         #expect(sent == data.count && error == nil)
     }
 

@@ -145,8 +145,9 @@ struct ImportCommand: AsyncParsableCommand {
     /// Tasks of other shots recorded against another endpoint would be taken for this one's.
     private func checkEndpoint(_ workspace: Workspace, session: Session) throws {
         let inFlight = workspace.manifest?.shots.contains { $0.key != id && $0.value.status == .running } ?? false
-        guard case .otherEndpoint(let state, let recorded, let current)? = Apply.otherEndpoint(
-            in: workspace, current: session.label, inFlight: inFlight)
+        guard
+            case .otherEndpoint(let state, let recorded, let current)? = Apply.otherEndpoint(
+                in: workspace, current: session.label, inFlight: inFlight)
         else { return }
         throw fail(
             "tasks in \(state) were recorded against \(Printable.short(recorded, limit: 120)), "

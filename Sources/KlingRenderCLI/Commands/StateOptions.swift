@@ -71,9 +71,13 @@ struct LockOptions: ParsableArguments {
     ) async throws -> T {
         let label = workspace.state.label
         do {
-            return try await withManifestLock(workspace.state, command: command, wait: wait, waiting: { holder in
-                if !quiet { printError("waiting for the lock: \(label) is locked by \(Printable.escaped(holder))…") }
-            }, body)
+            return try await withManifestLock(
+                workspace.state, command: command, wait: wait,
+                waiting: { holder in
+                    if !quiet {
+                        printError("waiting for the lock: \(label) is locked by \(Printable.escaped(holder))…")
+                    }
+                }, body)
         } catch let error as StateLockError {
             throw fail(error.description)
         }

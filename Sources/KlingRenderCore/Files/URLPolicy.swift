@@ -90,7 +90,8 @@ package enum URLPolicy {
         // The API's own addresses are looked up only when they can matter.
         let allowed = addresses.contains(where: \.isLocal) ? await ownAddresses(endpoint) : []
         for address in addresses where address.isLocal && !allowed.contains(where: { $0.admits(address) }) {
-            return .refused("points into a local or private network (\(Printable.short(host, limit: 60)) is \(address))")
+            return .refused(
+                "points into a local or private network (\(Printable.short(host, limit: 60)) is \(address))")
         }
         let literal = IPAddress(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) != nil
         return .admitted(pin: literal ? nil : (host, first.description))

@@ -44,8 +44,7 @@ extension ProjectBuilder {
             }
         }
         if let n = m["region"], let region = plainText(n, field: "assets.region") {
-            if !AssetSettings.isRegion(region)
-            {
+            if !AssetSettings.isRegion(region) {
                 sink.error(n.location, "`assets.region` must be a region name such as us-east-1")
             } else {
                 settings.region = region

@@ -67,22 +67,28 @@ package struct Apply: Sendable {
         let api = try await connect()
         let resumes = plan.shots.contains { $0.action == .resume }
         if let failure = Self.otherEndpoint(in: shown, current: api.label, inFlight: resumes) { throw failure }
+        let (delegate, label) = (self.delegate, shown.state.label)
+        let waiting: @Sendable (String) -> Void = { delegate.waitingForLock(heldBy: $0, state: label) }
         do {
-            return try await withManifestLock(
-                shown.state, command: "apply", wait: request.lockWait,
-                waiting: { [delegate] holder in delegate.waitingForLock(heldBy: holder, state: shown.state.label) }
-            ) { writer -> ApplyReport? in
-                guard let (workspace, fresh) = try await planUnderLock(plan, shown: shown) else { return nil }
-                do throws(FolderError) {
-                    try workspace.paths.root.directory(workspace.paths.outputPath, create: true)
-                } catch {
-                    throw ApplyFailure.outputFolder(error)
-                }
-                return await render(fresh, in: workspace, api: api, writer: writer)
+            return try await withManifestLock(shown.state, command: "apply", wait: request.lockWait, waiting: waiting) {
+                try await locked(plan, shown: shown, api: api, writer: $0)
             }
         } catch let error as StateLockError {
             throw ApplyFailure.lock(error)
         }
+    }
+
+    /// With the lock held: the plan made again, the output folder made, the plan rendered.
+    private func locked(_ plan: Plan, shown: Workspace, api: APIAccess, writer: any ManifestWriter) async throws
+        -> ApplyReport?
+    {
+        guard let (workspace, fresh) = try await planUnderLock(plan, shown: shown) else { return nil }
+        do throws(FolderError) {
+            try workspace.paths.root.directory(workspace.paths.outputPath, create: true)
+        } catch {
+            throw ApplyFailure.outputFolder(error)
+        }
+        return await render(fresh, in: workspace, api: api, writer: writer)
     }
 
     /// The plan to apply: made now, or a saved plan made again and compared; shown, and checked
@@ -94,12 +100,14 @@ package struct Apply: Sendable {
         } catch {
             throw .plan(error)
         }
-        if let saved = request.saved, let problem = saved.staleness(against: workspace) ?? saved.difference(from: plan) {
+        if let saved = request.saved, let problem = saved.staleness(against: workspace) ?? saved.difference(from: plan)
+        {
             throw .stale(planFile: request.savedFile ?? "the plan", problem: problem, options: saved.options)
         }
         delegate.show(plan, in: workspace)
         if request.saved != nil, let budget = workspace.project.budget, plan.totalCredits > budget {
-            throw .savedOverBudget(planFile: request.savedFile ?? "the plan", credits: plan.totalCredits, budget: budget)
+            throw .savedOverBudget(
+                planFile: request.savedFile ?? "the plan", credits: plan.totalCredits, budget: budget)
         }
         if plan.budget.map({ plan.totalCredits > $0 }) == true { throw .overBudget(plan) }
         return plan
@@ -110,7 +118,9 @@ package struct Apply: Sendable {
     private func nothingToDo(_ plan: Plan, workspace: Workspace) async throws(ApplyFailure) {
         delegate.nothingToDo(plan, workspace: workspace)
         // The page may predate a pick or a retake made elsewhere: brought up to date.
-        if let written = try? await ReviewPage.write(workspace) { delegate.reviewWritten(written, workspace: workspace) }
+        if let written = try? await ReviewPage.write(workspace) {
+            delegate.reviewWritten(written, workspace: workspace)
+        }
         let uncertain = plan.shots.filter { $0.action == .uncertain }.map(\.key)
         if !uncertain.isEmpty { throw .uncertain(uncertain) }
     }

@@ -85,14 +85,17 @@ package struct CutStep: Step {
         }
         guard let probe = await MediaProbe.read(gated, ffprobe: ffprobe) else {
             return .failure(
-                early("ffprobe cannot read \(path), clip \(n + 1) of the cut, as a video of at most 7680×4320 and 15 minutes"))
+                early(
+                    "ffprobe cannot read \(path), clip \(n + 1) of the cut, as a video of at most 7680×4320 and 15 minutes"
+                ))
         }
         return .success((gated, file.sha256, probe))
     }
 
     /// Each clip's trim and transition on whole frames of the film's rate — so that sound, picture
     /// and the exported timelines agree — checked against what the files hold.
-    private func snapped(_ probes: [(file: GatedMedia, probe: MediaProbe)], fps: Int) -> Result<[CutSource], EndedEarly> {
+    private func snapped(_ probes: [(file: GatedMedia, probe: MediaProbe)], fps: Int) -> Result<[CutSource], EndedEarly>
+    {
         let rate = Double(fps)
         func frames(_ seconds: Double) -> Double { (seconds * rate).rounded() / rate }
         var sources: [CutSource] = []
