@@ -20,10 +20,18 @@ package final class Secrets: @unchecked Sendable {
     package static let minimumLength = 8
     package static let replacement = "[redacted]"
 
+    /// One spelling, as the search needs it: its bytes, lowercased when it is matched in any case.
+    private struct Spelling {
+        var text: String
+        var bytes: [UInt8]
+        /// A percent-encoded spelling is matched in any case: `%2f` and `%2F` are one byte.
+        var anyCase: Bool
+    }
+
     private let lock = NSLock()
     private var known: Set<String> = []
     /// Every spelling of every secret, longest first (so a secret inside a longer one goes with it).
-    private var spellings: [String] = []
+    private var spellings: [Spelling] = []
 
     package init() {}
 
@@ -32,36 +40,75 @@ package final class Secrets: @unchecked Sendable {
         guard let secret, secret.count >= Self.minimumLength else { return }
         lock.withLock {
             guard known.insert(secret).inserted else { return }
-            let added = Self.spellings(of: secret).subtracting(spellings)
-            spellings = (spellings + added).sorted { $0.utf8.count > $1.utf8.count }
+            let have = Set(spellings.map(\.text))
+            let added = Self.spellings(of: secret).subtracting(have).map { text in
+                let anyCase = text.contains("%")
+                return Spelling(text: text, bytes: Array((anyCase ? Self.lowered(text) : text).utf8), anyCase: anyCase)
+            }
+            spellings = (spellings + added).sorted { $0.bytes.count > $1.bytes.count }
         }
     }
 
     /// Whether any secret is spelled out in `text`.
     package func holdsSecret(_ text: String) -> Bool {
-        let current = lock.withLock { spellings }
-        return current.contains { text.contains($0) }
+        !found(in: text).isEmpty
     }
 
-    /// `text` with every spelling of every secret replaced.
+    /// `text` with every spelling of every secret replaced. Each spelling is searched for as
+    /// bytes first: a write with no secret in it, the common case, costs little however many
+    /// signatures the run issued.
     package func redact(_ text: String) -> String {
-        let current = lock.withLock { spellings }
-        guard !current.isEmpty else { return text }
+        let hits = found(in: text)
+        guard !hits.isEmpty else { return text }
         var text = text
-        for spelling in current {
-            // A percent-encoded spelling is matched in any case: `%2f` and `%2F` are one byte.
-            let options: String.CompareOptions = spelling.contains("%") ? [.caseInsensitive] : []
-            guard text.range(of: spelling, options: options) != nil else { continue }
-            text = text.replacingOccurrences(of: spelling, with: Self.replacement, options: options)
+        for spelling in hits {
+            let options: String.CompareOptions = spelling.anyCase ? [.caseInsensitive] : []
+            text = text.replacingOccurrences(of: spelling.text, with: Self.replacement, options: options)
         }
         return text
     }
 
+    /// The spellings found in `text`, longest first.
+    private func found(in text: String) -> [Spelling] {
+        let current = lock.withLock { spellings }
+        guard !current.isEmpty else { return [] }
+        let bytes = Array(text.utf8)
+        var lowered: [UInt8]?
+        var hits: [Spelling] = []
+        for spelling in current where spelling.bytes.count <= bytes.count {
+            if spelling.anyCase, lowered == nil { lowered = bytes.map(Self.lowered) }
+            let haystack = spelling.anyCase ? lowered ?? bytes : bytes
+            if Self.contains(haystack, spelling.bytes) { hits.append(spelling) }
+        }
+        return hits
+    }
+
+    /// Whether `needle` occurs in `hay`, byte for byte.
+    private static func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, needle.count <= hay.count else { return needle.isEmpty }
+        return hay.withUnsafeBufferPointer { h in
+            needle.withUnsafeBufferPointer { n in
+                var i = 0
+                let last = h.count - n.count
+                while i <= last {
+                    if h[i] == first {
+                        var j = 1
+                        while j < n.count, h[i + j] == n[j] { j += 1 }
+                        if j == n.count { return true }
+                    }
+                    i += 1
+                }
+                return false
+            }
+        }
+    }
+
+    private static func lowered(_ byte: UInt8) -> UInt8 { (0x41...0x5A).contains(byte) ? byte | 0x20 : byte }
+    private static func lowered(_ text: String) -> String { String(decoding: text.utf8.map(lowered), as: UTF8.self) }
+
     /// Bytes of UTF-8 text, redacted (everything the tool writes is UTF-8; other bytes are left).
     package func redact(_ data: Data) -> Data {
-        let current = lock.withLock { spellings }
-        guard !current.isEmpty else { return data }
-        guard let text = String(data: data, encoding: .utf8) else { return data }
+        guard !lock.withLock({ spellings.isEmpty }), let text = String(data: data, encoding: .utf8) else { return data }
         let redacted = redact(text)
         return redacted == text ? data : Data(redacted.utf8)
     }
