@@ -15,7 +15,7 @@ final class ProgressView: @unchecked Sendable {
     private let width: Int
 
     private struct Row {
-        var state = "waiting"
+        var state = RowState.waiting
         var detail = ""
         var started: ContinuousClock.Instant?
         var ended: ContinuousClock.Instant?
@@ -110,50 +110,50 @@ final class ProgressView: @unchecked Sendable {
         var row = rows[id] ?? Row()
         let now = ContinuousClock.now
         switch event {
-        case .unchanged: row.state = "unchanged"
+        case .unchanged: row.state = .unchanged
         case .submitting:
-            row.state = "submitting"
+            row.state = .submitting
             row.started = row.started ?? now
         case .submitted(_, let task, let credits):
-            row.state = "rendering"
+            row.state = .rendering
             row.detail = task
             row.credits = credits
         case .retrying(_, let reason, let seconds): row.detail = "retry in \(Int(seconds.rounded()))s: \(reason)"
         case .polled(_, let task, let status, _):
-            row.state = "rendering"
+            row.state = .rendering
             row.detail = "\(task) \(status)"
             row.started = row.started ?? now
         case .unknownStatus(_, let status): row.detail = "unknown status \(status)"
         case .rendered(_, _, let credits):
-            row.state = "rendered"
+            row.state = .rendered
             row.credits = credits ?? row.credits
         case .downloading(_, let file, let at):
-            row.state = "downloading"
+            row.state = .downloading
             row.detail = file
             row.transfer = (now, at)
         case .downloadProgress(_, let file, let bytes, let total):
             row.detail = Self.transferDetail(file, bytes: bytes, total: total, since: row.transfer, now: now)
         case .downloaded(_, let file):
-            row.state = "done"
+            row.state = .done
             row.detail = file.path
             row.ended = now
         case .failed(let shot, let reason):
-            row.state = "failed"
+            row.state = .failed
             row.detail = reason.worded(shot: shot)
             row.ended = now
         case .blocked(_, let by):
-            row.state = "blocked"
+            row.state = .blocked
             row.detail = "waits on \(by)"
         case .uncertain(let shot, let reason):
-            row.state = "uncertain"
+            row.state = .uncertain
             row.detail = reason.worded(shot: shot)
             row.ended = now
         case .timedOut(_, let task):
-            row.state = "in flight"
+            row.state = .inFlight
             row.detail = "\(task): the next apply resumes it"
             row.ended = now
         case .unanswered(let shot, let task, let reason):
-            row.state = "in flight"
+            row.state = .inFlight
             row.detail = "\(task): \(reason.worded(shot: shot))"
             row.ended = now
         case .frameExtracted(_, let path): row.detail = "frame \(path)"
@@ -168,16 +168,16 @@ final class ProgressView: @unchecked Sendable {
     private static func updateCut(_ row: inout Row, _ event: ExecutionEvent, now: ContinuousClock.Instant) {
         switch event {
         case .cutStarted(let path, _, let seconds):
-            row.state = "assembling"
+            row.state = .assembling
             row.detail = "\(path)  \(Self.bar(0, of: seconds))"
             row.started = now
         case .cutProgress(let path, let seconds, let total): row.detail = "\(path)  \(Self.bar(seconds, of: total))"
         case .cutAssembled(let path, let bytes, let seconds):
-            row.state = "done"
+            row.state = .done
             row.detail = "\(path) (\(Cut.seconds(seconds)) s, \(bytes.formatted(.byteCount(style: .file))))"
             row.ended = now
         case .cutFailed(_, let reason):
-            row.state = "failed"
+            row.state = .failed
             row.detail = reason.worded()
             row.ended = now
         default: break
@@ -203,35 +203,25 @@ final class ProgressView: @unchecked Sendable {
         var lines: [String] = []
         let shown =
             order.count <= 30
-            ? order : order.filter { !["waiting", "done", "unchanged"].contains(rows[$0]?.state ?? "") }
+            ? order : order.filter { ![RowState.waiting, .done, .unchanged].contains(rows[$0]?.state ?? .waiting) }
         for id in shown.prefix(40) {
             guard let row = rows[id] else { continue }
             let elapsed = row.started.map { "\(Int(((row.ended ?? now) - $0).components.seconds))s" } ?? ""
             let credits = row.credits.map { "\($0.formatted) cr" } ?? ""
             var text =
-                "  \(id.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.state.padding(toLength: 11, withPad: " ", startingAt: 0))  \(elapsed.leftPadded(6))  \(credits.leftPadded(9))  \(Printable.escaped(row.detail))"
+                "  \(id.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))  \(elapsed.leftPadded(6))  \(credits.leftPadded(9))  \(Printable.escaped(row.detail))"
             if text.count > 150 { text = String(text.prefix(149)) + "…" }
-            lines.append(terminal.paint(text, style(row.state)))
+            lines.append(terminal.paint(text, row.state.style))
         }
-        let counts = Dictionary(grouping: order, by: { rows[$0]?.state ?? "" }).mapValues(\.count)
+        let counts = Dictionary(grouping: order, by: { rows[$0]?.state ?? .waiting }).mapValues(\.count)
         lines.append(
-            ["done", "rendering", "waiting", "failed", "blocked"].compactMap { key in
-                counts[key].map { "\($0) \(key)" }
+            [RowState.done, .rendering, .waiting, .failed, .blocked].compactMap { key in
+                counts[key].map { "\($0) \(key.rawValue)" }
             }.joined(separator: ", "))
         clear()
         print(lines.joined(separator: "\n"))
         fflush(nil)
         drawnLines = lines.count
-    }
-
-    private func style(_ state: String) -> Terminal.Style {
-        switch state {
-        case "done", "unchanged": .green
-        case "failed", "uncertain": .red
-        case "blocked", "in flight": .yellow
-        case "waiting": .dim
-        default: .cyan
-        }
     }
 
     private func emitJSON(_ event: ExecutionEvent) {
