@@ -66,10 +66,6 @@ package enum MediaType: String, Sendable, Hashable, Codable {
         }
     }
 
-    /// Sniffs the first bytes of a file (`MediaGate` reads past an ID3 tag when it can).
-    package static func sniff(_ head: [UInt8]) -> MediaType? {
-        MediaGate.sniff(head)
-    }
 }
 
 /// The limits a local input is checked against before anything is sent.
@@ -184,7 +180,7 @@ extension InputFile {
         if Int64(data.count) > InputLimits.maxImageBytes {
             return .failure(.tooLarge(limit: InputLimits.maxImageBytes, expect: .image))
         }
-        guard let media = known ?? MediaType.sniff([UInt8](data.prefix(16))), media.isImage,
+        guard let media = known ?? MediaGate.sniff([UInt8](data.prefix(16))), media.isImage,
             let (w, h) = ImageSize.of(data, media)
         else { return .failure(.wrongMedia(nil, expect: .image)) }
         if min(w, h) < InputLimits.minImageSide { return .failure(.tooSmall(w, h)) }

@@ -55,17 +55,9 @@ package enum URLPolicy {
     /// What may be connected to for a URL: refused with the reason, or admitted — with, for a
     /// name, the one address that was judged, which the connection must use (so that a second
     /// lookup cannot answer otherwise).
-    package enum Admission: Sendable, Equatable {
+    package enum Admission: Sendable {
         case refused(String)
         case admitted(pin: (host: String, address: String)?)
-
-        package static func == (a: Admission, b: Admission) -> Bool {
-            switch (a, b) {
-            case (.refused(let x), .refused(let y)): x == y
-            case (.admitted(let x), .admitted(let y)): x?.host == y?.host && x?.address == y?.address
-            default: false
-            }
-        }
     }
 
     /// Why a connection to `text` must not be made, judged on the addresses its host resolves to
