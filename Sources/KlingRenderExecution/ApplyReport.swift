@@ -96,15 +96,27 @@ package struct ApplyReport: Sendable, Equatable, Codable {
     package var files: [ManifestFileWritten]
     /// Why the run stopped early, if it did.
     package var stopReason: Reason?
-    /// The cut, when the plan assembled it.
-    package var cut: CutResult?
+    /// What kinds other than shots made in the run (the cut's film), each with its outcome.
+    package var entries: [Entry] = []
 
-    package struct CutResult: Sendable, Equatable, Codable {
+    /// Something a kind of step made beside the shots' videos, as the summary shows it.
+    package struct Entry: Sendable, Equatable, Codable {
+        /// What it is: `Cut`.
+        package var title: String
         package var path: String
         package var outcome: ShotOutcome
-        /// The film's length and size, once assembled.
-        package var seconds: Double?
-        package var bytes: Int64?
+        /// What was made, in a few words, once made: `21.5 s, 4.2 MB`.
+        package var made: String?
+        /// What the summary says when it was not made: `not assembled`.
+        package var notMade: String
+
+        package init(title: String, path: String, outcome: ShotOutcome, made: String?, notMade: String) {
+            self.title = title
+            self.path = path
+            self.outcome = outcome
+            self.made = made
+            self.notMade = notMade
+        }
     }
 
     package init(
@@ -119,7 +131,7 @@ package struct ApplyReport: Sendable, Equatable, Codable {
     }
 
     package var succeeded: Bool {
-        stopReason == nil && shots.allSatisfy { $0.outcome.isSuccess } && (cut?.outcome.isSuccess ?? true)
+        stopReason == nil && shots.allSatisfy { $0.outcome.isSuccess } && entries.allSatisfy { $0.outcome.isSuccess }
     }
 }
 

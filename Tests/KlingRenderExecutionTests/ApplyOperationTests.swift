@@ -139,7 +139,10 @@ struct ApplyOperationTests {
         #expect(report.succeeded)
         #expect(report.shots.map(\.id).sorted() == ["city", "sunrise"])
         #expect(delegate.lines == ["show 500", "asked 500", "run 2", "finished true", "review 2"])
-        #expect(delegate.events.contains { if case .downloaded(shot: "city", _) = $0 { true } else { false } })
+        #expect(
+            delegate.events.contains {
+                if case .downloaded(shot: "city", _) = $0.kind as? DownloadEvent { true } else { false }
+            })
         #expect(await bench.simulator.stats().tasksCreated == 2)
         #expect(bench.manifestExists)
         let again = RecordingDelegate(consents: false)

@@ -77,7 +77,9 @@ struct EngineTests {
         #expect(report.succeeded)
         #expect(run.api.generateTimes == [0, 7])
         #expect(
-            run.events.all.contains { if case .retrying(_, _, let seconds) = $0 { seconds == 7 } else { false } })
+            run.events.all.contains {
+                if case .retrying(_, _, let seconds) = $0.kind as? RenderEvent { seconds == 7 } else { false }
+            })
     }
 
     @Test("--timeout stops polling at exactly its time; the task stays in flight")

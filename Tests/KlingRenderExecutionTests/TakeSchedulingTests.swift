@@ -29,7 +29,7 @@ struct TakeSchedulingTests {
         """
 
     func submitted(_ run: VirtualRun) -> [String] {
-        run.events.all.compactMap { if case .submitting(let shot) = $0 { shot } else { nil } }
+        run.events.all.compactMap { if case .submitting(let shot) = $0.kind as? RenderEvent { shot } else { nil } }
     }
 
     @Test("with room for all, the takes render at once and the next shot starts when the pick is done")

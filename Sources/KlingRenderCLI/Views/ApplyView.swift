@@ -64,7 +64,7 @@ final class ApplyView: ApplyDelegate, @unchecked Sendable {
     /// The live view laid out, and Ctrl-C caught before the first request can go out: a signal
     /// that came while the engine started would be lost, or kill the run.
     func willRun(_ plan: Plan) {
-        let progress = ProgressView(terminal: .standardOutput, json: json, shots: plan.shots, cut: plan.cut)
+        let progress = ProgressView(terminal: .standardOutput, json: json, plan: plan)
         let control = self.control
         let interrupts = InterruptHandler {
             progress.note("interrupted: no new task is submitted; waiting for answers already on their way…")

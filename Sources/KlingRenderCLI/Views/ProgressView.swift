@@ -9,48 +9,21 @@ final class ProgressView: @unchecked Sendable {
     private let json: Bool
     private let lock = NSLock()
     private let order: [String]
-    private var rows: [String: Row] = [:]
+    private var rows: [String: TableRow] = [:]
     private var drawnLines = 0
     private var lastDraw = ContinuousClock.now - .seconds(1)
     private let width: Int
 
-    private struct Row {
-        var state = RowState.waiting
-        var detail = ""
-        var started: ContinuousClock.Instant?
-        var ended: ContinuousClock.Instant?
-        var credits: Int?
-        /// When the current download started, and from which byte: for its rate.
-        var transfer: (ContinuousClock.Instant, Int64)?
-    }
+    /// Words for reasons: the summary's.
+    private let words = ReasonWords { $0.worded(shot: $1) }
 
-    /// `renders/a.mp4  412 MB of 1.1 GB, 38 MB/s`: shown for files over 8 MB, where a wait is felt.
-    static func transferDetail(
-        _ file: String, bytes: Int64, total: Int64?, since start: (ContinuousClock.Instant, Int64)?,
-        now: ContinuousClock.Instant
-    ) -> String {
-        guard (total ?? bytes) > 8 << 20 else { return file }
-        let style = ByteCountFormatStyle(style: .file)
-        var text = "\(file)  \(bytes.formatted(style))" + (total.map { " of \($0.formatted(style))" } ?? "")
-        if let (started, from) = start {
-            let elapsed = now - started
-            let seconds = elapsed.inSeconds
-            if seconds > 0.5 { text += ", \(Int64(Double(bytes - from) / seconds).formatted(style))/s" }
-        }
-        return text
-    }
-
-    /// The cut's row in the table: no shot or take key can be this.
-    static let cutRow = "[cut]"
-
-    init(terminal: Terminal, json: Bool, shots: [Plan.PlannedShot], cut: PlannedCut? = nil) {
+    init(terminal: Terminal, json: Bool, plan: Plan) {
         self.terminal = terminal
         self.json = json
-        // By take: events name `sunrise.take2`.
-        let assembles = cut?.action == .assemble
-        order = shots.map(\.key) + (assembles ? [Self.cutRow] : [])
-        width = max(shots.map(\.key.count).max() ?? 4, assembles ? Self.cutRow.count : 0)
-        for key in order { rows[key] = Row() }
+        // By take (events name `sunrise.take2`), then the rows of kinds of their own (the cut's).
+        order = plan.shots.map(\.key) + StepKinds.all.flatMap { $0.rows(for: plan) }
+        width = order.map(\.count).max() ?? 4
+        for key in order { rows[key] = TableRow() }
     }
 
     nonisolated(unsafe) private static let clock: DateFormatter = {
@@ -69,15 +42,18 @@ final class ProgressView: @unchecked Sendable {
             emitJSON(event)
             return
         }
-        if let id = event.shot ?? (event.isCut ? Self.cutRow : nil) { update(id, event) }
+        let kind = event.kind
+        if let id = kind.row {
+            var row = rows[id] ?? TableRow()
+            kind.change(&row, words, at: .now)
+            rows[id] = row
+        }
         if live {
-            draw(force: event.isMilestone)
-        } else if let line = EventLines.line(event) {
+            draw(force: kind.isMilestone)
+        } else if let line = kind.line(words) {
             let stamp = Self.clock.string(from: Date())
             let id =
-                (event.shot ?? (event.isCut ? Self.cutRow : nil)).map {
-                    $0.padding(toLength: max(width, $0.count), withPad: " ", startingAt: 0)
-                }
+                kind.row.map { $0.padding(toLength: max(width, $0.count), withPad: " ", startingAt: 0) }
                 ?? String(repeating: " ", count: width)
             print("\(stamp)  \(Printable.escaped(id))  \(Printable.escaped(line))")
             fflush(nil)
@@ -104,92 +80,6 @@ final class ProgressView: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if live { draw(force: true) }
-    }
-
-    private func update(_ id: String, _ event: ExecutionEvent) {
-        var row = rows[id] ?? Row()
-        let now = ContinuousClock.now
-        switch event {
-        case .unchanged: row.state = .unchanged
-        case .submitting:
-            row.state = .submitting
-            row.started = row.started ?? now
-        case .submitted(_, let task, let credits):
-            row.state = .rendering
-            row.detail = task
-            row.credits = credits
-        case .retrying(_, let reason, let seconds): row.detail = "retry in \(Int(seconds.rounded()))s: \(reason)"
-        case .polled(_, let task, let status, _):
-            row.state = .rendering
-            row.detail = "\(task) \(status)"
-            row.started = row.started ?? now
-        case .unknownStatus(_, let status): row.detail = "unknown status \(status)"
-        case .rendered(_, _, let credits):
-            row.state = .rendered
-            row.credits = credits ?? row.credits
-        case .downloading(_, let file, let at):
-            row.state = .downloading
-            row.detail = file
-            row.transfer = (now, at)
-        case .downloadProgress(_, let file, let bytes, let total):
-            row.detail = Self.transferDetail(file, bytes: bytes, total: total, since: row.transfer, now: now)
-        case .downloaded(_, let file):
-            row.state = .done
-            row.detail = file.path
-            row.ended = now
-        case .failed(let shot, let reason):
-            row.state = .failed
-            row.detail = reason.worded(shot: shot)
-            row.ended = now
-        case .blocked(_, let by):
-            row.state = .blocked
-            row.detail = "waits on \(by)"
-        case .uncertain(let shot, let reason):
-            row.state = .uncertain
-            row.detail = reason.worded(shot: shot)
-            row.ended = now
-        case .timedOut(_, let task):
-            row.state = .inFlight
-            row.detail = "\(task): the next apply resumes it"
-            row.ended = now
-        case .unanswered(let shot, let task, let reason):
-            row.state = .inFlight
-            row.detail = "\(task): \(reason.worded(shot: shot))"
-            row.ended = now
-        case .frameExtracted(_, let path): row.detail = "frame \(path)"
-        case .outputHosted(_, let upstream, _): row.detail = "hosting \(upstream)'s video"
-        case .cutStarted, .cutProgress, .cutAssembled, .cutFailed: Self.updateCut(&row, event, now: now)
-        case .stopping, .warning, .assetUploading, .assetStored, .assetFailed: break
-        }
-        rows[id] = row
-    }
-
-    /// The cut's row: assembling with a bar, then done or failed.
-    private static func updateCut(_ row: inout Row, _ event: ExecutionEvent, now: ContinuousClock.Instant) {
-        switch event {
-        case .cutStarted(let path, _, let seconds):
-            row.state = .assembling
-            row.detail = "\(path)  \(Self.bar(0, of: seconds))"
-            row.started = now
-        case .cutProgress(let path, let seconds, let total): row.detail = "\(path)  \(Self.bar(seconds, of: total))"
-        case .cutAssembled(let path, let bytes, let seconds):
-            row.state = .done
-            row.detail = "\(path) (\(Cut.seconds(seconds)) s, \(bytes.formatted(.byteCount(style: .file))))"
-            row.ended = now
-        case .cutFailed(_, let reason):
-            row.state = .failed
-            row.detail = reason.worded()
-            row.ended = now
-        default: break
-        }
-    }
-
-    /// `[#######.............]  7.5 of 21.5 s`
-    static func bar(_ done: Double, of total: Double) -> String {
-        let fraction = total > 0 ? min(1, max(0, done / total)) : 0
-        let filled = Int((fraction * 20).rounded())
-        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled) + "]  "
-            + String(format: "%.1f of %.1f s", done, total)
     }
 
     private func clear() {
@@ -226,7 +116,7 @@ final class ProgressView: @unchecked Sendable {
 
     private func emitJSON(_ event: ExecutionEvent) {
         // Progress is for eyes on the live table; the JSON lines stay as they were.
-        guard let object = event.jsonObject(at: Date(), words: { $0.worded(shot: $1) }),
+        guard let object = event.jsonObject(at: Date(), words: words),
             var data = try? CanonicalJSON.data(object)
         else { return }
         data.append(0x0A)

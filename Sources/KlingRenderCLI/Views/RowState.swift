@@ -1,11 +1,7 @@
-import Foundation
+import KlingRenderExecution
 
-/// Where a row of the live table stands: its word on screen, and its colour.
-enum RowState: String, Sendable {
-    case waiting, unchanged, submitting, rendering, rendered, downloading, done, failed, blocked, uncertain
-    case inFlight = "in flight"
-    case assembling
-
+extension RowState {
+    /// The colour of a row in this state.
     var style: Terminal.Style {
         switch self {
         case .done, .unchanged: .green

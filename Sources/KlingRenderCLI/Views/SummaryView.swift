@@ -28,7 +28,7 @@ struct SummaryView {
                 (report.succeeded ? "Apply complete: " : "Apply incomplete: ") + parts.joined(separator: ", ") + ".",
                 .bold) + "\n"
         if let reason = report.stopReason { out += "Stopped: \(Printable.escaped(reason.worded())).\n" }
-        if let cut = report.cut { out += Self.cutLine(cut) }
+        out += report.entries.map(Self.entryLine).joined()
         out += problems.map { $0 + "\n" }.joined()
         out +=
             "Credits: \(report.estimatedCredits.formatted) estimated, \(report.consumedCredits.formatted) consumed.\n"
@@ -45,17 +45,17 @@ struct SummaryView {
         return out
     }
 
-    /// `Cut: renders/eagle.mp4 (21.5 s, 4.2 MB).`, or why there is none.
-    static func cutLine(_ cut: ApplyReport.CutResult) -> String {
-        let path = Printable.escaped(cut.path)
-        switch cut.outcome {
-        case .done:
-            let size = cut.bytes.map { ", \($0.formatted(.byteCount(style: .file)))" } ?? ""
-            return "Cut: \(path) (\(cut.seconds.map { Cut.seconds($0) } ?? "?") s\(size)).\n"
-        case .failed(let reason): return "Cut: \(path) not assembled: \(Printable.escaped(reason.worded())).\n"
-        case .blocked(let by): return "Cut: \(path) not assembled: waits on \(Printable.escaped(by)).\n"
-        default: return "Cut: \(path) not assembled: the run stopped first.\n"
+    /// `Cut: renders/eagle.mp4 (21.5 s, 4.2 MB).`, or why it was not made.
+    static func entryLine(_ entry: ApplyReport.Entry) -> String {
+        let head = "\(entry.title): \(Printable.escaped(entry.path))"
+        let why: String
+        switch entry.outcome {
+        case .done, .unchanged: return "\(head)\(entry.made.map { " (\(Printable.escaped($0)))" } ?? "").\n"
+        case .failed(let reason): why = reason.worded()
+        case .blocked(let by): why = "waits on \(by)"
+        default: why = "the run stopped first"
         }
+        return "\(head) \(entry.notMade): \(Printable.escaped(why)).\n"
     }
 
     /// A shot's count key, its problem line (nil when it did well), and the line's colour.

@@ -36,6 +36,9 @@ package struct RunContext: Sendable {
     /// Each shot's picked take, by shot id: where `${shots.ID.video}` and its frames come from.
     package var outputKeys: [String: String] = [:]
 
+    /// Tells the views of one of a kind's events.
+    package func emit(_ event: some KindEvent) { events(ExecutionEvent(event)) }
+
     /// The manifest key of the take that shot `id`'s users get.
     package func outputKey(_ id: String) -> String { outputKeys[id] ?? id }
 

@@ -16,6 +16,15 @@ package enum Resource: Hashable, Sendable, CaseIterable {
 package protocol Step: Sendable {
     var resource: Resource { get }
     func run() async -> StepEnd
+    /// What it means for its owner that this step never ran: blocked by the owner of the step
+    /// named, or (nil) stopped first.
+    func notRun(blockedBy: String?, stop: Reason?) -> ShotOutcome
+}
+
+extension Step {
+    package func notRun(blockedBy: String?, stop: Reason?) -> ShotOutcome {
+        blockedBy.map { .blocked(by: $0) } ?? .notStarted(.stopped(stop ?? .interrupted))
+    }
 }
 
 /// How a step ended.

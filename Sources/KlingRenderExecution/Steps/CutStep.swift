@@ -58,7 +58,7 @@ package struct CutStep: Step {
         if let recorded = await context.recorder.manifest.cut, recorded.fingerprint == fingerprint,
             recorded.file.check(in: context.paths, expected: planned.path, verify: true) == .ok
         {
-            context.events(.cutAssembled(path: planned.path, bytes: recorded.file.bytes, seconds: recorded.seconds))
+            context.emit(CutEvent.assembled(path: planned.path, bytes: recorded.file.bytes, seconds: recorded.seconds))
             return .success
         }
         let assembly = CutAssembly(
@@ -158,8 +158,8 @@ package struct CutStep: Step {
         } catch {
             return fail("cannot create \(temporary): \(error)")
         }
-        context.events(.cutStarted(path: target, clips: assembly.sources.count, seconds: assembly.seconds))
-        let progress = CutProgress(path: target, total: assembly.seconds, events: context.events)
+        context.emit(CutEvent.started(path: target, clips: assembly.sources.count, seconds: assembly.seconds))
+        let progress = CutProgress(path: target, total: assembly.seconds, context: context)
         let (status, said) = await Executable.run(
             ffmpeg, assembly.arguments(root: root, output: temporary), timeout: Self.timeout(seconds: assembly.seconds),
             output: { progress.feed($0) })
@@ -182,7 +182,7 @@ package struct CutStep: Step {
                 fingerprint: fingerprint, file: ManifestFile(path: target, bytes: bytes, sha256: sha),
                 seconds: (probe.seconds * 1000).rounded() / 1000)
             try await context.recorder.recordCut(recorded)
-            context.events(.cutAssembled(path: target, bytes: bytes, seconds: recorded.seconds))
+            context.emit(CutEvent.assembled(path: target, bytes: bytes, seconds: recorded.seconds))
             return .success
         } catch {
             root.removeOwnFile(temporary)
@@ -202,7 +202,7 @@ package struct CutStep: Step {
 
     private func fail(_ detail: String) -> StepEnd {
         let reason = Reason.cut(detail: detail)
-        context.events(.cutFailed(path: planned.path, reason: reason))
+        context.emit(CutEvent.failed(path: planned.path, reason: reason))
         return .ended(.failed(reason))
     }
 }
@@ -214,12 +214,12 @@ final class CutProgress: @unchecked Sendable {
     private var reported = -1.0
     let path: String
     let total: Double
-    let events: @Sendable (ExecutionEvent) -> Void
+    let context: RunContext
 
-    init(path: String, total: Double, events: @escaping @Sendable (ExecutionEvent) -> Void) {
+    init(path: String, total: Double, context: RunContext) {
         self.path = path
         self.total = total
-        self.events = events
+        self.context = context
     }
 
     func feed(_ chunk: Data) {
@@ -238,7 +238,7 @@ final class CutProgress: @unchecked Sendable {
                 reported = done
                 return true
             }
-            if report { events(.cutProgress(path: path, seconds: done, of: total)) }
+            if report { context.emit(CutEvent.progress(path: path, seconds: done, of: total)) }
         }
     }
 }

@@ -18,10 +18,15 @@ package struct DownloadStep: Step {
 
     package var resource: Resource { .transfers }
 
+    /// A shot whose render ended but whose download never ran has no file.
+    package func notRun(blockedBy: String?, stop: Reason?) -> ShotOutcome {
+        .downloadFailed(.stopped(stop ?? .interrupted))
+    }
+
     package func run() async -> StepEnd {
         let urls = await context.outputs.get(id) ?? []
         guard !urls.isEmpty else {
-            context.events(.failed(shot: id, reason: .noVideoURL))
+            context.emit(RunEvent.failed(shot: id, reason: .noVideoURL))
             return .ended(.downloadFailed(.noVideoURL))
         }
         var files: [ManifestFile] = []
@@ -30,7 +35,7 @@ package struct DownloadStep: Step {
             do {
                 let file = try await fetchOrRecover(url, to: path)
                 files.append(file)
-                context.events(.downloaded(shot: id, file: file))
+                context.emit(DownloadEvent.downloaded(shot: id, file: file))
             } catch {
                 return await failed(error, kept: files)
             }
@@ -70,7 +75,7 @@ package struct DownloadStep: Step {
                 entry?.error = "\(error)"
             }
         }
-        context.events(.failed(shot: id, reason: reason))
+        context.emit(RunEvent.failed(shot: id, reason: reason))
         return .ended(.downloadFailed(reason))
     }
 
@@ -87,8 +92,8 @@ package struct DownloadStep: Step {
                 await context.recorder.entry(id)?.files.contains(where: { $0.path == path && $0.sha256 == kept.sha256 })
                     == true
             else { throw .expired(url: expiredURL, status: status) }
-            context.events(
-                .warning("\(path): its URL has expired (\(status)); fetching the copy kept in \(kept.store)"))
+            context.emit(
+                RunEvent.warning("\(path): its URL has expired (\(status)); fetching the copy kept in \(kept.store)"))
             // Checked before it replaces anything at `path`.
             return try await fetch(
                 host.store.url(for: host.key(sha256: kept.sha256, media: .mp4)), to: path, expecting: kept.sha256)
@@ -105,7 +110,7 @@ package struct DownloadStep: Step {
                 _ = try await UploadStep.host(asset, paths: [file.path], on: host, context: context)
             } catch {
                 let detail = (error as? UploadStep.UploadFailure)?.detail ?? "\(error)"
-                context.events(.warning("\(file.path) was not kept in the asset store: \(detail)"))
+                context.emit(RunEvent.warning("\(file.path) was not kept in the asset store: \(detail)"))
             }
         }
     }
@@ -121,13 +126,13 @@ package struct DownloadStep: Step {
         downloader.limits = context.options.downloadLimits
         let shot = id
         downloader.onProgress = { bytes, total in
-            context.events(.downloadProgress(shot: shot, file: path, bytes: bytes, total: total))
+            context.emit(DownloadEvent.progress(shot: shot, file: path, bytes: bytes, total: total))
         }
         let configured = downloader
         let id = self.id
         let fetch = { @Sendable () async throws(DownloadError) -> ManifestFile in
             try await configured.fetch(url, to: path, expecting: sha256) { offset in
-                context.events(.downloading(shot: id, file: path, resumedAt: offset))
+                context.emit(DownloadEvent.downloading(shot: id, file: path, resumedAt: offset))
             }
         }
         guard let timeout = context.options.timeout else { return try await fetch() }

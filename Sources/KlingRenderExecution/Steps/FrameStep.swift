@@ -50,7 +50,7 @@ package struct FrameStep: Step {
             let asset = try await FrameExtractor(ffmpeg: ffmpeg, root: root).extract(
                 edge, of: checked.get(), to: target)
             await context.assets.set(target, asset)
-            context.events(.frameExtracted(shot: shot, path: target))
+            context.emit(FrameExtracted(shot: shot, path: target))
             return .success
         } catch {
             return fail(error.detail)
@@ -59,7 +59,7 @@ package struct FrameStep: Step {
 
     private func fail(_ detail: String) -> StepEnd {
         let reason = Reason.asset(path: path, detail: detail)
-        context.events(.assetFailed(path: path, reason: reason))
+        context.emit(AssetEvent.failed(path: path, reason: reason))
         return .ended(.failed(reason))
     }
 }

@@ -3,12 +3,12 @@
 package struct RecordedStep: Step {
     package var id: String
     package var outcome: ShotOutcome
-    package var events: @Sendable (ExecutionEvent) -> Void
+    package var context: RunContext
 
     package var resource: Resource { .none }
 
     package func run() async -> StepEnd {
-        if case .uncertain(let reason) = outcome { events(.uncertain(shot: id, reason: reason)) }
+        if case .uncertain(let reason) = outcome { context.emit(RunEvent.uncertain(shot: id, reason: reason)) }
         return .ended(outcome)
     }
 }

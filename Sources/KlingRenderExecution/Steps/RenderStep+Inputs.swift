@@ -38,7 +38,7 @@ extension RenderStep {
     }
 
     private func blocked(by what: String) -> EndedEarly {
-        context.events(.blocked(shot: id, by: what))
+        context.emit(RunEvent.blocked(shot: id, by: what))
         return EndedEarly(end: .ended(.blocked(by: what)))
     }
 
@@ -87,7 +87,7 @@ extension RenderStep {
     /// returns its URL in the store.
     private func hostOutput(_ upstream: String, entry: ManifestShot?, why: String) async -> Result<String, EndedEarly> {
         func unavailable(_ reason: Reason) -> Result<String, EndedEarly> {
-            context.events(.failed(shot: id, reason: reason))
+            context.emit(RunEvent.failed(shot: id, reason: reason))
             return .failure(EndedEarly(end: .ended(.failed(reason))))
         }
         func unavailable(_ detail: String) -> Result<String, EndedEarly> {
@@ -100,7 +100,7 @@ extension RenderStep {
         guard let file = entry?.files.first, file.path == path else {
             return unavailable(why + "; and \(path) is not recorded as downloaded")
         }
-        context.events(.outputHosted(shot: id, upstream: upstream, why: why))
+        context.emit(RenderEvent.outputHosted(shot: id, upstream: upstream, why: why))
         let asset = LocalAsset(resolved: path, sha256: file.sha256, bytes: file.bytes, media: .mp4)
         do {
             let key = try await UploadStep.host(asset, paths: [path], on: host, context: context)

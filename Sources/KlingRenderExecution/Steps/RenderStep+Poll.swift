@@ -17,7 +17,7 @@ extension RenderStep {
             if let deadline {
                 let left = deadline - clock.now()
                 if left <= 0 {
-                    context.events(.timedOut(shot: id, taskID: taskID))
+                    context.emit(RenderEvent.timedOut(shot: id, taskID: taskID))
                     return .ended(.inFlight(taskID: taskID, .timedOut))
                 }
                 wait = min(wait, left)
@@ -33,7 +33,7 @@ extension RenderStep {
             case nil where Task.isCancelled:
                 return .ended(.inFlight(taskID: taskID, .interrupted))
             case nil:
-                context.events(.timedOut(shot: id, taskID: taskID))
+                context.emit(RenderEvent.timedOut(shot: id, taskID: taskID))
                 return .ended(.inFlight(taskID: taskID, .timedOut))
             case .success(let answer)?:
                 report = answer
@@ -83,27 +83,27 @@ extension RenderStep {
         case .unexpectedAnswer, .serverError, .rejected, .urlExpired, .answerLost, .addressRefused:
             tally.unusable += 1
             guard tally.unusable >= context.options.maxUnusableAnswers else {
-                context.events(.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: 0))
+                context.emit(RenderEvent.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: 0))
                 return nil
             }
             let reason = Reason.unusableAnswers(count: tally.unusable, last: "\(error)")
-            context.events(.unanswered(shot: id, taskID: taskID, reason: reason))
+            context.emit(RenderEvent.unanswered(shot: id, taskID: taskID, reason: reason))
             return .ended(.inFlight(taskID: taskID, reason))
         case .notSent, .insufficientCredits:
-            context.events(.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: 0))
+            context.emit(RenderEvent.retrying(shot: id, reason: "status of \(taskID): \(error)", seconds: 0))
             return nil
         }
     }
 
     /// What a status answer means: nil to poll on, else how the step ends.
     private func answered(_ report: TaskReport, taskID: String, tally: inout PollTally) async -> StepEnd? {
-        context.events(.polled(shot: id, taskID: taskID, status: report.status, phase: report.phase))
+        context.emit(RenderEvent.polled(shot: id, taskID: taskID, status: report.status, phase: report.phase))
         switch report.phase {
         case .running:
             return nil
         case .unknown:
             if tally.unknownWords.insert(report.status).inserted {
-                context.events(.unknownStatus(shot: id, status: report.status))
+                context.emit(RenderEvent.unknownStatus(shot: id, status: report.status))
             }
             return nil
         case .succeeded:
@@ -127,7 +127,7 @@ extension RenderStep {
                 if let credits = report.consumedCredits { entry?.consumedCredits = credits }
             }
             await context.outputs.set(id, urls)
-            context.events(.rendered(shot: id, urls: urls, credits: report.consumedCredits))
+            context.emit(RenderEvent.rendered(shot: id, urls: urls, credits: report.consumedCredits))
             return .success
         case .failed:
             return await failed(report)
@@ -142,7 +142,7 @@ extension RenderStep {
             entry?.error = report.failureReason ?? report.status
             if let credits = report.consumedCredits { entry?.consumedCredits = credits }
         }
-        context.events(.failed(shot: id, reason: reason))
+        context.emit(RunEvent.failed(shot: id, reason: reason))
         return .ended(.failed(reason))
     }
 }

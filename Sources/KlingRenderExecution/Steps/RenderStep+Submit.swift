@@ -42,7 +42,7 @@ extension RenderStep {
             let reason = Reason.manifestUnwritable(detail: "\(error)")
             return .failure(EndedEarly(end: .ended(.notStarted(reason), stop: .submitting(reason))))
         }
-        context.events(.submitting(shot: id))
+        context.emit(RenderEvent.submitting(shot: id))
         return await send(body, restoring: previous)
     }
 
@@ -94,11 +94,11 @@ extension RenderStep {
                 attempt += 1
                 if attempt >= context.options.submitAttempts {
                     let reason = Reason.submitGaveUp(tries: attempt, last: "\(error)")
-                    context.events(.failed(shot: id, reason: reason))
+                    context.emit(RunEvent.failed(shot: id, reason: reason))
                     return await restore(.failed(reason))
                 }
                 let wait = await retryWait(after: error, attempt: attempt, backoff: backoff)
-                context.events(.retrying(shot: id, reason: "\(error)", seconds: wait / context.timeScale))
+                context.emit(RenderEvent.retrying(shot: id, reason: "\(error)", seconds: wait / context.timeScale))
                 do {
                     try await context.sleep(apiSeconds: wait)
                 } catch {
@@ -111,7 +111,7 @@ extension RenderStep {
                     entry?.status = .uncertain
                     entry?.error = "\(error)"
                 }
-                context.events(.uncertain(shot: id, reason: reason))
+                context.emit(RunEvent.uncertain(shot: id, reason: reason))
                 return .failure(EndedEarly(end: .ended(.uncertain(reason))))
             }
         }
@@ -126,9 +126,10 @@ extension RenderStep {
                 entry?.consumedCredits = created.consumedCredits
             }
         } catch {
-            context.events(.warning("task \(created.taskID) of \(id) could not be written to the manifest: \(error)"))
+            context.emit(
+                RunEvent.warning("task \(created.taskID) of \(id) could not be written to the manifest: \(error)"))
         }
-        context.events(.submitted(shot: id, taskID: created.taskID, credits: created.consumedCredits))
+        context.emit(RenderEvent.submitted(shot: id, taskID: created.taskID, credits: created.consumedCredits))
         await context.limits.raise(.tasks)
         return created.taskID
     }
@@ -139,7 +140,7 @@ extension RenderStep {
             entry?.status = .failed
             entry?.error = "\(error)"
         }
-        context.events(.failed(shot: id, reason: reason))
+        context.emit(RunEvent.failed(shot: id, reason: reason))
         return .ended(.failed(reason))
     }
 

@@ -48,7 +48,7 @@ package struct RenderStep: Step {
         case .resume:
             // Never a submission the plan did not show: a resume with no task is uncertain.
             guard let recorded = planned.taskID else {
-                context.events(.uncertain(shot: id, reason: .noTaskToResume))
+                context.emit(RunEvent.uncertain(shot: id, reason: .noTaskToResume))
                 return .ended(.uncertain(.noTaskToResume))
             }
             taskID = recorded

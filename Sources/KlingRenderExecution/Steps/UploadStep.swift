@@ -34,7 +34,7 @@ package struct UploadStep: Step {
 
     private func fail(_ path: String, _ detail: String) -> StepEnd {
         let reason = Reason.asset(path: path, detail: detail)
-        context.events(.assetFailed(path: path, reason: reason))
+        context.emit(AssetEvent.failed(path: path, reason: reason))
         return .ended(.failed(reason))
     }
 
@@ -68,10 +68,10 @@ package struct UploadStep: Step {
         let key = host.key(sha256: asset.sha256, media: asset.media)
         do {
             if try await host.store.exists(key, bytes: asset.bytes) {
-                context.events(.assetStored(path: path, bytes: asset.bytes, uploaded: false))
+                context.emit(AssetEvent.stored(path: path, bytes: asset.bytes, uploaded: false))
                 return key
             }
-            context.events(.assetUploading(path: path, bytes: asset.bytes))
+            context.emit(AssetEvent.uploading(path: path, bytes: asset.bytes))
             guard let file = try? root.openForReading(asset.resolved) else {
                 throw UploadFailure(detail: "it cannot be read")
             }
@@ -81,7 +81,7 @@ package struct UploadStep: Step {
         } catch {
             throw UploadFailure(detail: "\(error)")
         }
-        context.events(.assetStored(path: path, bytes: asset.bytes, uploaded: true))
+        context.emit(AssetEvent.stored(path: path, bytes: asset.bytes, uploaded: true))
         return key
     }
 }
