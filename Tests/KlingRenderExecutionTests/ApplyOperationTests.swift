@@ -233,3 +233,111 @@ struct TimeSpanTests {
         #expect(loaded.project?.cut?.clips.last?.transition == .crossfade(1), "\(loaded.diagnostics)")
     }
 }
+
+/// An import's delegate: records like an apply's, and answers the question of replacing.
+final class RecordingImport: ImportDelegate, @unchecked Sendable {
+    let base = RecordingDelegate(consents: false)
+    let replaces: Bool
+    private let lock = NSLock()
+    private var asked: [String] = []
+
+    init(replaces: Bool) { self.replaces = replaces }
+
+    var questions: [String] { lock.withLock { asked } }
+    func event(_ event: ExecutionEvent) { base.event(event) }
+    func mayReplace(_ what: ImportFailure.Replaced, key: String, taskID: String) throws -> Bool {
+        lock.withLock { asked.append("\(key) \(what)") }
+        return replaces
+    }
+}
+
+@Suite("The import operation, called in-process against the simulator over loopback")
+struct ImportOperationTests {
+    /// A task made on the simulator directly, as someone would in the dashboard.
+    func dashboardTask(_ bench: ApplyBench, prompt: String) async throws -> String {
+        let request: [String: JSONValue] = [
+            "type": .string("std-text-to-video"), "prompt": .string(prompt), "duration": .int(5),
+        ]
+        let body = try CanonicalJSON.data(request)
+        return try await bench.access.client.generate(body: body).taskID
+    }
+
+    func adopt(_ bench: ApplyBench, _ key: String, _ task: String, delegate: RecordingImport) async throws
+        -> ApplyReport
+    {
+        let workspace = try Workspace.open(bench.file, simulated: false)
+        return try await withManifestLock(workspace.state, command: "import") { writer in
+            try await Import(key: key, taskID: task).run(
+                in: workspace, api: bench.access, writer: writer, delegate: delegate)
+        }
+    }
+
+    @Test("a task of another prompt is refused with the difference, typed; nothing is written")
+    func otherPrompt() async throws {
+        let bench = try await ApplyBench()
+        defer { Task { await bench.stop() } }
+        let task = try await dashboardTask(bench, prompt: "a cat on a roof")
+        do {
+            _ = try await adopt(bench, "sunrise", task, delegate: RecordingImport(replaces: true))
+            Issue.record("imported a task of another prompt")
+        } catch ImportFailure.notThisShot(let differences) {
+            #expect(differences == [.prompt(found: "a cat on a roof")])
+        }
+        #expect(!bench.manifestExists)
+    }
+
+    @Test("the shot's own task is adopted: polled, downloaded, recorded, and no task is created")
+    func adopts() async throws {
+        let bench = try await ApplyBench()
+        defer { Task { await bench.stop() } }
+        let task = try await dashboardTask(bench, prompt: "a sunrise over the sea")
+        let delegate = RecordingImport(replaces: false)
+        let report = try await adopt(bench, "sunrise", task, delegate: delegate)
+        #expect(report.succeeded && report.shots.map(\.id) == ["sunrise"])
+        #expect(await bench.simulator.stats().tasksCreated == 1, "only the dashboard's")
+        #expect(delegate.questions.isEmpty, "nothing to replace")
+        let manifest = try #require(try Workspace.open(bench.file, simulated: false).manifest)
+        #expect(manifest.shots["sunrise"]?.taskID == task && manifest.shots["sunrise"]?.status == .succeeded)
+
+        // A finished render is replaced only with a yes: the delegate says no, nothing changes.
+        let other = try await dashboardTask(bench, prompt: "a sunrise over the sea")
+        do {
+            _ = try await adopt(bench, "sunrise", other, delegate: delegate)
+            Issue.record("replaced without a yes")
+        } catch ImportFailure.declined {}
+        #expect(delegate.questions == ["sunrise finished"])
+        #expect(try Workspace.open(bench.file, simulated: false).manifest?.shots["sunrise"]?.taskID == task)
+    }
+
+    @Test("a take that is not one of the shot's is refused, naming its takes")
+    func noSuchTake() async throws {
+        let bench = try await ApplyBench()
+        defer { Task { await bench.stop() } }
+        do {
+            _ = try await adopt(bench, "sunrise.take3", "n75task", delegate: RecordingImport(replaces: true))
+            Issue.record("imported into a take that does not exist")
+        } catch ImportFailure.noTake(let shot, _, let takes) {
+            #expect(shot == "sunrise" && takes == ["sunrise"])
+        }
+        #expect(await bench.simulator.stats().tasksCreated == 0)
+    }
+}
+
+@Suite("Takes through the apply operation, in-process")
+struct ApplyTakesTests {
+    @Test("three takes: three tasks, each take recorded under its key; again: nothing to do")
+    func takes() async throws {
+        let bench = try await ApplyBench(
+            ApplyBench.film.replacingOccurrences(
+                of: "    duration: 5\n  city:", with: "    duration: 5\n    takes: 3\n  city:"))
+        defer { Task { await bench.stop() } }
+        let report = try #require(try await bench.apply(RecordingDelegate(consents: true)))
+        #expect(report.succeeded)
+        #expect(Set(report.shots.map(\.id)) == ["sunrise", "sunrise.take2", "sunrise.take3", "city"])
+        #expect(await bench.simulator.stats().tasksCreated == 4)
+        let again = RecordingDelegate(consents: true)
+        #expect(try await bench.apply(again) == nil)
+        #expect(again.lines.contains("nothing to do") && !again.lines.contains { $0.hasPrefix("asked") })
+        #expect(await bench.simulator.stats().tasksCreated == 4)
+    }
+}

@@ -6,7 +6,7 @@ import KlingReview
 /// `apply` and `import` as a person sees them: the plan, the question before credits are spent,
 /// the live progress (or JSON lines), the summary, the review page's path; Ctrl-C stops the run
 /// gracefully, a second Ctrl-C at once. The apply operation's delegate.
-final class ApplyView: ApplyDelegate, @unchecked Sendable {
+class ApplyView: ApplyDelegate, @unchecked Sendable {
     let json: Bool
     /// What an interrupt stops.
     let control = ApplyControl()
