@@ -187,6 +187,20 @@ struct Render: Step {
     }
 }
 
+/// Times an apply from the engine's start to its report.
+final class RunTimer: ApplyDelegate, @unchecked Sendable {
+    private let lock = NSLock()
+    private var start: ContinuousClock.Instant?
+    private var end: ContinuousClock.Instant?
+
+    func willRun(_ plan: Plan) { lock.withLock { start = .now } }
+    func finished(_ report: ApplyReport, plan: Plan, workspace: Workspace) { lock.withLock { end = .now } }
+
+    var seconds: Double {
+        lock.withLock { start.flatMap { s in end.map { ($0 - s).inSeconds } } ?? 0 }
+    }
+}
+
 /// One row of the schedule table: the generated film rendered at `parallelism` against a fresh simulator.
 func scheduleRow(
     parallelism: Int, shots: Int, timeScale: Double, file: URL, project: Project, duration: [Double],
@@ -207,14 +221,18 @@ func scheduleRow(
     options.parallelism = parallelism
     options.timeScale = timeScale
     options.downloads = 16
-    let engine = Engine(
-        project: project, plan: plan, paths: paths,
-        manifest: Manifest(project: project.name, endpoint: simulator.baseURL, simulated: true),
-        api: KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey),
-        options: options, writer: writer, events: { _ in })
-    let start = ContinuousClock.now
-    let report = await engine.run()
-    let makespan = seconds(ContinuousClock.now - start) * timeScale
+    // The operation `apply` runs, timed from the engine's start to its report (not the review page after).
+    var workspace = try Workspace.open(file.path, simulated: false)
+    workspace.paths = paths
+    workspace.manifest = nil
+    let timer = RunTimer()
+    let api = APIAccess(
+        client: KlingClient(baseURL: simulator.baseURL, apiKey: SimulatorConfiguration.demoKey),
+        label: simulator.baseURL, timeScale: timeScale)
+    let report = await Apply.render(
+        plan, in: workspace, api: api, writer: writer, options: options, assets: AssetOptions(), delegate: timer,
+        control: ApplyControl())
+    let makespan = timer.seconds * timeScale
     await writer.release()
     let stats = await simulator.stats()
     await simulator.stop()
