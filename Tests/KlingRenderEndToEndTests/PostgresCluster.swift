@@ -31,6 +31,31 @@ final class PostgresCluster: @unchecked Sendable {
         try await offPool { try PostgresCluster() }
     }
 
+    /// The suite's cluster, for the tests that leave it running: each works in a schema of its
+    /// own, so one `initdb` serves them all. Made on first use; stopped and removed when the test
+    /// process exits.
+    static func shared() async throws -> PostgresCluster { try await Shared.one.cluster() }
+
+    private actor Shared {
+        static let one = Shared()
+        private var made: PostgresCluster?
+
+        func cluster() async throws -> PostgresCluster {
+            if let made { return made }
+            let cluster = try await PostgresCluster.make()
+            made = cluster
+            PostgresCluster.atExit = cluster
+            atexit {
+                try? PostgresCluster.atExit?.stop(immediate: true)
+                if let folder = PostgresCluster.atExit?.folder { try? FileManager.default.removeItem(at: folder) }
+            }
+            return cluster
+        }
+    }
+
+    /// What the exit handler stops (a C function cannot capture it).
+    nonisolated(unsafe) private static var atExit: PostgresCluster?
+
     /// `start` off the cooperative pool.
     func restart() async throws {
         try await offPool { try self.start() }

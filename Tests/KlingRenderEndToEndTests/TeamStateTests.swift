@@ -9,7 +9,8 @@ import Testing
     import Glibc
 #endif
 
-/// The manifest shared in PostgreSQL: a real server in a throwaway cluster, the built binary, the
+/// The manifest shared in PostgreSQL: a real server in a throwaway cluster (one for the suite,
+/// a schema per test; a cluster of its own for the test that stops it), the built binary, the
 /// simulator over loopback. The simulator's counters say whether a task was ever created twice.
 @Suite("Team state on PostgreSQL", .serialized)
 struct TeamStateTests {
@@ -145,7 +146,7 @@ struct TeamStateTests {
 
     @Test("two applies at once: one renders, the other is refused naming the holder, then finds nothing to do")
     func secondApplyRefused() async throws {
-        let cluster = try await PostgresCluster.make()
+        let cluster = try await PostgresCluster.shared()
         let r = try await Self.frozen()
         defer { Task { await r.stop() } }
         let first = try Self.launch(r, cluster, schema: "refused")
@@ -169,7 +170,7 @@ struct TeamStateTests {
 
     @Test("with --lock-timeout the second apply waits, then sends no request")
     func lockTimeoutWaits() async throws {
-        let cluster = try await PostgresCluster.make()
+        let cluster = try await PostgresCluster.shared()
         let r = try await Self.frozen()
         defer { Task { await r.stop() } }
         let first = try Self.launch(r, cluster, schema: "waits")
@@ -195,7 +196,7 @@ struct TeamStateTests {
 
     @Test("kill -9 of the holder: the next apply starts at once and resumes its tasks, none created twice")
     func killNineReleases() async throws {
-        let cluster = try await PostgresCluster.make()
+        let cluster = try await PostgresCluster.shared()
         let r = try await Self.frozen()
         defer { Task { await r.stop() } }
         let first = try Self.launch(r, cluster, schema: "killed", extra: ["--parallelism", "2"])
@@ -252,7 +253,7 @@ struct TeamStateTests {
         "two working copies applying at once render each shot exactly once; state pull gives a manifest the file backend takes as its own"
     )
     func twoWorkingCopies() async throws {
-        let cluster = try await PostgresCluster.make()
+        let cluster = try await PostgresCluster.shared()
         let r = try await Self.rehearsal()
         defer { Task { await r.stop() } }
         let other = try Scratch()
@@ -282,7 +283,7 @@ struct TeamStateTests {
 
     @Test("state push then pull round-trips the manifest byte for byte; push refuses to drop newer state")
     func pushPull() async throws {
-        let cluster = try await PostgresCluster.make()
+        let cluster = try await PostgresCluster.shared()
         let r = try await Self.rehearsal()
         defer { Task { await r.stop() } }
         let local = try await Self.run(
@@ -313,7 +314,7 @@ struct TeamStateTests {
 
     @Test("rows doctored in the database are refused as a doctored manifest is, and nothing is sent")
     func doctoredRows() async throws {
-        let cluster = try await PostgresCluster.make()
+        let cluster = try await PostgresCluster.shared()
         let r = try await Self.rehearsal()
         defer { Task { await r.stop() } }
         #expect(try await Self.apply(r, cluster, schema: "doctored").status == 0)
@@ -342,7 +343,7 @@ struct TeamStateTests {
         "a teammate's render whose URL has expired is fetched from the asset store (keep_outputs), not rendered again; a doctored copy never reaches the render's path"
     )
     func expiredFromStore() async throws {
-        let cluster = try await PostgresCluster.make()
+        let cluster = try await PostgresCluster.shared()
         // URLs die 30 simulated seconds after a render.
         let r = try await Rehearsal(Self.film) {
             $0.timeScale = Self.scale
@@ -399,7 +400,7 @@ struct TeamStateTests {
         "a statement stuck behind someone else's table lock is cancelled after 19 s: plan and apply end, saying so, and leave no session behind"
     )
     func stuckStatement() async throws {
-        let cluster = try await PostgresCluster.make()
+        let cluster = try await PostgresCluster.shared()
         let r = try await Self.rehearsal()
         defer { Task { await r.stop() } }
         #expect(try await Self.apply(r, cluster, schema: "stuck").status == 0)
@@ -431,7 +432,7 @@ struct TeamStateTests {
 
     @Test("credentials: a password in --state works and is never printed; a wrong one is named without it")
     func credentials() async throws {
-        let cluster = try await PostgresCluster.make()
+        let cluster = try await PostgresCluster.shared()
         let r = try await Self.rehearsal()
         defer { Task { await r.stop() } }
         let url = "postgres://\(cluster.user):\(cluster.password)@127.0.0.1:\(cluster.port)/postgres?schema=creds"
