@@ -117,7 +117,9 @@ let package = Package(
             name: "kling-apply-bench",
             dependencies: ["KlingRenderCore", "KlingRenderExecution", "KlingSimulator", "KlingAPI", "KlingState"]
         ),
-        .target(name: "KlingTestSupport", path: "Tests/KlingTestSupport"),
+        .target(
+            name: "KlingTestSupport", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+            path: "Tests/KlingTestSupport"),
         .testTarget(
             name: "KlingRenderCoreTests",
             dependencies: ["KlingRenderCore"]
@@ -144,7 +146,8 @@ let package = Package(
         .testTarget(
             name: "KlingRenderEndToEndTests",
             dependencies: [
-                "KlingRenderCore", "KlingReview", "KlingExport", "KlingRenderExecution", "KlingSimulator", "KlingAPI", "KlingStore",
+                "KlingRenderCore", "KlingReview", "KlingExport", "KlingRenderExecution", "KlingSimulator", "KlingAPI",
+                "KlingStore",
                 "KlingTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

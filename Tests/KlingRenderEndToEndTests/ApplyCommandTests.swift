@@ -1,6 +1,6 @@
 import Foundation
-import KlingTestSupport
 import KlingSimulator
+import KlingTestSupport
 import Testing
 
 @Suite("kling-render apply against the simulator over loopback")
@@ -178,8 +178,8 @@ struct ApplyCommandTests {
         var configuration = SimulatorConfiguration()
         configuration.timeScale = Rehearsal.timeScale
         configuration.useFFmpeg = false
-        let healthy = try SimulatorProcess(configuration)
-        defer { healthy.stop() }
+        let healthy = try await SimulatorProcess(configuration)
+        defer { Task { await healthy.stop() } }
         let result = try await CLI.run(
             ["apply", r.file, "--yes", "--replace", "one", "--endpoint", healthy.baseURL, "--time-scale", "3000"],
             in: r.scratch.url, environment: ["KLING_API_KEY": r.key])

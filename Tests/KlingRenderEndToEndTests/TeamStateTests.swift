@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
-import KlingTestSupport
 import KlingSimulator
+import KlingTestSupport
 import NIOCore
 import Testing
 
