@@ -270,14 +270,9 @@ extension ProjectBuilder {
         }
         if let n = m["music"], let path = plainText(n, field: "cut.audio.music") {
             let normalized = path.hasPrefix("./") ? ((try? ProjectFolder.normalize(path)) ?? path) : path
-            switch InputFile.check(normalized, in: folder, expect: .audio) {
-            case .success(let file): audio.music = file
-            case .failure(let problem):
-                sink.error(
-                    n.location, "`cut.audio.music` file `\(Printable.short(path, limit: 120))` \(problem.message)",
-                    note: problem == .missing ? "paths are relative to the project file's folder" : nil)
-                ok = false
-            }
+            fileChecks.append(
+                FileCheck(
+                    written: path, path: normalized, expect: .audio, location: n.location, field: "cut.audio.music"))
         }
         if let n = m["music_volume"] {
             if let v = seconds(n, field: "cut.audio.music_volume", max: 4, unit: "") {

@@ -243,32 +243,14 @@ extension ProjectBuilder {
         }
     }
 
-    /// A file input, checked once per path: inside the project, a regular file, the right media
-    /// by its bytes, within the API's limits. Its normalized path, or nil after reporting.
+    /// A file input: its path as the project keeps it (`./boards/x.png` is `boards/x.png`), and a
+    /// check of the file itself for the file pass (`checkFiles`), which reads the disk.
     mutating func localFile(_ text: String, field: ShotField, at location: SourceLocation) -> String? {
         let expect: InputFile.Expect = field == .video ? .video : .image
-        let key = text + (expect == .video ? "#video" : "#image")
-        let result: Result<InputFile, InputProblem>
-        if let cached = checkedFiles[key] {
-            result = cached
-        } else {
-            // `./boards/x.png` is `boards/x.png`; a path with `..` is refused by the check.
-            let normalized = text.hasPrefix("./") ? ((try? ProjectFolder.normalize(text)) ?? text) : text
-            result = InputFile.check(normalized, in: folder, expect: expect)
-            checkedFiles[key] = result
-        }
-        switch result {
-        case .success(let file):
-            inputFiles[file.path] = file
-            return file.path
-        case .failure(let problem):
-            sink.error(
-                location, "`\(field.fileName)` file `\(Printable.short(text, limit: 120))` \(problem.message)",
-                note: problem == .missing
-                    ? "paths are relative to the folder of \(URL(fileURLWithPath: file).lastPathComponent): is the file there?"
-                    : nil)
-            return nil
-        }
+        let normalized = text.hasPrefix("./") ? ((try? ProjectFolder.normalize(text)) ?? text) : text
+        fileChecks.append(
+            FileCheck(written: text, path: normalized, expect: expect, location: location, field: field.fileName))
+        return normalized
     }
 
     mutating func checkURL(_ text: String, field: String, at location: SourceLocation) -> Bool {

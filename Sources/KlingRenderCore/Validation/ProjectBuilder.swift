@@ -20,8 +20,8 @@ struct ProjectBuilder {
     var usedVars = Set<String>()
     /// The project file's folder: where local inputs are looked for.
     let folder: URL
-    var checkedFiles: [String: Result<InputFile, InputProblem>] = [:]
-    var inputFiles: [String: InputFile] = [:]
+    /// The local files the project names, checked in a pass of their own once it is read.
+    var fileChecks: [FileCheck] = []
     /// `takes:` in `defaults`.
     var defaultTakes: Int?
 
@@ -62,13 +62,14 @@ struct ProjectBuilder {
         checkDependencies(shots)
         var project = Project(
             file: file, version: settings.version, name: settings.name, output: settings.output,
-            budget: settings.budget, parallelism: settings.parallelism, shots: shots, inputFiles: inputFiles)
+            budget: settings.budget, parallelism: settings.parallelism, shots: shots, inputFiles: [:])
         if let node = top["assets"] { project.assets = readAssets(node) }
         if let node = top["outputs_lifetime"], let seconds = timeSpan(node, field: "outputs_lifetime") {
             project.outputsLifetime = seconds
         }
         if let node = top["cut"] { project.cut = readCut(node, shots: shots, ids: ids, name: settings.name) }
         if let node = top["state"] { project.state = readState(node) }
+        checkFiles(into: &project)
         return project
     }
 
