@@ -9,7 +9,9 @@ package struct Project: Sendable {
     package var budget: Int?
     package var parallelism: Int?
     /// In file order: storyboard order, and the tie-break of the plan.
-    package var shots: [Shot]
+    package var shots: [Shot] { didSet { index = Self.index(shots) } }
+    /// Each shot's place in `shots`, by id: `shot(_:)` in constant time.
+    private var index: [String: Int]
     /// The local files shots take as inputs, checked and hashed, by path as written.
     package var inputFiles: [String: InputFile] = [:]
     /// The asset store, when the project names one.
@@ -23,8 +25,27 @@ package struct Project: Sendable {
 
     package static let defaultOutputsLifetime = 86_400
 
+    init(
+        file: String, version: Int, name: String, output: String, budget: Int?, parallelism: Int?, shots: [Shot],
+        inputFiles: [String: InputFile]
+    ) {
+        self.file = file
+        self.version = version
+        self.name = name
+        self.output = output
+        self.budget = budget
+        self.parallelism = parallelism
+        self.shots = shots
+        self.inputFiles = inputFiles
+        index = Self.index(shots)
+    }
+
+    private static func index(_ shots: [Shot]) -> [String: Int] {
+        Dictionary(shots.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     package func shot(_ id: String) -> Shot? {
-        shots.first { $0.id == id }
+        index[id].map { shots[$0] }
     }
 }
 

@@ -187,6 +187,9 @@ package struct AssetWork: Codable, Sendable, Equatable {
     static func of(_ plan: Plan, project: Project, manifest: Manifest?, paths: ProjectPaths) -> AssetWork {
         var work = AssetWork()
         let store = project.assets?.label
+        // What the store holds, and each take's action: looked up, not searched, once per input.
+        let stored = Set(manifest?.assets?.values.filter { $0.store == store }.map(\.sha256) ?? [])
+        let actions = Dictionary(plan.shots.map { ($0.key, $0.action) }, uniquingKeysWith: { first, _ in first })
         var seen = Set<String>()
         for planned in plan.shots where planned.action.submits {
             guard let shot = project.shot(planned.id) else { continue }
@@ -194,14 +197,13 @@ package struct AssetWork: Codable, Sendable, Equatable {
                 switch input {
                 case .file(let path):
                     guard let file = project.inputFiles[path], seen.insert(file.sha256).inserted else { continue }
-                    let stored = manifest?.assets?.values.contains { $0.sha256 == file.sha256 && $0.store == store }
-                    if store == nil || stored != true {
+                    if store == nil || !stored.contains(file.sha256) {
                         work.uploads.append(Upload(path: path, sha256: file.sha256, bytes: file.bytes))
                     }
                 case .frame(let id, let edge):
                     let key = project.shot(id)?.pickedKey ?? id
                     let name = Self.frameName(key, edge)
-                    let unchanged = plan.shots.first { $0.key == key }?.action == .unchanged
+                    let unchanged = actions[key] == .unchanged
                     let path = paths.framePath(shot: key, edge: edge)
                     if manifest?.reusableFrame(path, upstreamUnchanged: unchanged, root: paths.root) != nil { continue }
                     if seen.insert(name).inserted { work.frames.append(name) }
