@@ -117,9 +117,7 @@ let package = Package(
             name: "kling-apply-bench",
             dependencies: ["KlingRenderCore", "KlingRenderExecution", "KlingSimulator", "KlingAPI", "KlingState"]
         ),
-        .target(
-            name: "KlingTestSupport", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
-            path: "Tests/KlingTestSupport"),
+        .target(name: "KlingTestSupport", path: "Tests/KlingTestSupport"),
         .testTarget(
             name: "KlingRenderCoreTests",
             dependencies: ["KlingRenderCore"]
@@ -154,7 +152,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
-                .product(name: "Subprocess", package: "swift-subprocess"),
             ]
         ),
     ]

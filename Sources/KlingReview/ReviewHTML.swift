@@ -56,11 +56,12 @@ struct ReviewHTML {
 
     private func header(_ rows: [String: [ProjectStatus.ShotStatusRow]]) -> String {
         let takes = status.shots.filter { $0.status != .notRendered }
-        let credits = status.shots.reduce(0) { $0.addingSaturated($1.consumedCredits ?? 0) }
         let shots = project.shots.count
+        // The spend to date, superseded renders included (the ledger), against the budget.
+        let budget = status.budget.map { " of \($0.formatted) budgeted" } ?? ""
         var facts = [
             "\(shots) shot\(shots == 1 ? "" : "s")", "\(takes.count) take\(takes.count == 1 ? "" : "s") rendered",
-            "\(credits.formatted) credits consumed",
+            "\(status.spentCredits.formatted) credits spent to date\(budget)",
         ]
         if simulated { facts.append("rehearsal against the simulator") }
         return """

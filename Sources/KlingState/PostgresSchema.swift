@@ -9,9 +9,10 @@ import PostgresNIO
 ///   bumped by every write;
 /// - `shots`: a row per take (`sunrise`, `sunrise.take2`), its manifest entry as `jsonb`;
 /// - `assets`: a row per file hosted in the asset store, by path;
-/// - `locks`: who holds a project's advisory lock, and since when.
+/// - `locks`: who holds a project's advisory lock, and since when;
+/// - `ledger` (version 2): a row per task the project paid for, never deleted.
 struct PostgresSchema {
-    static let version = 1
+    static let version = 2
     /// The first half of every advisory lock key of kling-render ("KLNG"): never the key of
     /// another program's lock, and never one global key for every project.
     static let lockClass: Int32 = 0x4B4C_4E47
@@ -54,6 +55,17 @@ struct PostgresSchema {
                     backend_pid integer NOT NULL,
                     since timestamptz NOT NULL DEFAULT now())
                 """,
+            ]
+        case 2:
+            [
+                """
+                CREATE TABLE \(quoted).ledger (
+                    project text NOT NULL,
+                    task_id text NOT NULL,
+                    shot text NOT NULL,
+                    credits bigint NOT NULL,
+                    PRIMARY KEY (project, task_id))
+                """
             ]
         default: []
         }

@@ -55,19 +55,23 @@ package struct PostgresState: ManifestState {
             """
             SELECT p.endpoint, p.cut::text,
                 (SELECT json_object_agg(x.key, x.entry)::text FROM \(unescaped: s).shots x WHERE x.project = p.project),
-                (SELECT json_object_agg(a.path, a.entry)::text FROM \(unescaped: s).assets a WHERE a.project = p.project)
+                (SELECT json_object_agg(a.path, a.entry)::text FROM \(unescaped: s).assets a WHERE a.project = p.project),
+                (SELECT json_object_agg(l.task_id, json_build_object('shot', l.shot, 'credits', l.credits))::text
+                    FROM \(unescaped: s).ledger l WHERE l.project = p.project)
             FROM \(unescaped: s).projects p WHERE p.project = \(project)
             """, logger: PostgresConnector.logger)
-        for try await (endpoint, cut, shots, assets) in rows.decode((String, String?, String?, String?).self) {
-            return try assemble(endpoint: endpoint, cut: cut, shots: shots, assets: assets)
+        for try await (endpoint, cut, shots, assets, ledger) in rows.decode(
+            (String, String?, String?, String?, String?).self)
+        {
+            return try assemble(endpoint: endpoint, cut: cut, shots: shots, assets: assets, ledger: ledger)
         }
         return nil
     }
 
-    private func assemble(endpoint: String, cut: String?, shots: String?, assets: String?) throws(ManifestError)
-        -> ManifestRead
-    {
-        let size = [cut, shots, assets].reduce(0) { $0 + ($1?.utf8.count ?? 0) }
+    private func assemble(
+        endpoint: String, cut: String?, shots: String?, assets: String?, ledger: String?
+    ) throws(ManifestError) -> ManifestRead {
+        let size = [cut, shots, assets, ledger].reduce(0) { $0 + ($1?.utf8.count ?? 0) }
         guard size <= ManifestStore.maxSize else {
             throw ManifestError(
                 path: label,
@@ -81,11 +85,13 @@ package struct PostgresState: ManifestState {
                 manifest.assets = try decoder.decode([String: ManifestAsset].self, from: Data(assets.utf8))
             }
             if let cut { manifest.cut = try decoder.decode(ManifestCut.self, from: Data(cut.utf8)) }
+            if let ledger { manifest.ledger = try decoder.decode([String: LedgerEntry].self, from: Data(ledger.utf8)) }
         } catch {
             throw ManifestError(
                 path: label,
                 reason:
-                    "the shared state holds rows that are not kling-render's (\(Printable.short("\(error)", limit: 200))); nothing is written over them")
+                    "the shared state holds rows that are not kling-render's (\(Printable.short("\(error)", limit: 200))); nothing is written over them"
+            )
         }
         manifest.recomputeTotals()
         if let problem = ManifestCheck.problem(in: manifest) {

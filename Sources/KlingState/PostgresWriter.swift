@@ -61,7 +61,11 @@ actor PostgresWriter: ManifestWriter {
                 SELECT \(state.project), k, e::jsonb FROM unnest(\(change.assetPaths)::text[], \(change.assetEntries)::text[]) AS t(k, e)
                 ON CONFLICT (project, path) DO UPDATE SET entry = excluded.entry),
             ad AS (
-                DELETE FROM \(unescaped: s).assets WHERE project = \(state.project) AND path = ANY(\(change.removedAssets)::text[]))
+                DELETE FROM \(unescaped: s).assets WHERE project = \(state.project) AND path = ANY(\(change.removedAssets)::text[])),
+            l AS (
+                INSERT INTO \(unescaped: s).ledger (project, task_id, shot, credits)
+                SELECT \(state.project), t, k, c FROM unnest(\(change.paidTasks)::text[], \(change.paidShots)::text[], \(change.paidCredits)::bigint[]) AS x(t, k, c)
+                ON CONFLICT (project, task_id) DO UPDATE SET shot = excluded.shot, credits = excluded.credits)
             SELECT revision FROM p
             """, logger: PostgresConnector.logger)
     }
@@ -100,10 +104,15 @@ struct Change {
     var assetPaths: [String] = []
     var assetEntries: [String] = []
     var removedAssets: [String] = []
+    /// Tasks new to the ledger, or with other credits.
+    var paidTasks: [String] = []
+    var paidShots: [String] = []
+    var paidCredits: [Int] = []
     var header = false
 
     var isEmpty: Bool {
-        shotKeys.isEmpty && removedShots.isEmpty && assetPaths.isEmpty && removedAssets.isEmpty && !header
+        shotKeys.isEmpty && removedShots.isEmpty && assetPaths.isEmpty && removedAssets.isEmpty && paidTasks.isEmpty
+            && !header
     }
 
     init(from before: Manifest?, to after: Manifest) throws {
@@ -121,5 +130,12 @@ struct Change {
             assetEntries.append(String(decoding: data, as: UTF8.self))
         }
         removedAssets = (before?.assets?.keys.filter { after.assets?[$0] == nil } ?? []).sorted()
+        var after = after
+        after.recomputeTotals()
+        for (task, paid) in (after.ledger ?? [:]).sorted(by: { $0.key < $1.key }) where before?.ledger?[task] != paid {
+            paidTasks.append(task)
+            paidShots.append(paid.shot)
+            paidCredits.append(paid.credits)
+        }
     }
 }

@@ -214,8 +214,14 @@ struct PlannerTests {
     @Test("a budget below the total fails the plan; --max-credits overrides it")
     func budget() throws {
         let fixture = try PlanFixture(Self.film.replacingOccurrences(of: "budget: 5000", with: "budget: 1000"))
-        #expect(try fixture.plan().budgetProblem == "the plan costs 1,695 credits, over the budget of 1,000")
-        #expect(try fixture.plan(PlanOptions(maxCredits: 2000)).budgetProblem == nil)
+        #expect(try fixture.plan().budgetProblem == .overBudget(spent: 0, credits: 1695, budget: 1000))
+        // `--max-credits` caps one run; it does not raise `budget:`.
+        #expect(
+            try fixture.plan(PlanOptions(maxCredits: 2000)).budgetProblem
+                == .overBudget(spent: 0, credits: 1695, budget: 1000))
+        let roomy = try PlanFixture(Self.film)
+        #expect(try roomy.plan(PlanOptions(maxCredits: 1000)).budgetProblem == .overRunCap(credits: 1695, cap: 1000))
+        #expect(try roomy.plan(PlanOptions(maxCredits: 2000)).budgetProblem == nil)
     }
 
     @Test("accept keeps the render of a cosmetic change, and of the shots downstream of it only")

@@ -178,8 +178,8 @@ struct ApplyCommandTests {
         var configuration = SimulatorConfiguration()
         configuration.timeScale = Rehearsal.timeScale
         configuration.useFFmpeg = false
-        let healthy = try await SimulatorProcess(configuration)
-        defer { Task { await healthy.stop() } }
+        let healthy = try SimulatorProcess(configuration)
+        defer { healthy.stop() }
         let result = try await CLI.run(
             ["apply", r.file, "--yes", "--replace", "one", "--endpoint", healthy.baseURL, "--time-scale", "3000"],
             in: r.scratch.url, environment: ["KLING_API_KEY": r.key])
@@ -281,7 +281,7 @@ struct ApplyCommandTests {
         #expect(noYes.stderr.contains("--yes"))
         let over = try await r.apply(["--max-credits", "100"])
         #expect(over.status == 1)
-        #expect(over.stderr.contains("over the budget of 100"))
+        #expect(over.stderr.contains("over --max-credits 100, the cap of one run"), "\(over.stderr)")
         #expect(await r.stats().requests.isEmpty, "not one request")
         #expect(r.manifestData == nil)
     }

@@ -9,29 +9,45 @@ import Testing
 
 /// moto's S3 server on loopback, started by `scripts/moto-s3.py` with a bucket in it.
 final class MotoServer: @unchecked Sendable {
-    /// Ends when its stdin closes: it never outlives the tests.
-    private let server: TestServer
+    let process = Process()
+    let input = Pipe()
     let endpoint: String
     let bucket: String
     let access: String
     let secret: String
 
-    init(auth: Bool = false) async throws {
-        server = try await TestServer.start(
-            "/usr/bin/env",
-            ["python3", CLI.repository.appendingPathComponent("scripts/moto-s3.py").path] + (auth ? ["--auth"] : []))
-        let text = server.announcement
+    init(auth: Bool = false) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments =
+            ["python3", CLI.repository.appendingPathComponent("scripts/moto-s3.py").path] + (auth ? ["--auth"] : [])
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = input
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String],
             let endpoint = object["endpoint"], let bucket = object["bucket"], let access = object["access"],
             let secret = object["secret"]
         else {
-            await server.stop()
+            process.terminate()
             throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "moto did not start: \(text)"])
         }
         (self.endpoint, self.bucket, self.access, self.secret) = (endpoint, bucket, access, secret)
     }
 
-    func stop() async { await server.stop() }
+    func stop() {
+        try? input.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
 
     /// The bucket's keys (moto without auth answers an unsigned list).
     func keys() async throws -> [String] {
@@ -105,8 +121,8 @@ struct AssetStoreTests {
         "each content is uploaded once however many shots use it; a second apply uploads nothing; an edited file re-renders its users only; no credential anywhere"
     )
     func moto() async throws {
-        let moto = try await MotoServer()
-        defer { Task { await moto.stop() } }
+        let moto = try MotoServer()
+        defer { moto.stop() }
         let r = try await Rehearsal(Self.threeShots)
         defer { Task { await r.stop() } }
         _ = try r.scratch.write(r.file, Self.threeShots + moto.assetsBlock())
@@ -212,8 +228,8 @@ struct AssetStoreTests {
 
     @Test("a wrong secret key is refused by a store that checks signatures, and nothing is submitted")
     func wrongSecret() async throws {
-        let moto = try await MotoServer(auth: true)
-        defer { Task { await moto.stop() } }
+        let moto = try MotoServer(auth: true)
+        defer { moto.stop() }
         let yaml =
             "version: 1\nshots:\n  hero:\n    type: std-image-to-video\n    prompt: hero\n    image: boards/hero.png\n"
         let r = try await Rehearsal(yaml)

@@ -144,6 +144,9 @@ struct CutCommandTests {
         // A new trim re-cuts and renders nothing.
         let tasks = await r.stats().tasksCreated
         try r.edit("out: 3\n", with: "out: 2.5\n")
+        // The plan names the clip and the field that changed.
+        let why = try await r.run(["plan", r.file])
+        #expect(why.stdout.contains("): `out` 3 → 2.5"), "\(why.stdout)")
         let trimmed = try await r.apply()
         #expect(trimmed.status == 0, "\(trimmed.stdout)\(trimmed.stderr)")
         #expect(trimmed.stdout.contains("Plan: 0 to render, 4 unchanged, the cut to assemble — 0 credits."))

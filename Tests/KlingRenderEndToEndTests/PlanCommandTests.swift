@@ -62,7 +62,18 @@ struct PlanCommandTests {
         #expect(changes.status == 2)
         let over = try await CLI.run(["plan", "--max-credits", "100", "examples/minimal.yaml"], in: CLI.repository)
         #expect(over.status == 1)
-        #expect(over.stderr.contains("the plan costs 300 credits, over the budget of 100"))
+        #expect(over.stderr.contains("this plan costs 300 credits, over --max-credits 100, the cap of one run"))
+        // `budget:` caps the project's spend to date plus the plan, and says so.
+        let scratch = try Scratch()
+        try scratch.write(
+            "film.yaml",
+            try String(contentsOf: CLI.repository.appendingPathComponent("examples/minimal.yaml"), encoding: .utf8)
+                .replacingOccurrences(of: "shots:", with: "budget: 200\nshots:"))
+        let budget = try await CLI.run(["plan", "film.yaml"], in: scratch.url)
+        #expect(budget.status == 1)
+        #expect(
+            budget.stderr.contains("spent 0 of 200 credits (`budget:` in film.yaml); this plan costs 300"),
+            "\(budget.stderr)")
     }
 
     @Test("an invalid file is not planned: exit 1, diagnostics, nothing written")

@@ -1,13 +1,6 @@
 import Foundation
 import KlingTestSupport
-import Subprocess
 import Testing
-
-#if canImport(System)
-    import System
-#else
-    import SystemPackage
-#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -150,34 +143,59 @@ final class PostgresCluster: @unchecked Sendable {
         }
     }
 
-    /// Through swift-subprocess, not `Process`: Foundation learns that a child exited when a
-    /// socket the child inherits is closed, and the server `pg_ctl start` leaves running would
-    /// inherit it too; swift-subprocess closes every descriptor but the three in the child (the
-    /// test process holds hundreds: other tests' pipes and sockets) and watches the child itself.
-    /// Called off the cooperative pool (`make`, `restart`), which this thread waits for.
+    /// `posix_spawn` and `waitpid`, not `Process`: Foundation learns that a child exited when a
+    /// socket the child inherits is closed, and the server `pg_ctl start` leaves running inherits
+    /// it too, so `pg_ctl` would never be seen to exit. Errors go to a file, not a pipe, for the
+    /// same reason. Every other descriptor is closed in the child: the test process holds
+    /// hundreds (other tests' pipes and sockets), and a server that kept one would keep another
+    /// test waiting for an end of file until this cluster stops.
     @discardableResult
     private static func run(_ program: String, _ arguments: [String]) throws -> Data {
-        let finished = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome: Result<(Bool, Data, String), any Error> = .success((false, Data(), ""))
-        Task {
-            do {
-                let result = try await Subprocess.run(
-                    .path(FilePath(program)), arguments: Arguments(arguments), input: .none,
-                    output: .data(limit: 1 << 20), error: .string(limit: 1 << 16))
-                outcome = .success((result.terminationStatus.isSuccess, result.standardOutput, result.standardError))
-            } catch {
-                outcome = .failure(error)
-            }
-            finished.signal()
+        let log = "/tmp/kling-pg-\(UUID().uuidString).err"
+        let output = "/tmp/kling-pg-\(UUID().uuidString).out"
+        defer {
+            unlink(log)
+            unlink(output)
         }
-        finished.wait()
-        let (succeeded, output, said) = try outcome.get()
-        guard succeeded else {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        closeInherited(&actions)
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
+        var status: Int32 = 0
+        if spawned == 0 { while waitpid(pid, &status, 0) < 0 && errno == EINTR {} }
+        let text = (try? Data(contentsOf: URL(fileURLWithPath: log))) ?? Data()
+        let exited = spawned == 0 && (status & 0x7F) == 0 && ((status >> 8) & 0xFF) == 0
+        guard exited else {
             throw CocoaError(
                 .featureUnsupported,
-                userInfo: [NSLocalizedDescriptionKey: "\(program) \(arguments.first ?? "") failed: \(said)"])
+                userInfo: [
+                    NSLocalizedDescriptionKey:
+                        "\(program) \(arguments.first ?? "") failed: \(String(decoding: text, as: UTF8.self))"
+                ])
         }
-        return output
+        return (try? Data(contentsOf: URL(fileURLWithPath: output))) ?? Data()
+    }
+
+    /// Closes every descriptor from 3 up in the child: glibc's `addclosefrom_np` (2.34 and later,
+    /// which the Swift overlay does not import), else each descriptor open now (which misses one
+    /// another thread opens before the spawn: older glibc only).
+    private static func closeInherited(_ actions: inout posix_spawn_file_actions_t) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+            return
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for descriptor in open.compactMap(Int32.init) where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
     }
 
     private static func freePort() throws -> Int {

@@ -21,10 +21,10 @@ extension CLI {
 /// `kling-render simulator` in a process of its own, as a user runs it: the tests' own load can
 /// never starve it, and its clock can be fast-forwarded over HTTP.
 final class SimulatorProcess: @unchecked Sendable {
-    private let server: TestServer
+    let process = Process()
     let baseURL: String
 
-    init(_ configuration: SimulatorConfiguration) async throws {
+    init(_ configuration: SimulatorConfiguration) throws {
         var arguments = [
             "simulator", "--port", "0", "--time-scale", String(configuration.timeScale), "--seed",
             String(configuration.seed),
@@ -41,17 +41,34 @@ final class SimulatorProcess: @unchecked Sendable {
         for text in configuration.failPrompts { arguments += ["--fail-prompt", text] }
         if !configuration.useFFmpeg { arguments.append("--no-ffmpeg") }
         if let bytes = configuration.videoBytes { arguments += ["--video-bytes", String(bytes)] }
-        server = try await TestServer.start(CLI.binary.path, arguments)
-        guard server.announcement.hasPrefix("listening on ") else {
-            await server.stop()
-            throw CocoaError(
-                .featureUnsupported,
-                userInfo: [NSLocalizedDescriptionKey: "the simulator did not start: \(server.announcement)"])
+        process.executableURL = CLI.binary
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
         }
-        baseURL = String(server.announcement.dropFirst("listening on ".count))
+        guard let line = text.split(separator: "\n").first, line.hasPrefix("listening on ") else {
+            process.terminate()
+            throw CocoaError(
+                .featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "the simulator did not start: \(text)"])
+        }
+        baseURL = String(line.dropFirst("listening on ".count))
     }
 
-    func stop() async { await server.stop() }
+    deinit { if process.isRunning { process.terminate() } }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
 
     private func request(_ method: HTTPMethod, _ path: String) async throws -> Data {
         var request = HTTPClientRequest(url: baseURL + path)
@@ -95,7 +112,7 @@ final class Rehearsal: @unchecked Sendable {
         configuration.timeScale = Self.timeScale
         configuration.useFFmpeg = false
         configure(&configuration)
-        simulator = try await SimulatorProcess(configuration)
+        simulator = try SimulatorProcess(configuration)
     }
 
     /// A copy of an example, with the storyboard images and the music beside it. An example that hosts assets
@@ -122,7 +139,7 @@ final class Rehearsal: @unchecked Sendable {
     /// Credentials for the store: the simulator's does not check them.
     static let storeEnvironment = ["AWS_ACCESS_KEY_ID": "AKIDREHEARSAL", "AWS_SECRET_ACCESS_KEY": "rehearsal-secret"]
 
-    func stop() async { await simulator.stop() }
+    func stop() async { simulator.stop() }
 
     var arguments: [String] {
         ["--endpoint", simulator.baseURL, "--time-scale", String(Self.timeScale)]

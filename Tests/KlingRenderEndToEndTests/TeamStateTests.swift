@@ -331,11 +331,11 @@ struct TeamStateTests {
         #expect(apply.status == 1)
         #expect(await r.stats().requests == before, "nothing was sent")
         // Tables migrated by a newer kling-render are not read as if they were ours.
-        try cluster.query("UPDATE doctored.state_version SET version = 2")
+        try cluster.query("UPDATE doctored.state_version SET version = 3")
         let newer = try await Self.run(r, cluster, ["status", r.file, "--state", cluster.url(schema: "doctored")])
         #expect(newer.status == 1)
         #expect(
-            newer.stderr.contains("its tables are at version 2, newer than this kling-render knows (1)"),
+            newer.stderr.contains("its tables are at version 3, newer than this kling-render knows (2)"),
             "\(newer.stderr)")
     }
 

@@ -26,7 +26,9 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.")
     var detailedExitcode = false
 
-    @Option(help: ArgumentHelp("Save the plan for `kling-render apply FILE.plan`.", valueName: "file"))
+    @Option(
+        name: [.customShort("o"), .long],
+        help: ArgumentHelp("Save the plan for `kling-render apply FILE.plan`.", valueName: "file"))
     var out: String?
 
     func run() async throws {
@@ -43,9 +45,7 @@ struct PlanCommand: AsyncParsableCommand {
         } else {
             print(PlanView(terminal: .standardOutput).render(plan), terminator: "")
         }
-        if let problem = plan.budgetProblem {
-            throw fail("\(problem); raise `budget:` or pass --max-credits, or --target fewer shots")
-        }
+        if let problem = plan.budgetProblem { throw fail(problem.words(project: file)) }
         if let problem = AssetRequirements.problem(plan, project: workspace.project, machine: .current) {
             // A cut with no ffmpeg to assemble it is this plan's error, as the issue of a missing program is.
             if case .missing(_, .cut) = problem { throw fail(problem.words) }

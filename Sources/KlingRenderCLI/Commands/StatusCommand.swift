@@ -94,6 +94,10 @@ struct StatusView {
         let noun = takes.values.contains { $0 > 1 } ? "take" : "shot"
         out +=
             "\n\(done) of \(wanted.count) \(noun)\(wanted.count == 1 ? "" : "s") rendered, current and on disk.\n"
+        let rehearsal = status.simulated ? " in rehearsal (no real credits)" : ""
+        out +=
+            "Spent \(status.spentCredits.formatted) credits to date\(rehearsal)"
+            + (status.budget.map { " of a budget of \($0.formatted)" } ?? "") + ".\n"
         return out
     }
 }

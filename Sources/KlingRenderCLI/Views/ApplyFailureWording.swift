@@ -18,8 +18,7 @@ extension ApplyFailure {
             return
                 "\(file) costs \(credits.formatted) credits, above `budget: \(budget)` in \(project); a saved plan cannot raise the budget. Nothing was sent."
         case .overBudget(let plan):
-            return
-                "\(plan.budgetProblem ?? "the plan is over its budget"); nothing was sent. Raise `budget:` or pass --max-credits, or --target fewer shots"
+            return "\(plan.budgetProblem?.words(project: project) ?? "the plan is over its budget"); nothing was sent"
         case .assets(let problem): return problem.words + " Nothing was sent."
         case .outputFolder(let error): return "the output folder cannot be used: \(error); nothing was sent"
         case .refused(let credits):
@@ -63,6 +62,20 @@ extension AssetProblem {
             "the asset store needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE for a profile in ~/.aws/credentials."
         case .badRegion(let region):
             "AWS_REGION `\(Printable.short(region, limit: 40))` is not a region name such as us-east-1."
+        }
+    }
+}
+
+extension BudgetProblem {
+    /// "spent 4,860 of 5,000 credits; this plan costs 612: raise `budget:` in film.yaml, or --target fewer shots"
+    func words(project: String) -> String {
+        switch self {
+        case .overRunCap(let credits, let cap):
+            "this plan costs \(credits.formatted) credits, over --max-credits \(cap.formatted), the cap of one run: "
+                + "raise --max-credits, or --target fewer shots"
+        case .overBudget(let spent, let credits, let budget):
+            "spent \(spent.formatted) of \(budget.formatted) credits (`budget:` in \(project)); this plan costs "
+                + "\(credits.formatted): raise `budget:`, or --target fewer shots"
         }
     }
 }

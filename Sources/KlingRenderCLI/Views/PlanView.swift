@@ -7,6 +7,7 @@ struct PlanView {
 
     func render(_ plan: Plan) -> String {
         let e = Printable.escaped
+        let diffs = DiffView(terminal: terminal)
         var out = "Plan for \(e(plan.project)) (\(e(plan.file)))\(plan.simulated ? ", simulated" : "")\n\n"
         let header = ["#", "shot", "type", "action", "secs", "credits", "inputs"]
         var rows: [[String]] = []
@@ -40,7 +41,7 @@ struct PlanView {
             var text = ("  " + line(row)).trimmingTrailingSpaces()
             if let style = style(shot.action) { text = terminal.paint(text, style) }
             out += text + "\n"
-            for change in shot.changes { out += "      ~ \(Self.describe(change))\n" }
+            for change in shot.changes { out += diffs.render(change) }
             for reason in shot.reasons where !shot.changes.contains(where: { reason == "\($0.field) changed" }) {
                 out += "      \(Printable.short(reason, limit: 300))\n"
             }
@@ -56,8 +57,12 @@ struct PlanView {
         out += "\n" + terminal.paint(plan.summary, .bold) + "\n"
         if let assets = Self.assets(plan.assets) { out += assets + "\n" }
         if let budget = plan.budget {
-            out += "Budget: \(budget.formatted) credits.\n"
+            out +=
+                "Budget: \(budget.formatted) credits; spent \(plan.spentCredits.formatted) to date\(plan.simulated ? " (rehearsal)" : "").\n"
+        } else if plan.spentCredits > 0 {
+            out += "Spent \(plan.spentCredits.formatted) credits to date\(plan.simulated ? " (rehearsal)" : "").\n"
         }
+        if let cap = plan.maxCredits { out += "This run: at most \(cap.formatted) credits (--max-credits).\n" }
         return out
     }
 
@@ -70,20 +75,6 @@ struct PlanView {
         var out = terminal.paint(text, cut.action == .assemble ? .green : .dim) + "\n"
         if cut.action == .assemble { for reason in cut.reasons { out += "      \(e(reason))\n" } }
         return out
-    }
-
-    /// One changed field: `prompt: "a" → "b"`, or a local file's new bytes by its path.
-    static func describe(_ change: Plan.Change) -> String {
-        let e = Printable.escaped
-        if let file = change.file, case .string(let was)? = change.before, case .string(let now)? = change.after,
-            was.hasPrefix("sha256:"), now.hasPrefix("sha256:")
-        {
-            let short = { (s: String) in e(String(s.dropFirst(7).prefix(12))) }
-            return "\(e(change.field)): \(e(file)) has other bytes (sha256 \(short(was))… → \(short(now))…)"
-        }
-        let before = change.before?.summary ?? "(none)"
-        let after = change.after?.summary ?? "(none)"
-        return "\(e(change.field)): \(e(before)) → \(e(after))"
     }
 
     /// "Assets: extract 2 frames, upload 5 assets, 12.4 MB."

@@ -19,6 +19,10 @@ package struct Manifest: Codable, Sendable, Equatable {
     package var assets: [String: ManifestAsset]?
     /// The film last assembled from the shots (`cut:`); absent when there is none.
     package var cut: ManifestCut?
+    /// Every task this project has paid for, by task id, with its credits: renders since
+    /// superseded and takes included, so that `budget:` caps what the project spent. Absent in a
+    /// manifest with none (and in one from before the ledger, which starts it from its shots).
+    package var ledger: [String: LedgerEntry]?
 
     package struct Totals: Codable, Sendable, Equatable {
         package var shots: Int
@@ -55,6 +59,23 @@ package struct Manifest: Codable, Sendable, Equatable {
             succeeded: succeeded.values.filter { $0 }.count,
             estimatedCredits: shots.values.reduce(0) { $0.addingSaturated($1.estimatedCredits) },
             consumedCredits: shots.values.reduce(0) { $0.addingSaturated($1.consumedCredits ?? 0) })
+        ledger = withPaidTasks()
+    }
+
+    /// The ledger with every task the shots record as charged: an entry is added or its credits
+    /// updated, never removed.
+    private func withPaidTasks() -> [String: LedgerEntry]? {
+        var ledger = self.ledger ?? [:]
+        for (key, entry) in shots {
+            guard let task = entry.taskID, let credits = entry.consumedCredits, credits > 0 else { continue }
+            ledger[task] = LedgerEntry(shot: key, credits: credits)
+        }
+        return ledger.isEmpty ? nil : ledger
+    }
+
+    /// Credits spent on this project to date: every task it has paid for.
+    package var spentCredits: Int {
+        (withPaidTasks() ?? [:]).values.reduce(0) { $0.addingSaturated($1.credits) }
     }
 
     /// The manifest's bytes: pretty, sorted, newline-terminated.
@@ -66,6 +87,19 @@ package struct Manifest: Codable, Sendable, Equatable {
 
     package static func decode(_ data: Data) throws -> Manifest {
         try JSONDecoder().decode(Manifest.self, from: data)
+    }
+}
+
+/// A task the project paid for.
+package struct LedgerEntry: Codable, Sendable, Equatable {
+    /// The shot or take it rendered (`sunrise.take2`).
+    package var shot: String
+    /// What the API said it charged.
+    package var credits: Int
+
+    package init(shot: String, credits: Int) {
+        self.shot = shot
+        self.credits = credits
     }
 }
 
@@ -98,11 +132,14 @@ package struct ManifestCut: Codable, Sendable, Equatable {
     package var file: ManifestFile
     /// Its length, as ffprobe reads it.
     package var seconds: Double
+    /// What the fingerprint was taken over (`Cut.spec`): the next plan names what changed.
+    package var spec: JSONValue?
 
-    package init(fingerprint: String, file: ManifestFile, seconds: Double) {
+    package init(fingerprint: String, file: ManifestFile, seconds: Double, spec: JSONValue? = nil) {
         self.fingerprint = fingerprint
         self.file = file
         self.seconds = seconds
+        self.spec = spec
     }
 }
 

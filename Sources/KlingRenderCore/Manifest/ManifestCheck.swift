@@ -33,6 +33,14 @@ package enum ManifestCheck {
         for (path, asset) in (manifest.assets ?? [:]).sorted(by: { $0.key < $1.key }) {
             if let problem = problem(path: path, asset: asset) { return problem }
         }
+        for (task, paid) in (manifest.ledger ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard isTaskID(task) else { return "`ledger` holds a key that is not a task id" }
+            let known = Take.parse(paid.shot).map { isShotID($0.id) } ?? false
+            guard known else { return "ledger.\(task).shot is not a shot or take id" }
+            if !(0...maxCredits).contains(paid.credits) {
+                return "ledger.\(task).credits must be from 0 to \(maxCredits.formatted)"
+            }
+        }
         return nil
     }
 

@@ -50,7 +50,7 @@ package enum ManifestStore {
                 path: name, reason: "the manifest is larger than \(maxSize >> 20) MiB; it is not one of kling-render's")
         }
         do {
-            let manifest = try Manifest.decode(data)
+            var manifest = try Manifest.decode(data)
             guard manifest.version == Manifest.currentVersion else {
                 throw ManifestError(
                     path: name, reason: "manifest version \(manifest.version) is not known to this kling-render")
@@ -59,6 +59,8 @@ package enum ManifestStore {
                 throw ManifestError(
                     path: name, reason: "\(problem); restore it from version control, it is never overwritten")
             }
+            // A manifest from before the ledger starts it from the tasks its shots record.
+            manifest.recomputeTotals()
             return (manifest, Digest.sha256Hex(data))
         } catch let error as ManifestError {
             throw error

@@ -90,6 +90,17 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
     package var assets: [Asset]
     /// In the manifest, no longer in the file: their files are left alone.
     package var removed: [String]
+    /// Credits the project spent to date: every task it paid for, superseded ones included.
+    package var spentCredits: Int
+    /// `budget:`, when the project has one.
+    package var budget: Int?
+    /// Whether the manifest is a rehearsal's (its credits are not real).
+    package var simulated: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case project, manifest, endpoint, shots, assets, removed, budget, simulated
+        case spentCredits = "spent_credits"
+    }
 
     /// Whether every shot is rendered, current and on disk as recorded.
     package var isClean: Bool {
@@ -104,6 +115,9 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
         project = workspace.project.name
         self.manifest = workspace.stateDisplay
         endpoint = manifest?.endpoint
+        spentCredits = manifest?.spentCredits ?? 0
+        budget = workspace.project.budget
+        simulated = manifest?.simulated ?? false
         shots = graph.shots.indices.flatMap { i in
             let shot = graph.shots[i]
             let wanted = max(shot.takes, shot.pick)

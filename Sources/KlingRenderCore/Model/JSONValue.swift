@@ -43,6 +43,12 @@ package enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// A short human form, for plan output ("5", "\"16:9\"", "[2 items]").
+    /// Its fields, when it is an object.
+    package var objectValue: [String: JSONValue]? {
+        if case .object(let fields) = self { return fields }
+        return nil
+    }
+
     package var summary: String {
         switch self {
         case .null: "null"

@@ -26,6 +26,12 @@ extension Cut {
     /// SHA-256 over the cut as written (takes resolved) and the SHA-256 of every file it uses:
     /// a new trim, a new pick or a new render of a clip changes it; a comment does not.
     package func fingerprint(in project: Project, clipFiles: [String]) -> String {
+        Digest.sha256Hex(CanonicalJSON.compact(spec(in: project, clipFiles: clipFiles)))
+    }
+
+    /// What the fingerprint is taken over, kept in the manifest so that the next plan can say
+    /// which clip and which field changed.
+    package func spec(in project: Project, clipFiles: [String]) -> JSONValue {
         var clipValues: [JSONValue] = []
         for (clip, sha) in zip(clips, clipFiles) {
             clipValues.append(
@@ -35,7 +41,7 @@ extension Cut {
                     "sha256": .string(sha),
                 ]))
         }
-        let body: JSONValue = .object([
+        return .object([
             "format": .string(Self.fingerprintFormat), "output": .string(output),
             "size": size.map { .string("\($0.width)x\($0.height)") } ?? .null, "fps": fps.map(JSONValue.int) ?? .null,
             "clips": .array(clipValues),
@@ -45,7 +51,52 @@ extension Cut {
                 "fade_out": .double(audio.fadeOut),
             ]),
         ])
-        return Digest.sha256Hex(CanonicalJSON.compact(body))
+    }
+
+    /// What differs between the cut as it was assembled (`recorded`, the spec the manifest kept)
+    /// and as it is now, a line each: `clip 3 (eagle): out 4.5 → 5`. Empty when the manifest
+    /// kept no spec (it predates them) or the two say nothing apart.
+    package static func changes(from recorded: JSONValue?, to now: JSONValue) -> [String] {
+        guard case .object(let was)? = recorded, case .object(let is_) = now else { return [] }
+        func shown(_ value: JSONValue?) -> String {
+            switch value {
+            case .string(let text)?: text
+            case .double(let d)?: Cut.seconds(d)
+            case nil, .null?: "none"
+            case let other?: other.summary
+            }
+        }
+        var lines: [String] = []
+        for key in ["output", "size", "fps"] where was[key] != is_[key] {
+            lines.append("`cut.\(key)`: \(shown(was[key])) → \(shown(is_[key]))")
+        }
+        if case .object(let a)? = was["audio"], case .object(let b)? = is_["audio"] {
+            for key in ["shots", "music", "music_volume", "fade_out"] where a[key] != b[key] {
+                lines.append(
+                    key == "music" && a[key] != .null && b[key] != .null
+                        ? "`cut.audio.music` has other bytes"
+                        : "`cut.audio.\(key)`: \(shown(a[key])) → \(shown(b[key]))")
+            }
+        }
+        guard case .array(let before)? = was["clips"], case .array(let after)? = is_["clips"] else { return lines }
+        for n in 0..<max(before.count, after.count) {
+            let a = n < before.count ? before[n].objectValue : nil
+            let b = n < after.count ? after[n].objectValue : nil
+            let name = "clip \(n + 1) (\(shown((b ?? a)?["shot"])))"
+            guard let a, let b else {
+                lines.append("\(name) \(a == nil ? "added" : "removed")")
+                continue
+            }
+            if a["shot"] != b["shot"] {
+                lines.append("clip \(n + 1): \(shown(a["shot"])) → \(shown(b["shot"]))")
+                continue
+            }
+            for key in ["take", "in", "out", "transition"] where a[key] != b[key] {
+                lines.append("\(name): `\(key)` \(shown(a[key])) → \(shown(b[key]))")
+            }
+            if a["take"] == b["take"], a["sha256"] != b["sha256"] { lines.append("\(name): its video changed") }
+        }
+        return lines
     }
 }
 
@@ -87,7 +138,8 @@ extension Planner {
             fingerprint = cut.fingerprint(in: project, clipFiles: files)
             if let recorded = manifest?.cut {
                 if recorded.fingerprint != fingerprint {
-                    reasons.append("the cut or a clip it uses changed since it was assembled")
+                    let changes = Cut.changes(from: recorded.spec, to: cut.spec(in: project, clipFiles: files))
+                    reasons += changes.isEmpty ? ["the cut or a clip it uses changed since it was assembled"] : changes
                 } else {
                     switch recorded.file.check(in: paths, expected: path, verify: options.verify) {
                     case .ok: break

@@ -38,12 +38,16 @@ package struct Plan: Codable, Sendable, Equatable {
         package var after: JSONValue?
         /// The local file the field names now, when the change is its content (`sha256:…`).
         package var file: String?
+        /// What changed, word by word or element by element (nil in a plan saved before diffs).
+        package var diff: FieldDiff?
 
-        package init(field: String, before: JSONValue?, after: JSONValue?, file: String? = nil) {
+        /// `files`: the local file behind each element of the new value, where it is one.
+        package init(field: String, before: JSONValue?, after: JSONValue?, files: [String?] = []) {
             self.field = field
             self.before = before
             self.after = after
-            self.file = file
+            file = files.count == 1 ? files[0] : nil
+            diff = FieldDiff.of(before, after, files: files)
         }
     }
 
@@ -96,7 +100,12 @@ package struct Plan: Codable, Sendable, Equatable {
     package var shots: [PlannedShot]
     package var removed: [RemovedShot]
     package var totalCredits: Int
+    /// `budget:`: the cap of what the project spends, to date and in this plan.
     package var budget: Int?
+    /// `--max-credits`: the cap of this one run.
+    package var maxCredits: Int?
+    /// What the project spent to date, by its manifest's ledger.
+    package var spentCredits = 0
     /// Local work before the renders: frames to extract, files to upload.
     package var assets = AssetWork()
     /// The film, when the project has a `cut:` (and the plan is not limited to other targets).
@@ -105,6 +114,8 @@ package struct Plan: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case project, file, manifest, simulated, shots, removed, budget, assets, cut
         case totalCredits = "total_credits"
+        case maxCredits = "max_credits"
+        case spentCredits = "spent_credits"
     }
 
     package init(
@@ -131,6 +142,8 @@ package struct Plan: Codable, Sendable, Equatable {
         removed = try c.decode([RemovedShot].self, forKey: .removed)
         totalCredits = try c.decode(Int.self, forKey: .totalCredits)
         budget = try c.decodeIfPresent(Int.self, forKey: .budget)
+        maxCredits = try c.decodeIfPresent(Int.self, forKey: .maxCredits)
+        spentCredits = try c.decodeIfPresent(Int.self, forKey: .spentCredits) ?? 0
         assets = try c.decodeIfPresent(AssetWork.self, forKey: .assets) ?? AssetWork()
         cut = try c.decodeIfPresent(PlannedCut.self, forKey: .cut)
     }
@@ -155,11 +168,24 @@ package struct Plan: Codable, Sendable, Equatable {
         return "Plan: \(parts.joined(separator: ", ")) — \(totalCredits.formatted) credits."
     }
 
-    /// A budget the plan exceeds, as a message; nil when within it.
-    package var budgetProblem: String? {
-        guard let budget, totalCredits > budget else { return nil }
-        return "the plan costs \(totalCredits.formatted) credits, over the budget of \(budget.formatted)"
+    /// The cap the plan would pass, if any: `--max-credits` for this run, `budget:` for the
+    /// project's spend to date plus this plan. A plan that pays nothing passes neither.
+    package var budgetProblem: BudgetProblem? {
+        guard totalCredits > 0 else { return nil }
+        if let maxCredits, totalCredits > maxCredits { return .overRunCap(credits: totalCredits, cap: maxCredits) }
+        if let budget, spentCredits.addingSaturated(totalCredits) > budget {
+            return .overBudget(spent: spentCredits, credits: totalCredits, budget: budget)
+        }
+        return nil
     }
+}
+
+/// A cap a plan would pass.
+package enum BudgetProblem: Sendable, Equatable {
+    /// `--max-credits`: the cap of one run.
+    case overRunCap(credits: Int, cap: Int)
+    /// `budget:`: the cap of the project's spend to date plus this plan.
+    case overBudget(spent: Int, credits: Int, budget: Int)
 }
 
 /// What a plan does locally before its renders: frames taken from upstream videos, and local

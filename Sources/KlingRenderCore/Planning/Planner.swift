@@ -83,7 +83,9 @@ package struct Planner: Sendable {
             project: project.name, file: project.file, manifest: paths.display(paths.manifest, beside: project.file),
             simulated: options.simulated, shots: planned, removed: removed(graph, manifest: manifest),
             totalCredits: planned.reduce(0) { $0.addingSaturated($1.credits) },
-            budget: options.maxCredits ?? project.budget)
+            budget: project.budget)
+        plan.maxCredits = options.maxCredits
+        plan.spentCredits = manifest?.spentCredits ?? 0
         plan.assets = AssetWork.of(plan, project: project, manifest: manifest, paths: paths)
         if options.targets.isEmpty || cutTargeted {
             plan.cut = try planCut(project, shots: planned, manifest: manifest, paths: paths)
@@ -260,11 +262,11 @@ package struct Planner: Sendable {
                 ?? recorded.request[key]
             let after = now[key]
             guard before != after else { continue }
-            let file = shot.mediaInputs.first { $0.field.wireName == key }.flatMap { input -> String? in
+            let files = shot.mediaInputs.filter { $0.field.wireName == key }.map { input -> String? in
                 if case .file(let path) = input.input { return path }
                 return nil
             }
-            changes.append(Plan.Change(field: key, before: before, after: after, file: file))
+            changes.append(Plan.Change(field: key, before: before, after: after, files: files))
         }
         for change in changes { reasons.append("\(change.field) changed") }
         let changed = Set(changes.map(\.field))

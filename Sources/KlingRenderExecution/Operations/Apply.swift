@@ -105,11 +105,13 @@ package struct Apply: Sendable {
             throw .stale(planFile: request.savedFile ?? "the plan", problem: problem, options: saved.options)
         }
         delegate.show(plan, in: workspace)
-        if request.saved != nil, let budget = workspace.project.budget, plan.totalCredits > budget {
+        if request.saved != nil, let budget = workspace.project.budget, plan.totalCredits > 0,
+            plan.spentCredits.addingSaturated(plan.totalCredits) > budget
+        {
             throw .savedOverBudget(
                 planFile: request.savedFile ?? "the plan", credits: plan.totalCredits, budget: budget)
         }
-        if plan.budget.map({ plan.totalCredits > $0 }) == true { throw .overBudget(plan) }
+        if plan.budgetProblem != nil { throw .overBudget(plan) }
         return plan
     }
 

@@ -53,7 +53,8 @@ package struct CutStep: Step {
         case .success(let list): sources = list
         case .failure(let ended): return ended.end
         }
-        let fingerprint = cut.fingerprint(in: project, clipFiles: hashes)
+        let spec = cut.spec(in: project, clipFiles: hashes)
+        let fingerprint = Digest.sha256Hex(CanonicalJSON.compact(spec))
         // Fetched again with the same bytes: the film on disk still stands for it.
         if let recorded = await context.recorder.manifest.cut, recorded.fingerprint == fingerprint,
             recorded.file.check(in: context.paths, expected: planned.path, verify: true) == .ok
@@ -65,7 +66,7 @@ package struct CutStep: Step {
             sources: sources, width: cut.size?.width ?? (first.width + 1) / 2 * 2,
             height: cut.size?.height ?? (first.height + 1) / 2 * 2, fps: fps, keepSound: cut.audio.keepShots,
             music: bed.map { ($0, cut.audio.musicVolume, cut.audio.fadeOut) })
-        return await assemble(assembly, fingerprint: fingerprint, ffmpeg: ffmpeg)
+        return await assemble(assembly, fingerprint: fingerprint, spec: spec, ffmpeg: ffmpeg)
     }
 
     /// Clip `n`'s file, checked against the manifest (size and SHA-256) and probed.
@@ -140,7 +141,9 @@ package struct CutStep: Step {
     private func early(_ detail: String) -> EndedEarly { EndedEarly(end: fail(detail)) }
 
     /// Runs ffmpeg into a temporary file, checks what it wrote, renames it into place, records it.
-    private func assemble(_ assembly: CutAssembly, fingerprint: String, ffmpeg: String) async -> StepEnd {
+    private func assemble(_ assembly: CutAssembly, fingerprint: String, spec: JSONValue, ffmpeg: String) async
+        -> StepEnd
+    {
         let root = context.paths.root
         let target = planned.path
         let slash = target.lastIndex(of: "/").map { String(target[...$0]) } ?? ""
@@ -180,7 +183,7 @@ package struct CutStep: Step {
             try root.rename(temporary, to: target)
             let recorded = ManifestCut(
                 fingerprint: fingerprint, file: ManifestFile(path: target, bytes: bytes, sha256: sha),
-                seconds: (probe.seconds * 1000).rounded() / 1000)
+                seconds: (probe.seconds * 1000).rounded() / 1000, spec: spec)
             try await context.recorder.recordCut(recorded)
             context.emit(CutEvent.assembled(path: target, bytes: bytes, seconds: recorded.seconds))
             return .success

@@ -1,0 +1,134 @@
+import Foundation
+import KlingRenderCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A changed field of a shot as `terraform plan` shows one: text whole, wrapped, with the changed
+/// words marked (in colour on a terminal, `[-old-]{+new+}` without); a list element by element;
+/// a local file by its path and short hash; anything else old → new.
+struct DiffView {
+    var terminal: Terminal
+    /// Columns to wrap text at.
+    var width: Int
+
+    init(terminal: Terminal, width: Int? = nil) {
+        self.terminal = terminal
+        self.width = max(40, width ?? Self.columns(terminal))
+    }
+
+    /// The terminal's width; `COLUMNS`; else 100.
+    static func columns(_ terminal: Terminal) -> Int {
+        var size = winsize()
+        if terminal.isInteractive, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) ?? 100
+    }
+
+    /// The lines of one change, each indented by `indent`, ending in a newline.
+    func render(_ change: Plan.Change, indent: String = "      ") -> String {
+        let field = Printable.escaped(change.field)
+        switch change.diff ?? FieldDiff.of(change.before, change.after) {
+        case .text(let runs):
+            return "\(indent)~ \(field):\n" + wrap(runs, indent: indent + "    ")
+        case .list(let elements):
+            var out = "\(indent)~ \(field):\n"
+            for element in elements { out += indent + "    " + line(element) + "\n" }
+            return out
+        case .file(let path, let before, let after):
+            return
+                "\(indent)~ \(field): \(Printable.escaped(path)) has other bytes (sha256 \(removed(before ?? "?")) → \(added(after ?? "?")))\n"
+        case .value(let before, let after):
+            return "\(indent)~ \(field): \(removed(Self.shown(before))) → \(added(Self.shown(after)))\n"
+        }
+    }
+
+    /// `~ [2] boards/a.png (sha256 1a2b3c4d) → boards/b.png (sha256 9f8e7d6c)`
+    private func line(_ element: FieldDiff.Element) -> String {
+        let before = Printable.escaped(element.before ?? "")
+        let after = Printable.escaped(element.after ?? "")
+        switch element.mark {
+        case .added: return "+ [\(element.index)] \(added(after))"
+        case .removed: return "- [\(element.index)] \(removed(before))"
+        case .changed, .same: return "~ [\(element.index)] \(removed(before)) → \(added(after))"
+        }
+    }
+
+    static func shown(_ value: JSONValue?) -> String {
+        guard let value else { return "(none)" }
+        if case .string(let text) = value { return "\"\(Printable.escaped(text))\"" }
+        return Printable.escaped(value.summary)
+    }
+
+    private func removed(_ text: String) -> String { terminal.color ? terminal.paint(text, .red) : text }
+    private func added(_ text: String) -> String { terminal.color ? terminal.paint(text, .green) : text }
+
+    /// Words of the runs wrapped at the width, each changed run marked.
+    private func wrap(_ runs: [FieldDiff.Run], indent: String) -> String {
+        // Each word: what it shows, how wide it is, and whether a space comes before it.
+        var words: [(shown: String, width: Int, spaced: Bool)] = []
+        var spaceBefore = false
+        for run in runs {
+            var pieces: [(text: String, spaced: Bool)] = []
+            var current = ""
+            var currentSpaced = false
+            for character in run.text {
+                if character.isWhitespace {
+                    if !current.isEmpty { pieces.append((Printable.escaped(current), currentSpaced)) }
+                    current = ""
+                    spaceBefore = true
+                } else {
+                    if current.isEmpty {
+                        currentSpaced = spaceBefore
+                        spaceBefore = false
+                    }
+                    current.append(character)
+                }
+            }
+            if !current.isEmpty { pieces.append((Printable.escaped(current), currentSpaced)) }
+            for (k, (piece, spaced)) in pieces.enumerated() {
+                var text = piece
+                var visible = piece.count
+                switch run.mark {
+                case .same: break
+                case .removed, .changed:
+                    if terminal.color {
+                        text = terminal.paint(piece, .red)
+                    } else {
+                        if k == 0 { text = "[-" + text }
+                        if k == pieces.count - 1 { text += "-]" }
+                        visible = text.count
+                    }
+                case .added:
+                    if terminal.color {
+                        text = terminal.paint(piece, .green)
+                    } else {
+                        if k == 0 { text = "{+" + text }
+                        if k == pieces.count - 1 { text += "+}" }
+                        visible = text.count
+                    }
+                }
+                words.append((text, visible, spaced))
+            }
+        }
+        var out = ""
+        var line = ""
+        var used = 0
+        let room = width - indent.count
+        for word in words {
+            if word.spaced, used > 0, used + 1 + word.width > room {
+                out += indent + line + "\n"
+                line = ""
+                used = 0
+            }
+            if word.spaced, used > 0 {
+                line += " "
+                used += 1
+            }
+            line += word.shown
+            used += word.width
+        }
+        if !line.isEmpty { out += indent + line + "\n" }
+        return out
+    }
+}
