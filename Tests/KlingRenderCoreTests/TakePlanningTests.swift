@@ -113,10 +113,10 @@ struct TakePlanningTests {
         #expect {
             try fixture.plan()
         } throws: { error in
-            let message = (error as? PlanError)?.message ?? ""
-            return message.hasPrefix(
-                fixture.file.path + ":7:11: `pick: 5` names no take of `sunrise`: it has takes 1 to 3")
-                && message.contains("kling-render apply --retake sunrise")
+            guard let error = error as? PlanError else { return false }
+            return error.located == fixture.file.path
+                + ":7:11: `pick: 5` names no take of `sunrise`: it has takes 1 to 3"
+                && error.note?.contains("kling-render apply --retake sunrise") == true
         }
         try fixture.rewrite(Self.film(takes: 3, pick: 2))
         try fixture.markAllRendered()

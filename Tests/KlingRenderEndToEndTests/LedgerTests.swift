@@ -71,3 +71,26 @@ struct LedgerTests {
         #expect(try await status(r)["spent_credits"] as? Int == credits + now)
     }
 }
+
+@Suite("A rehearsal-only project says so")
+struct RehearsalHintTests {
+    @Test(
+        "status, review and export without --simulate name the rehearsal and --simulate; with --simulate it is not said"
+    )
+    func hint() async throws {
+        let scratch = try Scratch()
+        try scratch.write("film.yaml", LedgerTests.film)
+        let rehearsal = try await CLI.run(["apply", "film.yaml", "--simulate", "--yes"], in: scratch.url)
+        #expect(rehearsal.status == 0, "\(rehearsal.stdout)\(rehearsal.stderr)")
+        for command in ["status", "review", "export"] {
+            let extra = command == "export" ? ["--format", "otio"] : []
+            let result = try await CLI.run([command, "film.yaml"] + extra, in: scratch.url)
+            #expect(
+                result.stderr.contains(
+                    "note: only a rehearsal has been rendered (film.sim.manifest.json); `kling-render \(command) film.yaml --simulate` shows it"
+                ), "\(command): \(result.stderr)")
+            let simulated = try await CLI.run([command, "film.yaml", "--simulate"] + extra, in: scratch.url)
+            #expect(!simulated.stderr.contains("only a rehearsal"), "\(command) --simulate")
+        }
+    }
+}

@@ -82,7 +82,11 @@ struct TakesTests {
         defer { Task { await r.stop() } }
         let result = try await r.apply()
         #expect(result.status != 0)
-        #expect(result.stderr.contains("film.yaml:7:11: `pick: 7` names no take of `sunrise`"), "\(result.stderr)")
+        // As `validate` words its errors: the place, the source line and a caret, the fix.
+        #expect(
+            result.stderr.contains("film.yaml:7:11: error: `pick: 7` names no take of `sunrise`"), "\(result.stderr)")
+        #expect(result.stderr.contains("    pick: 7\n"), "\(result.stderr)")
+        #expect(result.stderr.contains("note: raise `takes:`"), "\(result.stderr)")
         #expect(await r.stats().tasksCreated == 0)
         #expect(r.manifestData == nil)
     }

@@ -83,6 +83,8 @@ struct ApplyCommand: AsyncParsableCommand {
             await sessions.stop()
         } catch let failure as ApplyFailure {
             await sessions.stop()
+            // Something written in the file: shown as `validate` shows its errors.
+            if case .plan(let error) = failure, error.location != nil { throw fail(error) }
             throw fail(failure.words(in: workspace))
         } catch {
             await sessions.stop()

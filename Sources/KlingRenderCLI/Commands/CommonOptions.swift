@@ -93,3 +93,21 @@ func fail(_ message: String) -> ExitCode {
     printError("\(terminal.paint("error:", .bold, .red)) \(Printable.escaped(message))")
     return ExitCode.failure
 }
+
+/// Prints a plan's error as a diagnostic (`FILE:LINE:COL: error:`, the line, a caret) and fails.
+func fail(_ error: PlanError) -> ExitCode {
+    printError(DiagnosticView(terminal: .standardError).render(error))
+    return ExitCode.failure
+}
+
+/// When nothing real has been rendered but a rehearsal has, says so on stderr and names
+/// `--simulate`: `status`, `review` and `export` would otherwise show an empty project.
+func noteRehearsalOnly(_ workspace: Workspace, simulated: Bool, command: String) {
+    guard !simulated, workspace.manifest == nil else { return }
+    let project = workspace.project
+    let rehearsal = ProjectPaths(projectFile: project.file, output: project.output, simulated: true)
+    guard case .file = rehearsal.root.entry(rehearsal.manifestName) else { return }
+    printError(
+        "note: only a rehearsal has been rendered (\(Printable.escaped(rehearsal.manifestName))); "
+            + "`kling-render \(command) \(Printable.escaped(project.file)) --simulate` shows it")
+}

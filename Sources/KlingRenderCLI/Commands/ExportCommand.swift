@@ -34,6 +34,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try await openWorkspace(file, simulated: simulate, state: stateOptions)
+        noteRehearsalOnly(workspace, simulated: simulate, command: "export")
         let timeline: Timeline
         do {
             timeline = try await Timeline.of(workspace, ffprobe: Executable.find("ffprobe"))

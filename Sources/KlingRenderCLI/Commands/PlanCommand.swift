@@ -38,7 +38,7 @@ struct PlanCommand: AsyncParsableCommand {
         do {
             plan = try workspace.plan(options)
         } catch {
-            throw fail(error.message)
+            throw fail(error)
         }
         if json {
             try JSONOutput.write(plan)

@@ -29,6 +29,7 @@ struct ReviewCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try await openWorkspace(file, simulated: simulate, state: stateOptions)
+        noteRehearsalOnly(workspace, simulated: simulate, command: "review")
         let written: ReviewPage.Written
         do {
             written = try await ReviewPage.write(workspace)

@@ -29,6 +29,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try await openWorkspace(file, simulated: simulate, state: stateOptions)
+        noteRehearsalOnly(workspace, simulated: simulate, command: "status")
         let status = ProjectStatus(workspace: workspace, verify: verify)
         if json {
             try JSONOutput.write(status)

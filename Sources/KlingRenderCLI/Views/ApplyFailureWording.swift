@@ -7,8 +7,8 @@ extension ApplyFailure {
     func words(in workspace: Workspace) -> String {
         let project = workspace.project.file
         switch self {
-        case .plan(let error): return error.message
-        case .replanned(let error): return "\(error.message); nothing was sent"
+        case .plan(let error): return error.located + (error.note.map { "; \($0)" } ?? "")
+        case .replanned(let error): return "\(error.located); nothing was sent"
         case .workspace(.manifest(let problem)): return problem.description
         case .workspace(.invalid): return "\(project) cannot be read again; nothing was sent"
         case .stale(let file, let problem, let options):

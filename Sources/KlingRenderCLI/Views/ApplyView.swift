@@ -25,7 +25,9 @@ class ApplyView: ApplyDelegate, @unchecked Sendable {
 
     func consent(to plan: Plan) async throws {
         try confirmOnTerminal(
-            "\nApply this plan and spend up to \(plan.totalCredits.formatted) credits?",
+            plan.simulated
+                ? "\nRehearse this plan against the simulator? No credits are spent."
+                : "\nApply this plan and spend up to \(plan.totalCredits.formatted) credits?",
             offTerminal:
                 "apply asks before it spends credits, and standard input is not a terminal: pass --yes to apply this plan (\(plan.totalCredits.formatted) credits)",
             cancelled: "Apply cancelled; nothing was sent.")

@@ -71,3 +71,16 @@ extension Substring {
     func trimmingCR() -> Substring { hasSuffix("\r") ? dropLast() : self }
     func replacingTabs() -> String { String(map { $0 == "\t" ? " " : $0 }) }
 }
+
+extension DiagnosticView {
+    /// A plan's error as `validate` prints its own: located, with the source line and a caret,
+    /// when it is about something written in the project file.
+    func render(_ error: PlanError) -> String {
+        guard let file = error.file, let location = error.location else {
+            return "\(terminal.paint("error:", .bold, .red)) \(Printable.escaped(error.message))"
+                + (error.note.map { "; \(Printable.escaped($0))" } ?? "")
+        }
+        let source = try? String(contentsOfFile: file, encoding: .utf8)
+        return render(Diagnostic(.error, file: file, at: location, error.message, note: error.note), source: source)
+    }
+}

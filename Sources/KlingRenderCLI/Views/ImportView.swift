@@ -36,7 +36,7 @@ extension ImportFailure {
     func worded(_ operation: Import, file: String) -> String {
         let (key, task) = (operation.key, operation.taskID)
         switch self {
-        case .plan(let error): return error.message
+        case .plan(let error): return error.located
         case .workspace(.manifest(let problem)): return problem.description
         case .workspace(.invalid): return "\(file) cannot be read again; nothing was changed"
         case .noShot(let shot): return "no shot `\(shot)` in \(file)"

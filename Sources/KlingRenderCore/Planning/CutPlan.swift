@@ -116,8 +116,8 @@ extension Planner {
             keys.append(key)
             guard let row = shots.first(where: { $0.key == key }) else {
                 throw PlanError(
-                    message: "\(project.file):\(clip.location.line):\(clip.location.column): `cut.clips[\(n)]` takes "
-                        + "take \(Take.parse(key)?.number ?? 1) of `\(clip.shot)`, which it does not have")
+                    message: "`cut.clips[\(n)]` takes take \(Take.parse(key)?.number ?? 1) of `\(clip.shot)`, "
+                        + "which it does not have", file: project.file, at: clip.location)
             }
             if row.action == .uncertain {
                 return PlannedCut(

@@ -27,9 +27,28 @@ package struct PlanOptions: Sendable, Equatable, Codable {
     }
 }
 
-/// A problem with the options themselves (`--target nosuch`).
+/// Why a project cannot be planned: the options (`--target nosuch`), or something written in
+/// the file that only the manifest shows wrong (a pick of a take that does not exist), located
+/// there like a diagnostic of `validate`.
 package struct PlanError: Error, Sendable, Equatable {
     package var message: String
+    /// The project file and where in it, when the problem is something written there.
+    package var file: String?
+    package var location: SourceLocation?
+    package var note: String?
+
+    package init(message: String, file: String? = nil, at location: SourceLocation? = nil, note: String? = nil) {
+        self.message = message
+        self.file = file
+        self.location = location
+        self.note = note
+    }
+
+    /// `film.yaml:12:5: message`, for text that has no room for the source line.
+    package var located: String {
+        guard let file, let location else { return message }
+        return "\(file):\(location.line):\(location.column): \(message)"
+    }
 }
 
 /// Compares a project with its manifest and says, per shot, what `apply` will do.
@@ -138,10 +157,10 @@ package struct Planner: Sendable {
         }
         let existing = max(shot.takes, recorded.last ?? 0, retake ?? 0)
         if shot.pick > existing {
-            let place = shot.pickLocation.map { "\(project.file):\($0.line):\($0.column): " } ?? ""
             throw PlanError(
-                message: place + "`pick: \(shot.pick)` names no take of `\(shot.id)`: it has takes 1 to \(existing); "
-                    + "raise `takes:`, or render one more with `kling-render apply --retake \(shot.id)`")
+                message: "`pick: \(shot.pick)` names no take of `\(shot.id)`: it has takes 1 to \(existing)",
+                file: project.file, at: shot.pickLocation,
+                note: "raise `takes:`, or render one more with `kling-render apply --retake \(shot.id)`")
         }
         var result: [(Int, Decision)] = []
         // The takes the cut uses are wanted as the pick is.

@@ -9,7 +9,11 @@ extension ProjectBuilder {
 
     /// `ids` are every shot written, valid or not: a clip of a shot with errors of its own is not
     /// also reported as naming no shot.
-    mutating func readCut(_ node: YAMLNode, shots: [Shot], ids: Set<String>, name: String) -> Cut? {
+    /// `lengths`: each shot's length where the file says it, shots with errors included, so that
+    /// every trim and transition is checked in the one run.
+    mutating func readCut(
+        _ node: YAMLNode, shots: [Shot], ids: Set<String>, lengths: [String: Double], name: String
+    ) -> Cut? {
         guard case .mapping(let m) = node else {
             sink.error(node.location, "`cut` must be a mapping (output, size, fps, clips, audio)")
             return nil
@@ -42,11 +46,22 @@ extension ProjectBuilder {
             return nil
         }
         let byID = Dictionary(shots.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        // Each clip that could be read, by its place in the list: transitions are checked between
+        // neighbours that both were, whatever the others' errors.
+        var read: [Int: Cut.Clip] = [:]
         for (n, item) in list.items.enumerated() {
-            if let clip = cutClip(item, number: n, shots: byID, ids: ids) { cut.clips.append(clip) } else { ok = false }
+            switch cutClip(item, number: n, valid: byID, ids: ids, lengths: lengths) {
+            case .valid(let clip):
+                read[n] = clip
+                cut.clips.append(clip)
+            case .ofInvalidShot(let clip):
+                read[n] = clip
+                ok = false
+            case .invalid: ok = false
+            }
         }
+        if !checkTransitions(read, count: list.items.count, lengths: lengths) { ok = false }
         if ok { ok = checkOutput(cut, shots: byID, at: m["output"]?.location ?? node.location) }
-        if ok { ok = checkTransitions(cut, shots: byID) }
         if let n = m["audio"] {
             if let audio = cutAudio(n) { cut.audio = audio } else { ok = false }
         }
@@ -125,25 +140,32 @@ extension ProjectBuilder {
         return false
     }
 
-    private mutating func cutClip(_ node: YAMLNode, number n: Int, shots: [String: Shot], ids: Set<String>)
-        -> Cut.Clip?
-    {
+    /// A clip as read: of a valid shot, of a shot with errors of its own (checked all the same,
+    /// but no cut is made), or not readable.
+    private enum ReadClip {
+        case valid(Cut.Clip)
+        case ofInvalidShot(Cut.Clip)
+        case invalid
+    }
+
+    private mutating func cutClip(
+        _ node: YAMLNode, number n: Int, valid shots: [String: Shot], ids: Set<String>, lengths: [String: Double]
+    ) -> ReadClip {
         let at = "cut.clips[\(n)]"
         guard case .mapping(let m) = node else {
             sink.error(node.location, "`\(at)` must be a mapping such as `shot: sunrise`")
-            return nil
+            return .invalid
         }
         unknownKeys(m, allowed: Self.clipKeys, in: at)
         guard let shotNode = m["shot"], let id = plainText(shotNode, field: "\(at).shot") else {
             sink.error(node.location, "`\(at)` needs `shot:`")
-            return nil
+            return .invalid
         }
-        guard let shot = shots[id] else {
-            if ids.contains(id) { return nil }  // Its own errors are reported.
+        guard ids.contains(id) else {
             sink.error(
                 shotNode.location, "`\(at).shot` names no shot: `\(Printable.short(id, limit: 80))`",
-                note: Suggestion.note(for: id, in: shots.keys))
-            return nil
+                note: Suggestion.note(for: id, in: ids))
+            return .invalid
         }
         var clip = Cut.Clip(shot: id, location: node.location)
         var ok = true
@@ -171,16 +193,15 @@ extension ProjectBuilder {
                 ok = false
             }
         }
-        guard ok, trimFits(clip, shot: shot, m, node, at: at) else { return nil }
-        return clip
+        guard ok, trimFits(clip, length: lengths[id], m, node, at: at) else { return .invalid }
+        return shots[id] == nil ? .ofInvalidShot(clip) : .valid(clip)
     }
 
     /// `out` after `in`, and both within the shot's length where the file says it.
-    private mutating func trimFits(_ clip: Cut.Clip, shot: Shot, _ m: YAMLMapping, _ node: YAMLNode, at: String)
-        -> Bool
-    {
-        let id = shot.id
-        let length = shot.seconds.map(Double.init)
+    private mutating func trimFits(
+        _ clip: Cut.Clip, length: Double?, _ m: YAMLMapping, _ node: YAMLNode, at: String
+    ) -> Bool {
+        let id = clip.shot
         if let out = clip.outPoint, out <= clip.inPoint {
             sink.error(
                 (m["out"] ?? node).location,
@@ -220,30 +241,33 @@ extension ProjectBuilder {
         }
     }
 
-    /// A transition no longer than either clip it joins, where their lengths are known.
-    private mutating func checkTransitions(_ cut: Cut, shots: [String: Shot]) -> Bool {
+    /// A transition no longer than either clip it joins, where their lengths are known. `clips`:
+    /// those read, by their place among `count`.
+    private mutating func checkTransitions(_ clips: [Int: Cut.Clip], count: Int, lengths: [String: Double]) -> Bool {
         func length(_ clip: Cut.Clip) -> Double? {
-            (clip.outPoint ?? shots[clip.shot]?.seconds.map(Double.init)).map { $0 - clip.inPoint }
+            (clip.outPoint ?? lengths[clip.shot]).map { $0 - clip.inPoint }
         }
         var ok = true
         // A clip holds its incoming and its outgoing transition one after the other.
-        for n in cut.clips.indices {
-            let into = cut.clips[n].transition.seconds
-            let out = n + 1 < cut.clips.count ? cut.clips[n + 1].transition.seconds : 0
-            guard into > 0, out > 0, let l = length(cut.clips[n]), into + out > l else { continue }
+        for n in 0..<count {
+            guard let clip = clips[n] else { continue }
+            let into = clip.transition.seconds
+            let out = clips[n + 1]?.transition.seconds ?? 0
+            guard into > 0, out > 0, let l = length(clip), into + out > l else { continue }
             sink.error(
-                cut.clips[n].location,
-                "`cut.clips[\(n)]` (`\(cut.clips[n].shot)`, \(Cut.seconds(l)) s) is shorter than its two transitions (\(Cut.seconds(into)) s in, \(Cut.seconds(out)) s out)"
+                clip.location,
+                "`cut.clips[\(n)]` (`\(clip.shot)`, \(Cut.seconds(l)) s) is shorter than its two transitions (\(Cut.seconds(into)) s in, \(Cut.seconds(out)) s out)"
             )
             ok = false
         }
-        for n in cut.clips.indices.dropFirst() where cut.clips[n].transition != .cut {
-            let seconds = cut.clips[n].transition.seconds
+        for n in 1..<max(1, count) {
+            guard let clip = clips[n], clip.transition != .cut else { continue }
+            let seconds = clip.transition.seconds
             for (k, side) in [(n - 1, "the clip before"), (n, "its clip")] {
-                guard let l = length(cut.clips[k]), seconds > l else { continue }
+                guard let other = clips[k], let l = length(other), seconds > l else { continue }
                 sink.error(
-                    cut.clips[n].location,
-                    "`cut.clips[\(n)].transition` lasts \(Cut.seconds(seconds)) s, longer than \(side) (`\(cut.clips[k].shot)`, \(Cut.seconds(l)) s)"
+                    clip.location,
+                    "`cut.clips[\(n)].transition` lasts \(Cut.seconds(seconds)) s, longer than \(side) (`\(other.shot)`, \(Cut.seconds(l)) s)"
                 )
                 ok = false
             }

@@ -67,7 +67,18 @@ struct ProjectBuilder {
         if let node = top["outputs_lifetime"], let seconds = timeSpan(node, field: "outputs_lifetime") {
             project.outputsLifetime = seconds
         }
-        if let node = top["cut"] { project.cut = readCut(node, shots: shots, ids: ids, name: settings.name) }
+        if let node = top["cut"] {
+            // The lengths the file writes, of every shot, valid or not: a trim past the end of a
+            // shot with an error of its own is still reported in the same run.
+            var lengths: [String: Double] = [:]
+            for (id, node) in shotNodes {
+                if case .mapping(let m) = node, case .scalar(let s)? = m["duration"], let v = Int(s.text) {
+                    lengths[id.text] = Double(v)
+                }
+            }
+            for shot in shots { lengths[shot.id] = shot.seconds.map(Double.init) }
+            project.cut = readCut(node, shots: shots, ids: ids, lengths: lengths, name: settings.name)
+        }
         if let node = top["state"] { project.state = readState(node) }
         checkFiles(into: &project)
         return project
