@@ -55,55 +55,64 @@ package struct Template: Sendable {
     /// Parses `scalar`, reporting malformed references to `sink`; nil if any was malformed.
     package static func parse(_ scalar: YAMLScalar, field: String, into sink: inout DiagnosticSink) -> Template? {
         let text = scalar.text
-        guard text.utf8.contains(UInt8(ascii: "$")) else { return Template(segments: [.literal(text)]) }
+        let dollar = UInt8(ascii: "$")
+        guard text.utf8.contains(dollar) else { return Template(segments: [.literal(text)]) }
+        // UTF-8 bytes, not Characters: `$`, `{` and `}` are ASCII, so their indices fall between
+        // code points, and grapheme breaking is slow. Offsets (libyaml's columns count code points)
+        // are counted only for the references found.
+        let utf8 = text.utf8
+        let (open, close) = (UInt8(ascii: "{"), UInt8(ascii: "}"))
+        func offset(_ index: String.Index) -> Int { text.unicodeScalars.distance(from: text.startIndex, to: index) }
         var segments: [Segment] = []
-        // Unicode scalars, not Characters: `$`, `{` and `}` are ASCII, grapheme breaking is slow,
-        // and libyaml's columns count code points.
-        let chars = Array(text.unicodeScalars)
-        var literal = String.UnicodeScalarView()
+        var literal = ""
         var ok = true
-        var i = 0
+        var i = utf8.startIndex
         /// Where the run of plain text that `literal` has not taken yet starts.
-        var run = 0
-        while i < chars.count {
-            guard chars[i] == "$" else {
-                i += 1
+        var run = i
+        while i < utf8.endIndex {
+            guard utf8[i] == dollar else {
+                utf8.formIndex(after: &i)
                 continue
             }
-            if i + 2 < chars.count, chars[i + 1] == "$", chars[i + 2] == "{" {
-                literal.append(contentsOf: chars[run..<i])
-                literal.append(contentsOf: "${".unicodeScalars)
-                i += 3
-                run = i
+            let next = utf8.index(after: i)
+            if next < utf8.endIndex, utf8[next] == dollar {
+                let brace = utf8.index(after: next)
+                if brace < utf8.endIndex, utf8[brace] == open {
+                    literal += text[run..<i]
+                    literal += "${"
+                    i = utf8.index(after: brace)
+                    run = i
+                    continue
+                }
+            }
+            guard next < utf8.endIndex, utf8[next] == open else {
+                i = next
                 continue
             }
-            guard i + 1 < chars.count, chars[i + 1] == "{" else {
-                i += 1
-                continue
-            }
-            literal.append(contentsOf: chars[run..<i])
-            let start = i
-            guard let close = chars[(i + 2)...].firstIndex(of: "}") else {
+            literal += text[run..<i]
+            let start = offset(i)
+            let body = utf8.index(after: next)
+            guard let end = utf8[body...].firstIndex(of: close) else {
                 sink.error(
                     scalar.location(ofOffset: start), "unterminated `${` in `\(field)`",
                     note: "close it with `}`, or write `$${` for a literal `${`")
                 return nil
             }
-            let expression = String(String.UnicodeScalarView(chars[(i + 2)..<close])).trimmingSpaces()
+            let expression = String(text[body..<end]).trimmingSpaces()
             if !literal.isEmpty {
-                segments.append(.literal(String(literal)))
-                literal = String.UnicodeScalarView()
+                segments.append(.literal(literal))
+                literal = ""
             }
             if let segment = reference(expression, in: scalar, at: start, field: field, into: &sink) {
                 segments.append(segment)
             } else {
                 ok = false
             }
-            i = close + 1
+            i = utf8.index(after: end)
             run = i
         }
-        literal.append(contentsOf: chars[run..<chars.count])
-        if !literal.isEmpty { segments.append(.literal(String(literal))) }
+        literal += text[run...]
+        if !literal.isEmpty { segments.append(.literal(literal)) }
         return ok ? Template(segments: segments) : nil
     }
 }
