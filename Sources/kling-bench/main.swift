@@ -3,6 +3,7 @@
 //   kling-bench generate N FILE    write a project of N shots (edits chaining, fan-in, vars, anchors)
 //   kling-bench parse FILE         libyaml's event parser alone, nothing built
 //   kling-bench plan FILE          load, validate, fingerprint and plan, as `kling-render plan` does
+//   kling-bench load-once FILE     peak memory after one load, then after one plan of it
 //
 // parse and plan print one line: `seconds=… peak_rss_kb=…` (best of 3 runs; peak of the process).
 import CYAML
@@ -132,6 +133,17 @@ case "plan":
         shots = plan.shots.count
     }
     print("seconds=\(seconds) peak_rss_kb=\(peakRSSKilobytes()) shots=\(shots)")
+case "load-once":
+    // Peak memory of one load, then of one plan of it.
+    let file = arguments[2]
+    var shots = 0
+    do {
+        let workspace = try Workspace.open(file, simulated: false)
+        print("after load: peak_rss_kb=\(peakRSSKilobytes())")
+        let plan = try Planner().plan(workspace.project, manifest: workspace.manifest, paths: workspace.paths)
+        shots = plan.shots.count
+    }
+    print("after plan: peak_rss_kb=\(peakRSSKilobytes()) shots=\(shots)")
 case "phases":
     // Where plan's time goes: best of 3 for each phase, in order.
     let file = arguments[2]
@@ -139,13 +151,16 @@ case "phases":
     var result: LoadResult?
     let load = time { result = ProjectLoader().load(data: data, file: file) }
     guard let project = result?.project else { exit(1) }
+    print("after load: peak_rss_kb=\(peakRSSKilobytes())")
     var graph: ShotGraph?
     let order = time { graph = ShotGraph(project) }
     var fingerprints: [String] = []
     let fingerprint = time { fingerprints = Fingerprint.all(graph!) }
     let paths = ProjectPaths(projectFile: file, output: project.output, simulated: false)
     let plan = try time { _ = try Planner().plan(project, manifest: nil, paths: paths) }
-    print("load=\(load) graph=\(order) fingerprints=\(fingerprint) plan=\(plan) shots=\(fingerprints.count)")
+    print(
+        "load=\(load) graph=\(order) fingerprints=\(fingerprint) plan=\(plan) shots=\(fingerprints.count) peak_rss_kb=\(peakRSSKilobytes())"
+    )
 default:
     FileHandle.standardError.write(
         Data("usage: kling-bench generate N FILE | parse FILE | plan FILE | phases FILE\n".utf8))
