@@ -9,7 +9,7 @@ package struct KlingRenderCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, GraphCommand.self,
-            ReviewCommand.self, ExportCommand.self, AcceptCommand.self, ImportCommand.self,
+            ReviewCommand.self, PickCommand.self, ExportCommand.self, AcceptCommand.self, ImportCommand.self,
             StateCommand.self, SimulatorCommand.self,
         ]
     )
