@@ -112,16 +112,27 @@ actor ClipStore {
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("\(task.id).mp4")
         let size = ["9:16": "360x640", "1:1": "480x480"][task.aspectRatio] ?? "640x360"
-        let words = String(task.prompt.prefix(60)).filter { $0.isLetter || $0.isNumber || $0 == " " || $0 == "," }
+        // The caption as written, punctuation and all: read from a file, so that nothing in the
+        // prompt is taken for filter syntax (and `expansion=none`: no `%{…}` either).
+        let caption = folder.appendingPathComponent("caption.txt")
+        try Data(String(task.prompt.prefix(80)).utf8).write(to: caption)
         let pattern = "testsrc2=size=\(size):rate=24:duration=\(task.duration)"
         // Each task in its own colours, so that two takes of one prompt are told apart as real
         // takes are; with the prompt drawn on it, or without where ffmpeg has no drawtext or no font.
         let hue = "hue=h=\(task.id.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) % 360 })"
-        let text = "drawtext=text='\(words)':fontcolor=white:fontsize=18:x=10:y=h-30:box=1:boxcolor=black@0.6"
+        let text =
+            "drawtext=textfile=\(caption.path):expansion=none:fontcolor=white:fontsize=18:x=10:y=h-30:box=1:boxcolor=black@0.6"
+        // `sound: true`: a tone, its pitch from the prompt, so that each shot is heard apart.
+        let pitch = 220 + task.prompt.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) % 40 } * 20
+        let tone =
+            task.request["sound"] == .bool(true)
+            ? "sine=frequency=\(pitch):sample_rate=48000:duration=\(task.duration)" : nil
         for filter in [hue + "," + text, hue] {
-            var arguments = ["-loglevel", "error", "-y", "-f", "lavfi", "-i", pattern, "-vf", filter]
+            var arguments = ["-loglevel", "error", "-y", "-f", "lavfi", "-i", pattern]
+            if let tone { arguments += ["-f", "lavfi", "-i", tone, "-c:a", "aac", "-b:a", "64k", "-shortest"] }
             arguments += [
-                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+                "-vf", filter, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags",
+                "+faststart",
                 output.path,
             ]
             // swift-subprocess: no descriptor of the simulator's leaks into ffmpeg.

@@ -12,7 +12,7 @@ struct ExecutableTests {
         let seen = Collected()
         let (status, said) = await Executable.run(
             shell, ["-c", "printf 'one\\ntwo\\n'; yes x | head -c 20000 | tr -d '\\n' >&2; exit 3"],
-            timeout: .seconds(30), output: { seen.append($0) })
+            timeout: .seconds(300), output: { seen.append($0) })
         #expect(status == 3)
         #expect(String(decoding: seen.data, as: UTF8.self) == "one\ntwo\n")
         #expect(said.count == 4096 && said.allSatisfy { $0 == "x" })

@@ -64,6 +64,11 @@ struct FieldDiffTests {
             files: ["boards/a.png"])
         #expect(diff == .file(path: "boards/a.png", before: "11111111", after: "22222222"))
         #expect(FieldDiff.of(.int(5), .int(10)) == .value(before: .int(5), after: .int(10)))
+        // A "hash" that is not hex (a doctored manifest's escape codes) is not shown as one.
+        let doctored = JSONValue.string("sha256:\u{1B}[2J\u{1B}[3J")
+        #expect(
+            FieldDiff.of(doctored, .string("sha256:" + String(repeating: "2", count: 64)), files: ["b.png"])
+                == .value(before: doctored, after: .string("sha256:" + String(repeating: "2", count: 64))))
         #expect(FieldDiff.of(.bool(true), nil) == .value(before: .bool(true), after: nil))
     }
 

@@ -46,4 +46,31 @@ struct PickEditTests {
             (try? PickEdit.edit(Self.film, project: try project(), shot: "snow", take: 4, rendered: [1, 4]).get())
                 != nil)
     }
+
+    @Test("hostile shapes: a `takes:` line inside a block prompt is not the shot's; a lone CR is refused")
+    func hostile() throws {
+        let block = """
+            version: 1
+            name: b
+            shots:
+              a:
+                prompt: |
+                  takes: three tries
+                type: std-text-to-video
+              b:
+                type: std-text-to-video
+                prompt: two
+
+            """
+        let project = try #require(ProjectLoader().load(text: block, file: "film.yaml").project)
+        // Take 1 is within `takes:` (1): the line goes after `type:`, at the shot's own indentation.
+        let edit = try PickEdit.edit(block, project: project, shot: "a", take: 1, rendered: []).get()
+        #expect(
+            edit.text
+                == block.replacingOccurrences(
+                    of: "    type: std-text-to-video\n  b:", with: "    type: std-text-to-video\n    pick: 1\n  b:"))
+        let cr = "version: 1\rname: x\rshots:\r  a:\r    type: std-text-to-video\r    prompt: p\r    takes: 2\r"
+        let crProject = try #require(ProjectLoader().load(text: cr, file: "film.yaml").project)
+        #expect(PickEdit.edit(cr, project: crProject, shot: "a", take: 2, rendered: []) == .failure(.lineBreaks))
+    }
 }

@@ -77,4 +77,22 @@ struct ClipTests {
             #expect(abs(ratio - expected) < 0.02, "\(header.width)x\(header.height)")
         }
     }
+
+    @Test("with ffmpeg, `sound: true` gives the clip a sound track (a tone) and `sound: false` none")
+    func sound() async throws {
+        try await withSimulator({ $0.useFFmpeg = true }) { sim in
+            for sound in [true, false] {
+                let body =
+                    #"{"type":"std-text-to-video","prompt":"Dawn, gulls: 5% (a test)","duration":5,"sound":\#(sound)}"#
+                let created = try await send(sim, .POST, "/api/generate", json: body)
+                let id = try #require(created.data["task_id"] as? String)
+                let done = try await waitForTask(sim, id)
+                let url = try #require((done.data["response"] as? [String])?.first)
+                let video = try await send(sim, .GET, try #require(URL(string: url)?.path), key: nil)
+                #expect(MP4Header(video.body) != nil)
+                // An MP4 names each track's kind in its handler box: `vide`, `soun`.
+                #expect((video.body.range(of: Data("soun".utf8)) != nil) == sound, "sound: \(sound)")
+            }
+        }
+    }
 }

@@ -50,7 +50,7 @@ func send(
     } else if let body {
         request.body = .bytes(ByteBuffer(bytes: body))
     }
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
     let bytes = try await response.body.collect(upTo: 64 << 20)
     return WireAnswer(status: Int(response.status.code), headers: response.headers, body: Data(buffer: bytes))
 }

@@ -73,7 +73,10 @@ extension PickEdit.Failure {
             "the pick of `\(shot)` comes from \(file):\(at.line):\(at.column), which other shots may share "
                 + "(an anchor or a merge key): change it there, or write `pick:` in the shot itself"
         case .cannotPlace(let shot, let at):
-            "`\(shot)` (\(file):\(at.line)) has no `takes:` or `type:` line to add `pick:` after: add it by hand"
+            "`\(shot)` (\(file):\(at.line)) is written so that one line cannot set its pick (no plain `takes:` or "
+                + "`type:` line of its own to add `pick:` after): write `pick:` in it by hand; nothing was written"
+        case .lineBreaks:
+            "\(file) breaks lines with something other than LF or CRLF; pick edits only those files: nothing was written"
         }
     }
 }

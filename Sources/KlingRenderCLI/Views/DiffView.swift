@@ -30,14 +30,23 @@ struct DiffView {
         let field = Printable.escaped(change.field)
         switch change.diff ?? FieldDiff.of(change.before, change.after) {
         case .text(let runs):
-            return "\(indent)~ \(field):\n" + wrap(runs, indent: indent + "    ")
+            // A manifest's side can be anything: a side longer than a screenful is cut short.
+            let shown = runs.map { run in
+                var cut = run
+                if run.text.count > 2_000 { cut.text = String(run.text.prefix(2_000)) + "…" }
+                return cut
+            }
+            let body = wrap(shown, indent: indent + "    ")
+            let marked = runs.contains { $0.mark != .same && !$0.text.allSatisfy(\.isWhitespace) }
+            return "\(indent)~ \(field):\(marked ? "" : " (only spacing or line breaks changed)")\n" + body
         case .list(let elements):
             var out = "\(indent)~ \(field):\n"
             for element in elements { out += indent + "    " + line(element) + "\n" }
             return out
         case .file(let path, let before, let after):
+            let (was, now) = (Printable.escaped(before ?? "?"), Printable.escaped(after ?? "?"))
             return
-                "\(indent)~ \(field): \(Printable.escaped(path)) has other bytes (sha256 \(removed(before ?? "?")) → \(added(after ?? "?")))\n"
+                "\(indent)~ \(field): \(Printable.escaped(path)) has other bytes (sha256 \(removed(was)) → \(added(now)))\n"
         case .value(let before, let after):
             return "\(indent)~ \(field): \(removed(Self.shown(before))) → \(added(Self.shown(after)))\n"
         }
@@ -56,7 +65,7 @@ struct DiffView {
 
     static func shown(_ value: JSONValue?) -> String {
         guard let value else { return "(none)" }
-        if case .string(let text) = value { return "\"\(Printable.escaped(text))\"" }
+        if case .string(let text) = value { return "\"\(Printable.short(text, limit: 2_000))\"" }
         return Printable.escaped(value.summary)
     }
 

@@ -23,13 +23,64 @@ package enum PickEdit {
         case noTake(shot: String, take: Int, takes: [Int])
         /// The pick is written where other shots share it.
         case shared(shot: String, at: SourceLocation)
-        /// The shot is written so that one line cannot say it (flow style, a block scalar first).
+        /// The shot is written so that one line cannot say it (flow style, a block scalar first),
+        /// or the edit would change anything but the pick.
         case cannotPlace(shot: String, at: SourceLocation)
+        /// The file breaks lines with something other than `\n` or `\r\n`.
+        case lineBreaks
     }
 
     /// The edit of `text` (the bytes `project` was loaded from) that makes `take` the pick of `id`.
     /// `rendered`: the takes the manifest records.
     package static func edit(
+        _ text: String, project: Project, shot id: String, take: Int, rendered: [Int]
+    ) -> Result<Edit, Failure> {
+        guard Self.breaksLinesPlainly(text) else { return .failure(.lineBreaks) }
+        switch unchecked(text, project: project, shot: id, take: take, rendered: rendered) {
+        case .failure(let failure): return .failure(failure)
+        case .success(let edit):
+            // Read back: the edit must change this shot's pick and nothing else.
+            guard let edited = ProjectLoader().load(text: edit.text, file: project.file).project,
+                Self.sameButPick(project, edited, shot: id, take: take)
+            else {
+                let at = project.shot(id)?.location ?? SourceLocation(line: 1, column: 1)
+                return .failure(.cannotPlace(shot: id, at: at))
+            }
+            return .success(edit)
+        }
+    }
+
+    /// Only `\n` and `\r\n`: libyaml also breaks lines at a lone `\r`, U+0085, U+2028 and U+2029,
+    /// which would put the composer's line numbers and this edit's apart.
+    static func breaksLinesPlainly(_ text: String) -> Bool {
+        var previous: Unicode.Scalar?
+        for scalar in text.unicodeScalars {
+            if scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}" { return false }
+            if previous == "\r", scalar != "\n" { return false }
+            previous = scalar
+        }
+        return previous != "\r"
+    }
+
+    /// Every shot as it was but `id`'s pick, which is `take`; the cut's clips as they were.
+    static func sameButPick(_ a: Project, _ b: Project, shot id: String, take: Int) -> Bool {
+        guard a.shots.count == b.shots.count, a.cut?.clips.count == b.cut?.clips.count, a.cut?.output == b.cut?.output
+        else { return false }
+        for (x, y) in zip(a.shots, b.shots) {
+            guard x.id == y.id, x.type.name == y.type.name, x.values == y.values, x.extra == y.extra,
+                x.takes == y.takes, x.notes == y.notes, x.dependencies.map(\.id) == y.dependencies.map(\.id),
+                y.pick == (x.id == id ? take : x.pick)
+            else { return false }
+        }
+        for (x, y) in zip(a.cut?.clips ?? [], b.cut?.clips ?? []) {
+            guard x.shot == y.shot, x.take == y.take, x.inPoint == y.inPoint, x.outPoint == y.outPoint,
+                x.transition == y.transition
+            else { return false }
+        }
+        return true
+    }
+
+    private static func unchecked(
         _ text: String, project: Project, shot id: String, take: Int, rendered: [Int]
     ) -> Result<Edit, Failure> {
         guard let index = project.shots.firstIndex(where: { $0.id == id }) else {
@@ -53,17 +104,23 @@ package enum PickEdit {
                 Edit(text: lines.joined(separator: "\n"), line: line, before: before, after: take, added: false))
         }
         // No pick written: a line after `takes:`, else after `type:`, at their indentation.
+        guard first < min(end, lines.count + 1) else { return .failure(.cannotPlace(shot: id, at: shot.location)) }
         let own = (first..<min(end, lines.count + 1)).dropFirst()
-        let anchor =
-            own.first { Self.isKeyLine(lines[$0 - 1], key: "takes") }
-            ?? own.first {
-                Self.isKeyLine(lines[$0 - 1], key: "type")
-            }
+        // The shot's own keys sit at the indentation of its first line of content: never a line
+        // of a block scalar or of a nested mapping that happens to read `takes:`.
+        let content = own.first {
+            let trimmed = lines[$0 - 1].trimmingCharacters(in: .whitespaces)
+            return !trimmed.isEmpty && !trimmed.hasPrefix("#")
+        }
+        let indent = content.map { lines[$0 - 1].prefix { $0 == " " }.count }
+        func ownKey(_ line: Int, _ key: String) -> Bool {
+            lines[line - 1].prefix { $0 == " " }.count == indent && Self.isKeyLine(lines[line - 1], key: key)
+        }
+        let anchor = own.first { ownKey($0, "takes") } ?? own.first { ownKey($0, "type") }
         guard let after = anchor else { return .failure(.cannotPlace(shot: id, at: shot.location)) }
         let reference = lines[after - 1]
-        let indent = reference.prefix { $0 == " " }
         let ending = reference.hasSuffix("\r") ? "\r" : ""
-        lines.insert("\(indent)pick: \(take)\(ending)", at: after)
+        lines.insert("\(reference.prefix { $0 == " " })pick: \(take)\(ending)", at: after)
         return .success(
             Edit(text: lines.joined(separator: "\n"), line: after + 1, before: nil, after: take, added: true))
     }

@@ -62,7 +62,12 @@ package struct Template: Sendable {
         // are counted only for the references found.
         let utf8 = text.utf8
         let (open, close) = (UInt8(ascii: "{"), UInt8(ascii: "}"))
-        func offset(_ index: String.Index) -> Int { text.unicodeScalars.distance(from: text.startIndex, to: index) }
+        // Counted on from the last reference, so that many references cost one pass.
+        var counted = (index: text.startIndex, offset: 0)
+        func offset(_ index: String.Index) -> Int {
+            counted = (index, counted.offset + text.unicodeScalars.distance(from: counted.index, to: index))
+            return counted.offset
+        }
         var segments: [Segment] = []
         var literal = ""
         var ok = true

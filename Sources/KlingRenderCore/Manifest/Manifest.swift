@@ -67,7 +67,9 @@ package struct Manifest: Codable, Sendable, Equatable {
     private func withPaidTasks() -> [String: LedgerEntry]? {
         var ledger = self.ledger ?? [:]
         for (key, entry) in shots {
-            guard let task = entry.taskID, let credits = entry.consumedCredits, credits > 0 else { continue }
+            // A task charged and then refunded (credits back to 0) is updated, not kept at its charge.
+            guard let task = entry.taskID, let credits = entry.consumedCredits, credits > 0 || ledger[task] != nil
+            else { continue }
             ledger[task] = LedgerEntry(shot: key, credits: credits)
         }
         return ledger.isEmpty ? nil : ledger

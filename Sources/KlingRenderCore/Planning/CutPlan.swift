@@ -139,7 +139,11 @@ extension Planner {
             if let recorded = manifest?.cut {
                 if recorded.fingerprint != fingerprint {
                     let changes = Cut.changes(from: recorded.spec, to: cut.spec(in: project, clipFiles: files))
-                    reasons += changes.isEmpty ? ["the cut or a clip it uses changed since it was assembled"] : changes
+                    // A manifest's spec can be anything: at most 20 lines, each cut short.
+                    let shown =
+                        changes.prefix(20).map { $0.count > 300 ? String($0.prefix(300)) + "…" : $0 }
+                        + (changes.count > 20 ? ["…and \(changes.count - 20) more changes"] : [])
+                    reasons += changes.isEmpty ? ["the cut or a clip it uses changed since it was assembled"] : shown
                 } else {
                     switch recorded.file.check(in: paths, expected: path, verify: options.verify) {
                     case .ok: break

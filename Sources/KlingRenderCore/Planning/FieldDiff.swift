@@ -44,7 +44,7 @@ package enum FieldDiff: Sendable, Equatable {
             }
             if hash(was) != nil || hash(now) != nil { return .value(before: before, after: after) }
             return .text(words(was, now))
-        case (.array(let was)?, .array(let now)?):
+        case (.array(let was)?, .array(let now)?) where was.count <= maxElements && now.count <= maxElements:
             return .list(elements(was, now, files: files))
         default:
             return .value(before: before, after: after)
@@ -54,8 +54,15 @@ package enum FieldDiff: Sendable, Equatable {
     /// `sha256:9f86d081…` → `9f86d081`; nil for any other text.
     static func hash(_ text: String) -> String? {
         guard text.hasPrefix("sha256:") else { return nil }
-        return String(text.dropFirst(7).prefix(8))
+        let digits = text.dropFirst(7).prefix(8)
+        guard digits.count == 8, digits.allSatisfy(\.isHexDigit) else { return nil }
+        return String(digits)
     }
+
+    /// Lists longer than this either way are shown old → new, not element by element.
+    static let maxElements = 256
+    /// Texts longer than this many characters either way are not split into words at all.
+    static let maxCharacters = 20_000
 
     // MARK: Words
 
@@ -79,6 +86,9 @@ package enum FieldDiff: Sendable, Equatable {
     }
 
     static func words(_ was: String, _ now: String) -> [Run] {
+        guard was.utf8.count <= maxCharacters, now.utf8.count <= maxCharacters else {
+            return [Run(mark: .removed, text: was), Run(mark: .added, text: now)]
+        }
         let a = tokens(was)
         let b = tokens(now)
         guard let steps = align(a, b, limit: maxWords) else {
