@@ -141,21 +141,23 @@ struct SimulatorAPITests {
     @Test("429 RATE_LIMITED with Retry-After past the request rate and past the tasks in flight")
     func rateLimits() async throws {
         try await withSimulator({
-            $0.requestsPerSecond = 3
+            $0.requestsPerSecond = 1
             $0.timeScale = 1
         }) { sim in
-            // Ten at once: at most three a second get through, however long a loaded machine takes to send them.
+            // Thirty at once: at most one a second gets through, however long a loaded machine takes
+            // to send them (only a machine that spreads them over thirty seconds sees no 429).
             let started = ContinuousClock.now
             let answers = try await withThrowingTaskGroup(of: WireAnswer.self) { group in
-                for _ in 0..<10 { group.addTask { try await send(sim, .GET, "/api/status?task_id=n75none") } }
+                for _ in 0..<30 { group.addTask { try await send(sim, .GET, "/api/status?task_id=n75none") } }
                 return try await group.reduce(into: [WireAnswer]()) { $0.append($1) }
             }
             let seconds = Int((ContinuousClock.now - started).components.seconds) + 1
-            #expect(answers.filter { $0.status != 429 }.count <= 3 * (seconds + 1))
-            #expect(answers.contains { $0.status == 429 } || seconds >= 3)
-            let limited = try #require(answers.first { $0.status == 429 })
-            #expect(limited.headers.first(name: "Retry-After") != nil)
-            #expect(limited.json["error"] as? String == "RATE_LIMITED")
+            #expect(answers.filter { $0.status != 429 }.count <= seconds + 1)
+            #expect(answers.contains { $0.status == 429 } || seconds >= 30)
+            if let limited = answers.first(where: { $0.status == 429 }) {
+                #expect(limited.headers.first(name: "Retry-After") != nil)
+                #expect(limited.json["error"] as? String == "RATE_LIMITED")
+            }
         }
         try await withSimulator({
             $0.maxTasksInFlight = 1

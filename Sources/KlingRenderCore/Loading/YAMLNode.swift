@@ -1,11 +1,27 @@
-/// A position in a source file, 1-based, as editors count them.
+/// A position in a source file, 1-based, as editors count them. Kept in 32 bits each: a large
+/// project has millions of located nodes, and a project file is at most 64 MB.
 package struct SourceLocation: Hashable, Comparable, Sendable, Codable {
-    package var line: Int
-    package var column: Int
+    private var storedLine: Int32
+    private var storedColumn: Int32
+
+    package var line: Int {
+        get { Int(storedLine) }
+        set { storedLine = Int32(clamping: newValue) }
+    }
+
+    package var column: Int {
+        get { Int(storedColumn) }
+        set { storedColumn = Int32(clamping: newValue) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case storedLine = "line"
+        case storedColumn = "column"
+    }
 
     package init(line: Int, column: Int) {
-        self.line = line
-        self.column = column
+        storedLine = Int32(clamping: line)
+        storedColumn = Int32(clamping: column)
     }
 
     package static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
