@@ -72,54 +72,63 @@ struct DiffView {
     private func removed(_ text: String) -> String { terminal.color ? terminal.paint(text, .red) : text }
     private func added(_ text: String) -> String { terminal.color ? terminal.paint(text, .green) : text }
 
+    /// One word as shown: its text (painted or marked), its width on screen, and whether a space
+    /// comes before it.
+    private typealias Word = (shown: String, width: Int, spaced: Bool)
+
     /// Words of the runs wrapped at the width, each changed run marked.
     private func wrap(_ runs: [FieldDiff.Run], indent: String) -> String {
-        // Each word: what it shows, how wide it is, and whether a space comes before it.
-        var words: [(shown: String, width: Int, spaced: Bool)] = []
+        var words: [Word] = []
         var spaceBefore = false
         for run in runs {
-            var pieces: [(text: String, spaced: Bool)] = []
-            var current = ""
-            var currentSpaced = false
-            for character in run.text {
-                if character.isWhitespace {
-                    if !current.isEmpty { pieces.append((Printable.escaped(current), currentSpaced)) }
-                    current = ""
-                    spaceBefore = true
-                } else {
-                    if current.isEmpty {
-                        currentSpaced = spaceBefore
-                        spaceBefore = false
-                    }
-                    current.append(character)
-                }
-            }
-            if !current.isEmpty { pieces.append((Printable.escaped(current), currentSpaced)) }
-            for (k, (piece, spaced)) in pieces.enumerated() {
-                var text = piece
-                var visible = piece.count
-                switch run.mark {
-                case .same: break
-                case .removed, .changed:
-                    if terminal.color {
-                        text = terminal.paint(piece, .red)
-                    } else {
-                        if k == 0 { text = "[-" + text }
-                        if k == pieces.count - 1 { text += "-]" }
-                        visible = text.count
-                    }
-                case .added:
-                    if terminal.color {
-                        text = terminal.paint(piece, .green)
-                    } else {
-                        if k == 0 { text = "{+" + text }
-                        if k == pieces.count - 1 { text += "+}" }
-                        visible = text.count
-                    }
-                }
-                words.append((text, visible, spaced))
+            let pieces = Self.pieces(of: run.text, spaceBefore: &spaceBefore)
+            for (k, piece) in pieces.enumerated() {
+                words.append(marked(piece, run.mark, first: k == 0, last: k == pieces.count - 1))
             }
         }
+        return fill(words, indent: indent)
+    }
+
+    /// A run's words, escaped, each with whether whitespace comes before it (carried across runs).
+    private static func pieces(of text: String, spaceBefore: inout Bool) -> [(text: String, spaced: Bool)] {
+        var pieces: [(text: String, spaced: Bool)] = []
+        var current = ""
+        var currentSpaced = false
+        for character in text {
+            if character.isWhitespace {
+                if !current.isEmpty { pieces.append((Printable.escaped(current), currentSpaced)) }
+                current = ""
+                spaceBefore = true
+            } else {
+                if current.isEmpty {
+                    currentSpaced = spaceBefore
+                    spaceBefore = false
+                }
+                current.append(character)
+            }
+        }
+        if !current.isEmpty { pieces.append((Printable.escaped(current), currentSpaced)) }
+        return pieces
+    }
+
+    /// A word of a changed run in colour, or between `[-…-]` / `{+…+}` (at the run's ends) without.
+    private func marked(_ piece: (text: String, spaced: Bool), _ mark: FieldDiff.Mark, first: Bool, last: Bool)
+        -> Word
+    {
+        let style: (color: Terminal.Style, open: String, close: String)
+        switch mark {
+        case .same: return (piece.text, piece.text.count, piece.spaced)
+        case .removed, .changed: style = (.red, "[-", "-]")
+        case .added: style = (.green, "{+", "+}")
+        }
+        if terminal.color { return (terminal.paint(piece.text, style.color), piece.text.count, piece.spaced) }
+        let text = (first ? style.open : "") + piece.text + (last ? style.close : "")
+        return (text, text.count, piece.spaced)
+    }
+
+    /// The words in lines no wider than the width (a word that follows another with no space
+    /// stays on its line).
+    private func fill(_ words: [Word], indent: String) -> String {
         var out = ""
         var line = ""
         var used = 0

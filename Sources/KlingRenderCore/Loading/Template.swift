@@ -52,6 +52,16 @@ package struct Template: Sendable {
         return nil
     }
 
+    /// Where the text goes on after a `$${` (a literal `${`) that starts at `i`; nil for none.
+    private static func afterEscapedOpening(_ utf8: String.UTF8View, at i: String.Index) -> String.Index? {
+        var index = i
+        for byte in "$${".utf8 {
+            guard index < utf8.endIndex, utf8[index] == byte else { return nil }
+            utf8.formIndex(after: &index)
+        }
+        return index
+    }
+
     /// Parses `scalar`, reporting malformed references to `sink`; nil if any was malformed.
     package static func parse(_ scalar: YAMLScalar, field: String, into sink: inout DiagnosticSink) -> Template? {
         let text = scalar.text
@@ -62,12 +72,7 @@ package struct Template: Sendable {
         // are counted only for the references found.
         let utf8 = text.utf8
         let (open, close) = (UInt8(ascii: "{"), UInt8(ascii: "}"))
-        // Counted on from the last reference, so that many references cost one pass.
-        var counted = (index: text.startIndex, offset: 0)
-        func offset(_ index: String.Index) -> Int {
-            counted = (index, counted.offset + text.unicodeScalars.distance(from: counted.index, to: index))
-            return counted.offset
-        }
+        var offsets = ScalarOffsets(text)
         var segments: [Segment] = []
         var literal = ""
         var ok = true
@@ -79,23 +84,20 @@ package struct Template: Sendable {
                 utf8.formIndex(after: &i)
                 continue
             }
-            let next = utf8.index(after: i)
-            if next < utf8.endIndex, utf8[next] == dollar {
-                let brace = utf8.index(after: next)
-                if brace < utf8.endIndex, utf8[brace] == open {
-                    literal += text[run..<i]
-                    literal += "${"
-                    i = utf8.index(after: brace)
-                    run = i
-                    continue
-                }
+            if let after = Self.afterEscapedOpening(utf8, at: i) {
+                literal += text[run..<i]
+                literal += "${"
+                i = after
+                run = i
+                continue
             }
+            let next = utf8.index(after: i)
             guard next < utf8.endIndex, utf8[next] == open else {
                 i = next
                 continue
             }
             literal += text[run..<i]
-            let start = offset(i)
+            let start = offsets.offset(of: i)
             let body = utf8.index(after: next)
             guard let end = utf8[body...].firstIndex(of: close) else {
                 sink.error(
@@ -119,6 +121,23 @@ package struct Template: Sendable {
         literal += text[run...]
         if !literal.isEmpty { segments.append(.literal(literal)) }
         return ok ? Template(segments: segments) : nil
+    }
+}
+
+/// Code-point offsets of indices in a text, counted on from the last one asked, so that many
+/// references in one text cost one pass over it.
+private struct ScalarOffsets {
+    let text: String
+    var counted: (index: String.Index, offset: Int)
+
+    init(_ text: String) {
+        self.text = text
+        counted = (text.startIndex, 0)
+    }
+
+    mutating func offset(of index: String.Index) -> Int {
+        counted = (index, counted.offset + text.unicodeScalars.distance(from: counted.index, to: index))
+        return counted.offset
     }
 }
 
