@@ -84,18 +84,29 @@ public struct KlingClient: Sendable {
     /// (`Connection: close`), so that a keep-alive connection the server dropped can never turn a
     /// request that was never read into an uncertain one, nor the reverse.
     public func generate(body: Data) async throws(KlingAPIError) -> CreatedTask {
+        try await generate(body: body, label: nil)
+    }
+
+    /// The label goes in `X-Kling-Render-Shot`, printable ASCII only, at most 80 bytes.
+    public func generate(body: Data, label: String?) async throws(KlingAPIError) -> CreatedTask {
         do {
-            return try await unredactedGenerate(body: body)
+            return try await unredactedGenerate(body: body, label: label)
         } catch {
             throw error.redacted(by: self)
         }
     }
 
-    private func unredactedGenerate(body: Data) async throws(KlingAPIError) -> CreatedTask {
+    private func unredactedGenerate(body: Data, label: String?) async throws(KlingAPIError) -> CreatedTask {
         if let problem = Self.keyProblem(apiKey) { throw .notSent(reason: "the API key \(problem)") }
         var request = HTTPClientRequest(url: baseURL + "/api/generate")
         request.method = .POST
         request.headers = apiHeaders
+        if let label {
+            let printable = String(
+                String.UnicodeScalarView(label.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }).prefix(80)
+            )
+            if !printable.isEmpty { request.headers.add(name: "X-Kling-Render-Shot", value: printable) }
+        }
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Connection", value: "close")
         request.body = .bytes(ByteBuffer(bytes: body))

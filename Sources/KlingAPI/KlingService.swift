@@ -6,6 +6,9 @@ import NIOCore
 /// protocol, so the engine runs unchanged in virtual time.
 public protocol KlingService: Sendable {
     func generate(body: Data) async throws(KlingAPIError) -> CreatedTask
+    /// The same, with a label for people (`wave, take 2`) that a rehearsal's simulator draws on
+    /// its clip. Only a rehearsal passes one: a real API is never told the storyboard's names.
+    func generate(body: Data, label: String?) async throws(KlingAPIError) -> CreatedTask
     func status(taskID: String) async throws(KlingAPIError) -> TaskReport
     /// Fetches a video from `offset`, handing each chunk to `receive` as it arrives. No key is sent.
     func download(
@@ -24,6 +27,12 @@ public struct DownloadHead: Sendable {
     public init(offset: Int64, totalLength: Int64?) {
         self.offset = offset
         self.totalLength = totalLength
+    }
+}
+
+extension KlingService {
+    public func generate(body: Data, label: String?) async throws(KlingAPIError) -> CreatedTask {
+        try await generate(body: body)
     }
 }
 

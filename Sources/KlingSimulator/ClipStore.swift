@@ -78,8 +78,10 @@ actor ClipStore {
         if let cached = cache[task.id] { return VideoSource(storage: .data(cached)) }
         if let running = renders[task.id] { return VideoSource(storage: .data(try await running.value)) }
         let ffmpeg = self.ffmpeg
+        let fetch = InputCheck(
+            fetchOthers: configuration.fetchInputs, timeout: .milliseconds(Int64(configuration.inputTimeout * 1000)))
         let job = Task {
-            try await Self.rendered(task, ffmpeg: ffmpeg)
+            try await Self.rendered(task, ffmpeg: ffmpeg, fetch: fetch)
                 ?? Self.placeholder(aspectRatio: task.aspectRatio, duration: task.duration)
         }
         renders[task.id] = job
@@ -101,40 +103,29 @@ actor ClipStore {
         return try Data(contentsOf: url)
     }
 
-    /// ffmpeg's test pattern with the prompt, in a process awaited without blocking a thread.
-    /// Each in a folder of its own, removed as soon as the clip is read: a simulator stopped by a
-    /// signal never runs a deinit, and must leave nothing in the temporary folder.
-    private static func rendered(_ task: SimulatorState.SimTask, ffmpeg: String?) async throws -> Data? {
+    /// The clip of a task, in a process awaited without blocking a thread: the test pattern (or an
+    /// edit's source video) in the task's own colours, the caption, and what the request shows —
+    /// an image-to-video clip opens on its image and ends on its `end_image`, a reference clip
+    /// carries its images in a row, `sound: true` a tone. Each in a folder of its own, removed as
+    /// soon as the clip is read: a simulator stopped by a signal never runs a deinit, and must
+    /// leave nothing in the temporary folder.
+    private static func rendered(_ task: SimulatorState.SimTask, ffmpeg: String?, fetch: InputCheck) async throws
+        -> Data?
+    {
         guard let ffmpeg else { return nil }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "kling-simulator-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("\(task.id).mp4")
-        let size = ["9:16": "360x640", "1:1": "480x480"][task.aspectRatio] ?? "640x360"
+        let inputs = await ClipInputs.fetch(task.request, into: folder, using: fetch)
         // The caption as written, punctuation and all: read from a file, so that nothing in the
         // prompt is taken for filter syntax (and `expansion=none`: no `%{…}` either).
         let caption = folder.appendingPathComponent("caption.txt")
-        try Data(String(task.prompt.prefix(80)).utf8).write(to: caption)
-        let pattern = "testsrc2=size=\(size):rate=24:duration=\(task.duration)"
-        // Each task in its own colours, so that two takes of one prompt are told apart as real
-        // takes are; with the prompt drawn on it, or without where ffmpeg has no drawtext or no font.
-        let hue = "hue=h=\(task.id.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) % 360 })"
-        let text =
-            "drawtext=textfile=\(caption.path):expansion=none:fontcolor=white:fontsize=18:x=10:y=h-30:box=1:boxcolor=black@0.6"
-        // `sound: true`: a tone, its pitch from the prompt, so that each shot is heard apart.
-        let pitch = 220 + task.prompt.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) % 40 } * 20
-        let tone =
-            task.request["sound"] == .bool(true)
-            ? "sine=frequency=\(pitch):sample_rate=48000:duration=\(task.duration)" : nil
-        for filter in [hue + "," + text, hue] {
-            var arguments = ["-loglevel", "error", "-y", "-f", "lavfi", "-i", pattern]
-            if let tone { arguments += ["-f", "lavfi", "-i", tone, "-c:a", "aac", "-b:a", "64k", "-shortest"] }
-            arguments += [
-                "-vf", filter, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags",
-                "+faststart",
-                output.path,
-            ]
+        try Data(ClipRecipe.caption(task).utf8).write(to: caption)
+        // With the caption, or without where ffmpeg has no drawtext or no font.
+        for text in [caption, nil] {
+            let arguments = ClipRecipe(task: task, inputs: inputs, caption: text).arguments(output: output.path)
             // swift-subprocess: no descriptor of the simulator's leaks into ffmpeg.
             let result = try await Subprocess.run(
                 .path(FilePath(ffmpeg)), arguments: Arguments(arguments), output: .discarded, error: .discarded)

@@ -41,6 +41,9 @@ public enum SimulatorServer {
 
         public func reset() async { await state.reset() }
 
+        /// Every task, as `GET /_sim/tasks` lists them.
+        public func dashboard() async -> SimulatorDashboard { await state.dashboard() }
+
         /// Fast-forwards the simulated clock, so that a test never waits for a render.
         public func advance(seconds: Double) async { await state.advance(by: seconds) }
 
@@ -129,7 +132,10 @@ public enum SimulatorServer {
             if let refusal = await inputs.check(body) {
                 return error(400, refusal.code, refusal.message)
             }
-            let outcome = await state.generate(key: key, body: body)
+            let label = request.headers.first { $0.name.canonicalName == "x-kling-render-shot" }.map {
+                String($0.value.prefix(80))
+            }
+            let outcome = await state.generate(key: key, body: body, label: label)
             if await state.slowAnswer() { try await Task.sleep(for: slowDelay(configuration)) }
             switch outcome {
             case .rejected(let rejection, let retryAfter):

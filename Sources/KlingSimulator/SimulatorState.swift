@@ -17,6 +17,8 @@ actor SimulatorState {
         var expires: Bool
         /// Ends SUCCESS with no video URL.
         var empty = false
+        /// The shot and take a rehearsal named (`X-Kling-Render-Shot`), drawn on the clip.
+        var label: String?
 
         var finishesAt: Double { createdAt + renderSeconds }
     }
@@ -101,7 +103,7 @@ actor SimulatorState {
         return nil
     }
 
-    func generate(key: String, body: [String: SimJSON]) -> GenerateOutcome {
+    func generate(key: String, body: [String: SimJSON], label: String? = nil) -> GenerateOutcome {
         let accepted: SimulatorRules.Accepted
         do {
             accepted = try SimulatorRules.check(body)
@@ -136,7 +138,7 @@ actor SimulatorState {
             id: String(id.prefix(24)), key: key, type: accepted.type, request: body, credits: accepted.credits,
             duration: accepted.duration, aspectRatio: accepted.aspectRatio, prompt: body["prompt"]?.string ?? "",
             createdAt: t, renderSeconds: accepted.renderSeconds, fails: strikes(.fail) || failsOnPurpose(body),
-            expires: strikes(.expire), empty: strikes(.empty))
+            expires: strikes(.expire), empty: strikes(.empty), label: label)
         tasks[task.id] = task
         balances[key] = balance - accepted.credits
         tasksCreated[key, default: 0] += 1
@@ -194,7 +196,8 @@ actor SimulatorState {
                 let status = t < task.finishesAt ? "IN_PROGRESS" : task.fails ? "FAILED" : "SUCCESS"
                 return SimulatorDashboard.Entry(
                     taskID: task.id, account: task.key, request: task.request, status: status,
-                    consumedCredits: task.credits, createdAt: SimulatorServer.timestamp(task.createdAt))
+                    consumedCredits: task.credits, createdAt: SimulatorServer.timestamp(task.createdAt),
+                    label: task.label)
             })
     }
 
@@ -222,6 +225,8 @@ public struct SimulatorDashboard: Codable, Sendable {
         public var status: String
         public var consumedCredits: Int
         public var createdAt: String
+        /// The shot and take a rehearsal named.
+        public var label: String?
 
         /// The echoed request's prompt, for finding a task.
         public var prompt: String? {
@@ -230,7 +235,7 @@ public struct SimulatorDashboard: Codable, Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case account, request, status
+            case account, request, status, label
             case taskID = "task_id"
             case consumedCredits = "consumed_credits"
             case createdAt = "created_at"

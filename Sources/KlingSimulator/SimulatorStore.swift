@@ -130,6 +130,19 @@ struct InputCheck: Sendable {
         return nil
     }
 
+    /// An input's bytes, for the clip that shows it: only where `check` fetches, at most `limit`
+    /// bytes, nil on any failure (the clip then goes without it).
+    func download(_ url: String, limit: Int) async -> Data? {
+        guard shouldFetch(url) else { return nil }
+        do {
+            let response = try await Self.http.execute(HTTPClientRequest(url: url), timeout: timeout)
+            guard response.status.code == 200 else { return nil }
+            return Data(buffer: try await response.body.collect(upTo: limit))
+        } catch {
+            return nil
+        }
+    }
+
     private func firstBytes(_ response: HTTPClientResponse) async throws -> ByteBuffer {
         var collected = ByteBuffer()
         for try await var chunk in response.body {

@@ -80,10 +80,10 @@ final class ApplyBench: @unchecked Sendable {
 
     /// The operation on the project as it is on disk now.
     func apply(
-        _ delegate: RecordingDelegate, options: PlanOptions = PlanOptions(),
+        _ delegate: RecordingDelegate, options: PlanOptions = PlanOptions(), simulated: Bool = false,
         configure: (inout Apply.Request) -> Void = { _ in }
     ) async throws -> ApplyReport? {
-        let workspace = try Workspace.open(file, simulated: false)
+        let workspace = try Workspace.open(file, simulated: simulated)
         var request = Apply.Request(workspace: workspace, planOptions: options)
         configure(&request)
         let access = self.access
@@ -149,6 +149,22 @@ struct ApplyOperationTests {
         #expect(try await bench.apply(again) == nil)
         #expect(again.lines == ["show 0", "nothing to do", "review 2"])
         #expect(await bench.simulator.stats().tasksCreated == 2, "nothing sent twice")
+    }
+
+    @Test("a rehearsal names each request's shot and take to its simulator (drawn on the clip); a real run never does")
+    func rehearsalLabels() async throws {
+        let bench = try await ApplyBench(
+            ApplyBench.film.replacingOccurrences(of: "    sound: false", with: "    takes: 2"))
+        defer { Task { await bench.stop() } }
+        _ = try await bench.apply(
+            RecordingDelegate(consents: true), options: PlanOptions(simulated: true), simulated: true)
+        let labels = await bench.simulator.dashboard().tasks.compactMap(\.label).sorted()
+        #expect(labels == ["city, take 1", "city, take 2", "sunrise, take 1"])
+        try FileManager.default.removeItem(at: bench.folder.appendingPathComponent("film.sim.manifest.json"))
+        await bench.simulator.reset()
+        _ = try await bench.apply(RecordingDelegate(consents: true))
+        let tasks = await bench.simulator.dashboard().tasks
+        #expect(tasks.count == 3 && tasks.allSatisfy { $0.label == nil })
     }
 
     @Test("a target renders what it needs only; --yes asks nothing")

@@ -1,6 +1,7 @@
 import Foundation
-import KlingSimulator
 import Testing
+
+@testable import KlingSimulator
 
 /// Just enough of ISO BMFF to read what a player reads first: the movie's length and the
 /// video track's size.
@@ -94,5 +95,19 @@ struct ClipTests {
                 #expect((video.body.range(of: Data("soun".utf8)) != nil) == sound, "sound: \(sound)")
             }
         }
+    }
+
+    @Test("a clip's caption: the shot and take a rehearsal names, then the prompt with its punctuation")
+    func caption() {
+        var task = SimulatorState.SimTask(
+            id: "n75abc", key: "k", type: "std-text-to-video", request: [:], credits: 200, duration: 5,
+            aspectRatio: "16:9", prompt: "Dawn, gulls: 5% {a test}", createdAt: 0, renderSeconds: 60, fails: false,
+            expires: false, label: "wave, take 2")
+        #expect(ClipRecipe.caption(task) == "wave, take 2 — Dawn, gulls: 5% {a test}")
+        task.label = nil
+        #expect(ClipRecipe.caption(task) == "Dawn, gulls: 5% {a test}")
+        task.request["sound"] = .bool(true)
+        let arguments = ClipRecipe(task: task, inputs: ClipInputs(), caption: nil).arguments(output: "o.mp4")
+        #expect(arguments.contains { $0.hasPrefix("sine=frequency=") })
     }
 }

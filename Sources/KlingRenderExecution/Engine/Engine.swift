@@ -37,6 +37,7 @@ package struct Engine: Sendable {
             outputs: OutputStore(recorded),
             limits: ResourceLimits(tasks: options.parallelism, transfers: options.downloads, cpu: options.cpu),
             options: options, paths: paths, endpoint: manifest.endpoint, events: events, random: random)
+        context.labelsRequests = plan.simulated
         var files: [String: LocalAsset] = [:]
         for (path, file) in project.inputFiles {
             files[path] = LocalAsset(resolved: file.resolved, sha256: file.sha256, bytes: file.bytes, media: file.media)

@@ -35,6 +35,8 @@ package struct RunContext: Sendable {
     package var now: @Sendable () -> Date = { Date() }
     /// Each shot's picked take, by shot id: where `${shots.ID.video}` and its frames come from.
     package var outputKeys: [String: String] = [:]
+    /// A rehearsal tells its simulator each request's shot and take, which it draws on the clip.
+    package var labelsRequests = false
 
     /// Tells the views of one of a kind's events.
     package func emit(_ event: some KindEvent) { events(ExecutionEvent(event)) }

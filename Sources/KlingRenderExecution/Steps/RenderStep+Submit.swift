@@ -64,12 +64,13 @@ extension RenderStep {
         }
         let backoff = Backoff(base: 1, cap: 60)
         var attempt = 0
+        let label = context.labelsRequests ? "\(shot.id), take \(Take.parse(id)?.number ?? 1)" : nil
         while true {
             let api = context.api
             // Not cancelled by an interrupt: a request half-sent is a task half-known.
             let answer = await Task { () -> Result<CreatedTask, KlingAPIError> in
                 do throws(KlingAPIError) {
-                    return .success(try await api.generate(body: body))
+                    return .success(try await api.generate(body: body, label: label))
                 } catch {
                     return .failure(error)
                 }
