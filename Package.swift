@@ -90,7 +90,11 @@ let package = Package(
         ),
         .target(
             name: "KlingReview",
-            dependencies: ["KlingRenderCore"]
+            dependencies: [
+                "KlingRenderCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "KlingExport",

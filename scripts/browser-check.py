@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Open a local HTML page in headless Chromium and report what the review-page tests assert.
 
-Usage: browser-check.py PAGE.html --eval FILE.js [--screenshot OUT.png] [--timeout 20] [--chromium PATH]
+Usage: browser-check.py PAGE.html|http://127.0.0.1:PORT/… --eval FILE.js [--screenshot OUT.png] [--timeout 20] [--chromium PATH]
 
-Loads PAGE.html as a file:// URL in a 1280x800 viewport, waits until every <video> has metadata
+Loads PAGE.html as a file:// URL (or a page served on loopback) in a 1280x800 viewport, waits until every <video> has metadata
 or an error, evaluates the JavaScript expression in FILE.js (awaiting a promise) and prints one
 JSON object: result, console_errors, exceptions, log_errors, failed_loads, waited_seconds.
 Speaks the Chrome DevTools Protocol via `websocket-client`. Exit 0 when the check ran (whatever
@@ -168,7 +168,8 @@ def check(page, args, expression):
     start = time.monotonic()
     deadline = start + args.timeout
     page.seen.clear()
-    nav = page.call("Page.navigate", url="file://" + os.path.abspath(args.page))
+    url = args.page if is_served(args.page) else "file://" + os.path.abspath(args.page)
+    nav = page.call("Page.navigate", url=url)
     if nav.get("errorText"):
         raise Fail(f"cannot load {args.page}: {nav['errorText']}")
     page.ws.settimeout(max(0.05, deadline - time.monotonic()))
@@ -184,6 +185,11 @@ def check(page, args, expression):
     return {"result": result, **page.report, "waited_seconds": round(waited, 3)}
 
 
+def is_served(page):
+    """A page on this machine's loopback (`review --serve`), not a file."""
+    return page.startswith("http://127.0.0.1:")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("page")
@@ -197,7 +203,7 @@ def main():
     try:
         with open(args.eval) as f:
             expression = f.read()
-        if not os.path.isfile(args.page):
+        if not is_served(args.page) and not os.path.isfile(args.page):
             raise Fail(f"no such page: {args.page}")
         proc = launch(args.chromium, tmp)
         page = Page(page_ws_url(proc, tmp), args.timeout)

@@ -68,8 +68,12 @@ package struct ReviewPage: Sendable {
         return Printable.short(String(text[start..<end]), limit: 120)
     }
 
-    package struct Failure: Error, Sendable {
+    package struct Failure: Error, Sendable, CustomStringConvertible {
         package var message: String
+
+        package init(message: String) { self.message = message }
+
+        package var description: String { message }
     }
 
     /// The page for a workspace, with the programs this machine has.
@@ -82,6 +86,63 @@ package struct ReviewPage: Sendable {
     /// name, renamed).
     package func write() async throws(Failure) -> Written {
         let paths = workspace.paths
+        let page = paths.inOutput(Self.fileName)
+        let previous = Self.owner(of: page, in: paths.root)
+        let (html, written, posters) = try await compose(token: nil, previous: previous)
+        do {
+            try AtomicFile.write(Secrets.shared.redact(Data(html.utf8)), to: page, in: paths.root)
+        } catch {
+            throw Failure(message: "cannot write \(page): \(error)")
+        }
+        // Another storyboard's posters may share the folder: pruned only where the page was ours.
+        if ffmpeg != nil, previous == nil || previous == written.owner {
+            PosterMaker.prune(paths, keeping: posters)
+        }
+        return written.value
+    }
+
+    /// The page as `review --serve` gives it, with its token and Pick controls; nothing written
+    /// but the posters that were missing.
+    package func served(token: String) async throws(Failure) -> String {
+        let page = workspace.paths.inOutput(Self.fileName)
+        let html = try await compose(token: token, previous: Self.owner(of: page, in: workspace.paths.root)).html
+        return String(decoding: Secrets.shared.redact(Data(html.utf8)), as: UTF8.self)
+    }
+
+    /// Each shot's pictures on disk: local boards and frames of other shots, by field.
+    private func boards() -> [String: [ReviewHTML.Board]] {
+        var out: [String: [ReviewHTML.Board]] = [:]
+        for shot in workspace.project.shots {
+            for (field, input) in shot.mediaInputs where field.wireName != "video" {
+                let path: String
+                switch input {
+                case .file(let file): path = file
+                case .frame(let upstream, let edge):
+                    guard let key = workspace.project.shot(upstream)?.pickedKey else { continue }
+                    path = workspace.paths.framePath(shot: key, edge: edge)
+                case .url, .shotVideo: continue
+                }
+                guard case .file = workspace.paths.root.entry(path), Self.isPicture(path) else { continue }
+                out[shot.id, default: []].append(ReviewHTML.Board(field: field.wireName, path: path))
+            }
+        }
+        return out
+    }
+
+    static func isPicture(_ path: String) -> Bool {
+        ["png", "jpg", "jpeg", "webp"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+    }
+
+    private struct Composed {
+        var value: Written
+        var owner: String
+    }
+
+    /// The page's HTML, what it holds, and the posters it links.
+    private func compose(token: String?, previous: String?) async throws(Failure) -> (
+        html: String, written: Composed, posters: Set<String>
+    ) {
+        let paths = workspace.paths
         let status = ProjectStatus(workspace: workspace, verify: false)
         do {
             try paths.root.directory(paths.outputPath, create: true)
@@ -91,7 +152,6 @@ package struct ReviewPage: Sendable {
         var notes: [String] = []
         let page = paths.inOutput(Self.fileName)
         let owner = URL(fileURLWithPath: workspace.project.file).lastPathComponent
-        let previous = Self.owner(of: page, in: paths.root)
         if let other = previous, other != owner {
             notes.append(
                 "\(page) was the page of \(other), which shares this output folder: give each storyboard an `output:` of its own."
@@ -104,7 +164,8 @@ package struct ReviewPage: Sendable {
             (posters, made) = await makePosters(status, maker: PosterMaker(ffmpeg: ffmpeg, paths: paths))
         } else if !videos.isEmpty {
             notes.append(
-                "No poster frames: ffmpeg is not installed (\(Program.ffmpeg.install)); each video shows its first frame.")
+                "No poster frames: ffmpeg is not installed (\(Program.ffmpeg.install)); each video shows its first frame."
+            )
         }
         var svg: String?
         if let dot {
@@ -121,19 +182,12 @@ package struct ReviewPage: Sendable {
         }
         let html = ReviewHTML(
             project: workspace.project, owner: owner, status: status, outputPath: paths.outputPath, posters: posters,
-            svg: svg, notes: notes, simulated: paths.manifestName.hasSuffix(".sim.manifest.json"), film: film
+            svg: svg, notes: notes, simulated: paths.manifestName.hasSuffix(".sim.manifest.json"), film: film,
+            boards: boards(), token: token
         ).render()
-        do {
-            try AtomicFile.write(Secrets.shared.redact(Data(html.utf8)), to: page, in: paths.root)
-        } catch {
-            throw Failure(message: "cannot write \(page): \(error)")
-        }
-        // Another storyboard's posters may share the folder: pruned only where the page was ours.
-        if ffmpeg != nil, previous == nil || previous == owner {
-            PosterMaker.prune(paths, keeping: Set(posters.values))
-        }
-        return Written(
+        let written = Written(
             path: page, takes: status.shots.count, videos: videos.count, postersMade: made, graph: svg != nil,
             notes: notes)
+        return (html, Composed(value: written, owner: owner), Set(posters.values))
     }
 }

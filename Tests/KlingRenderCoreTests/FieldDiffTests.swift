@@ -126,6 +126,14 @@ struct CutChangesTests {
             ])
     }
 
+    @Test("numbers read back from the manifest as integers (1, 0) are the project's 1.0 and 0.0: no line")
+    func integersReadBack() throws {
+        let now = spec([clip("sunrise", out: 3), clip("city", take: 2)])
+        let data = try JSONEncoder().encode(spec([clip("sunrise", out: 3), clip("city")]))
+        let read = try JSONDecoder().decode(JSONValue.self, from: data)
+        #expect(Cut.changes(from: read, to: now) == ["clip 2 (city): `take` 1 → 2"])
+    }
+
     @Test("a manifest from before specs were kept: no lines (the plan says the cut changed)")
     func noSpec() {
         #expect(Cut.changes(from: nil, to: spec([clip("a")])).isEmpty)

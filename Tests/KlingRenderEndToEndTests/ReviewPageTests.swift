@@ -13,11 +13,16 @@ enum Browser {
     /// What `script` (a JavaScript expression) gives on `page`, and every console error, uncaught
     /// exception, logged error and failed load of the page.
     static func check(_ page: URL, script: String, screenshot: URL? = nil) async throws -> Report {
+        try await check(address: page.path, script: script, screenshot: screenshot)
+    }
+
+    /// The same for a file's path or a page served on loopback.
+    static func check(address page: String, script: String, screenshot: URL? = nil) async throws -> Report {
         let js = FileManager.default.temporaryDirectory.appendingPathComponent("review-check-\(UUID().uuidString).js")
         try script.write(to: js, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: js) }
         var arguments = [
-            "python3", CLI.repository.appendingPathComponent("scripts/browser-check.py").path, page.path, "--eval",
+            "python3", CLI.repository.appendingPathComponent("scripts/browser-check.py").path, page, "--eval",
             js.path,
         ]
         if let screenshot { arguments += ["--screenshot", screenshot.path] }

@@ -27,9 +27,20 @@ struct ReviewCommand: AsyncParsableCommand {
     @Flag(help: "Print what was written as JSON.")
     var json = false
 
+    @Flag(help: "Serve the page on 127.0.0.1 with a Pick button under each take, until Ctrl-C.")
+    var serve = false
+
+    @Option(help: "The port to serve on (0: a free one).")
+    var port = 8765
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port takes 0 to 65535, not \(port)") }
+    }
+
     func run() async throws {
         let workspace = try await openWorkspace(file, simulated: simulate, state: stateOptions)
         noteRehearsalOnly(workspace, simulated: simulate, command: "review")
+        if serve { return try await served(workspace) }
         let written: ReviewPage.Written
         do {
             written = try await ReviewPage.write(workspace)
@@ -40,6 +51,42 @@ struct ReviewCommand: AsyncParsableCommand {
             try JSONOutput.write(written)
         } else {
             print(ReviewPage.describe(written, workspace: workspace), terminator: "")
+        }
+    }
+}
+
+extension ReviewCommand {
+    /// The page on loopback until Ctrl-C, the project read again for each page and pick.
+    private func served(_ first: Workspace) async throws {
+        let (file, simulated, state) = (self.file, simulate, stateOptions)
+        let load: @Sendable () async throws -> Workspace = {
+            do {
+                return try await Workspace.open(file, simulated: simulated) { project, _ throws(ManifestError) in
+                    try state.resolve(project, simulated: simulated)
+                }
+            } catch let error as Workspace.Failure {
+                switch error {
+                case .invalid(let result):
+                    let errors = result.diagnostics.filter { $0.severity == .error }.count
+                    throw ReviewPage.Failure(
+                        message:
+                            "\(file) has \(errors) error\(errors == 1 ? "" : "s") now: `kling-render validate \(file)` shows where"
+                    )
+                case .manifest(let problem): throw ReviewPage.Failure(message: problem.description)
+                }
+            }
+        }
+        let server = ReviewServer(load: load, ffmpeg: Executable.find("ffmpeg"), dot: Executable.find("dot"))
+        do {
+            try await server.serve(port: port) { url in
+                print("Review: \(url)")
+                print(
+                    "Serving on loopback only; a Pick button under each take sets its `pick:` in \(file). Ctrl-C stops."
+                )
+                fflush(nil)
+            }
+        } catch {
+            throw fail("cannot serve on 127.0.0.1:\(port): \(error)")
         }
     }
 }

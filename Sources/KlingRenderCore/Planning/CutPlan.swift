@@ -66,12 +66,21 @@ extension Cut {
             case let other?: other.summary
             }
         }
+        // A number read back from the manifest's JSON may be an integer where the project's is a
+        // double (`1` and `1.0`): the same value, not a change.
+        func differ(_ a: JSONValue?, _ b: JSONValue?) -> Bool {
+            func number(_ v: JSONValue?) -> JSONValue? {
+                if case .int(let i)? = v { return .double(Double(i)) }
+                return v
+            }
+            return number(a) != number(b)
+        }
         var lines: [String] = []
-        for key in ["output", "size", "fps"] where was[key] != is_[key] {
+        for key in ["output", "size", "fps"] where differ(was[key], is_[key]) {
             lines.append("`cut.\(key)`: \(shown(was[key])) → \(shown(is_[key]))")
         }
         if case .object(let a)? = was["audio"], case .object(let b)? = is_["audio"] {
-            for key in ["shots", "music", "music_volume", "fade_out"] where a[key] != b[key] {
+            for key in ["shots", "music", "music_volume", "fade_out"] where differ(a[key], b[key]) {
                 lines.append(
                     key == "music" && a[key] != .null && b[key] != .null
                         ? "`cut.audio.music` has other bytes"
@@ -91,7 +100,7 @@ extension Cut {
                 lines.append("clip \(n + 1): \(shown(a["shot"])) → \(shown(b["shot"]))")
                 continue
             }
-            for key in ["take", "in", "out", "transition"] where a[key] != b[key] {
+            for key in ["take", "in", "out", "transition"] where differ(a[key], b[key]) {
                 lines.append("\(name): `\(key)` \(shown(a[key])) → \(shown(b[key]))")
             }
             if a["take"] == b["take"], a["sha256"] != b["sha256"] { lines.append("\(name): its video changed") }
