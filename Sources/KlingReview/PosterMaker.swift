@@ -89,7 +89,7 @@ struct GraphDrawing: Sendable {
     static let timeout: Duration = .seconds(60)
     static let maxBytes = 16 << 20
 
-    func svg(of project: Project, link: @escaping (String) -> String) async -> String? {
+    func svg(of project: Project, link: @escaping (String) -> String?) async -> String? {
         let base = paths.inOutput(".review-graph-\(UInt32.random(in: 0...UInt32.max))")
         let (input, output) = (base + ".dot", base + ".svg")
         defer {

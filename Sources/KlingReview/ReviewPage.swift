@@ -167,18 +167,22 @@ package struct ReviewPage: Sendable {
                 "No poster frames: ffmpeg is not installed (\(Program.ffmpeg.install)); each video shows its first frame."
             )
         }
-        var svg: String?
-        if let dot {
-            svg = await GraphDrawing(dot: dot, paths: paths).svg(of: workspace.project, link: ReviewHTML.anchor)
-            if svg == nil { notes.append("No graph: Graphviz could not draw it.") }
-        } else {
-            notes.append("No graph: Graphviz is not installed (\(Program.dot.install)).")
-        }
         // The film, when the cut assembled is on disk where this project keeps it.
         var film: (path: String, seconds: Double)?
         if let cut = workspace.manifest?.cut, let output = workspace.project.cut?.output {
             let expected = paths.inOutput(output)
             if cut.file.check(in: paths, expected: expected, verify: false) == .ok { film = (expected, cut.seconds) }
+        }
+        var svg: String?
+        if let dot {
+            // Each shot's node leads to its takes, the cut's to the film when there is one.
+            let hasFilm = film != nil
+            svg = await GraphDrawing(dot: dot, paths: paths).svg(of: workspace.project) { id in
+                id == GraphExport.cutNode ? (hasFilm ? "#film" : nil) : ReviewHTML.anchor(id)
+            }
+            if svg == nil { notes.append("No graph: Graphviz could not draw it.") }
+        } else {
+            notes.append("No graph: Graphviz is not installed (\(Program.dot.install)).")
         }
         let html = ReviewHTML(
             project: workspace.project, owner: owner, status: status, outputPath: paths.outputPath, posters: posters,

@@ -132,8 +132,10 @@ struct PlanCommandTests {
         #expect(result.status == 0)
         try GoldenFile.check(result.stdout, "graph/eagle.mmd")
         let lines = result.stdout.split(separator: "\n")
-        #expect(lines.first == "flowchart LR")
-        #expect(lines.filter { $0.contains("[\"") }.count == 6)
+        #expect(lines.first == "flowchart TB")
+        #expect(lines.filter { $0.contains("[\"") }.count == 7, "six shots and the cut")
+        #expect(lines.filter { $0.contains("-->|clip ") && $0.hasSuffix(" cut") }.count == 5)
+        #expect(lines.filter { $0.contains(" ~~~ ") }.count == 5, "the storyboard's order, top to bottom")
         #expect(lines.filter { $0.contains("-->|video|") }.count == 3)
         #expect(lines.filter { $0.contains("-.->|after|") }.count == 1)
     }

@@ -7,30 +7,59 @@ package enum GraphExport {
     package static func render(_ project: Project, format: Format) -> String {
         let graph = ShotGraph(project)
         switch format {
-        case .dot: return dot(graph, name: project.name)
-        case .mermaid: return mermaid(graph)
+        case .dot: return dot(graph, project: project)
+        case .mermaid: return mermaid(graph, project: project)
         }
     }
 
+    /// A shot as people read it: its id, type, what its takes cost, and the pick when it has takes.
     static func label(_ shot: Shot) -> [String] {
-        let takes = shot.takes > 1 || shot.pick != 1 ? ["\(shot.takes) takes, pick \(shot.pick)"] : []
-        return [shot.id, shot.type.name] + takes + ["\(shot.estimatedCredits.formatted) credits"]
+        let each = shot.estimatedCredits
+        guard shot.takes > 1 else {
+            let pick = shot.pick != 1 ? ["pick \(shot.pick)"] : []
+            return [shot.id, shot.type.name, "\(each.formatted) credits"] + pick
+        }
+        return [
+            shot.id, shot.type.name,
+            "\(shot.takes) takes × \(each.formatted) = \((each * shot.takes).formatted) credits", "pick \(shot.pick)",
+        ]
     }
 
-    /// DOT whose shot nodes link to `link(id)` (the review page's anchors), for Graphviz's SVG.
-    package static func linkedDot(_ project: Project, link: @escaping (String) -> String) -> String {
-        dot(ShotGraph(project), name: project.name, link: link)
+    /// The cut's node: what it writes and how long it runs.
+    static func cutLabel(_ cut: Cut, project: Project) -> [String] {
+        let length = cut.seconds(in: project).map { ", \(Cut.seconds(($0 * 10).rounded() / 10)) s" } ?? ""
+        return ["the cut", cut.output, "\(cut.clips.count) clip\(cut.clips.count == 1 ? "" : "s")\(length)"]
     }
 
-    static func dot(_ graph: ShotGraph, name: String, link: ((String) -> String)? = nil) -> String {
+    /// The cut's node id: a shot id never holds `:`.
+    package static let cutNode = "cut:"
+
+    /// DOT whose nodes link to `link(id)` (the review page's anchors; the cut's id is `cutNode`),
+    /// those for which it gives one, for Graphviz's SVG.
+    package static func linkedDot(_ project: Project, link: @escaping (String) -> String?) -> String {
+        dot(ShotGraph(project), project: project, link: link)
+    }
+
+    static func dot(_ graph: ShotGraph, project: Project, link: ((String) -> String?)? = nil) -> String {
         func escape(_ s: String) -> String { s.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") }
         func quote(_ s: String) -> String { "\"" + escape(s) + "\"" }
+        // Top to bottom in the storyboard's order, as a film is read.
         var out =
-            "digraph \(quote(name)) {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=11];\n"
-        for i in graph.order {
-            let shot = graph.shots[i]
-            let target = link.map { ", URL=\(quote($0(shot.id))), target=\"_top\"" } ?? ""
+            "digraph \(quote(project.name)) {\n  rankdir=TB;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=11];\n"
+        for shot in project.shots {
+            let target = link?(shot.id).map { ", URL=\(quote($0)), target=\"_top\"" } ?? ""
             out += "  \(quote(shot.id)) [label=\"\(label(shot).map(escape).joined(separator: "\\n"))\"\(target)];\n"
+        }
+        for (a, b) in zip(project.shots, project.shots.dropFirst()) {
+            out += "  \(quote(a.id)) -> \(quote(b.id)) [style=invis];\n"
+        }
+        if let cut = project.cut {
+            let target = link?(cutNode).map { ", URL=\(quote($0)), target=\"_top\"" } ?? ""
+            out +=
+                "  \(quote(cutNode)) [label=\"\(cutLabel(cut, project: project).map(escape).joined(separator: "\\n"))\", style=\"rounded,bold\"\(target)];\n"
+            for (n, clip) in cut.clips.enumerated() {
+                out += "  \(quote(clip.shot)) -> \(quote(cutNode)) [label=\"clip \(n + 1)\", color=\"#8c8c8c\"];\n"
+            }
         }
         // Local files are nodes of their own (a shot id never holds `:`), drawn as documents.
         for path in files(graph) {
@@ -79,12 +108,22 @@ package enum GraphExport {
         }
     }
 
-    static func mermaid(_ graph: ShotGraph) -> String {
+    static func mermaid(_ graph: ShotGraph, project: Project) -> String {
         // Mermaid ids cannot hold every character of a shot id: number the nodes instead.
-        var out = "flowchart LR\n"
-        for i in graph.order {
+        var out = "flowchart TB\n"
+        let numbered = project.shots.compactMap { graph.index[$0.id] }
+        for i in numbered {
             let text = label(graph.shots[i]).joined(separator: "<br/>").replacingAll("\"", with: "#quot;")
             out += "  s\(i)[\"\(text)\"]\n"
+        }
+        // The storyboard's order, top to bottom: links Mermaid does not draw.
+        for (a, b) in zip(numbered, numbered.dropFirst()) { out += "  s\(a) ~~~ s\(b)\n" }
+        if let cut = project.cut {
+            let text = cutLabel(cut, project: project).joined(separator: "<br/>").replacingAll("\"", with: "#quot;")
+            out += "  cut[[\"\(text)\"]]\n"
+            for (n, clip) in cut.clips.enumerated() {
+                if let i = graph.index[clip.shot] { out += "  s\(i) -->|clip \(n + 1)| cut\n" }
+            }
         }
         let paths = files(graph)
         for (n, path) in paths.enumerated() {
