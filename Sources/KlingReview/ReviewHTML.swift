@@ -296,7 +296,7 @@ struct ReviewHTML {
         .pick { font: inherit; font-size: 13px; font-weight: 600; margin-left: 8px; padding: 2px 12px; border-radius: 12px; border: 1px solid var(--pick); background: transparent; color: inherit; cursor: pointer; }
         .pick:hover { background: var(--pick); color: #000; } .pick:disabled { opacity: 0.5; cursor: wait; }
         .how { font-size: 14px; margin: 0 0 16px; } .pickline { font-size: 13px; color: var(--dim); margin: 0 0 10px; }
-        .picked-note:empty { display: none; } .picked-note { background: var(--card); border-left: 4px solid var(--pick); padding: 8px 12px; border-radius: 6px; font-family: ui-monospace, monospace; font-size: 13px; }
+        .picked-note:empty { display: none; } .picked-note { position: sticky; top: 8px; z-index: 1; background: var(--card); box-shadow: 0 2px 8px #0003; border-left: 4px solid var(--pick); padding: 8px 12px; border-radius: 6px; font-family: ui-monospace, monospace; font-size: 13px; }
         .picked-note.failed { border-color: #cf222e; }
         .clips { font-size: 13px; color: var(--dim); margin: 10px 0 0; padding-left: 20px; } .clips a { color: inherit; }
         details.graph summary { cursor: pointer; font-weight: 600; }

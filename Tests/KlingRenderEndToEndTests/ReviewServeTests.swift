@@ -132,6 +132,8 @@ struct ReviewServeTests {
                   for (let i = 0; i < 200 && !(note.textContent && document.querySelector('article[data-shot="sunrise"] figure[data-take="3"].picked')); i++) {
                     await new Promise(r => setTimeout(r, 100));
                   }
+                  // The shot just picked in view, under the note that stays at the top.
+                  window.scrollTo(0, document.querySelector('article[data-shot="sunrise"]').offsetTop - 70);
                   return {
                     note: note.textContent,
                     picked: [...document.querySelectorAll('figure.take.picked')].map(f => f.closest('article').dataset.shot + ':' + f.dataset.take),

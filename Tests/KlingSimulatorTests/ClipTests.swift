@@ -110,4 +110,27 @@ struct ClipTests {
         let arguments = ClipRecipe(task: task, inputs: ClipInputs(), caption: nil).arguments(output: "o.mp4")
         #expect(arguments.contains { $0.hasPrefix("sine=frequency=") })
     }
+
+    @Test(
+        "an edit's clip is its source video under the caption; image inputs are layered over it; none: the test pattern"
+    )
+    func layers() {
+        let task = SimulatorState.SimTask(
+            id: "n71abc", key: "k", type: "o3-std-video-edit", request: [:], credits: 360, duration: 5,
+            aspectRatio: "16:9", prompt: "make it snow", createdAt: 0, renderSeconds: 60, fails: false, expires: false)
+        var inputs = ClipInputs()
+        let plain = ClipRecipe(task: task, inputs: inputs, caption: nil).arguments(output: "o.mp4")
+        #expect(plain.contains { $0.hasPrefix("testsrc2=") } && !plain.contains("-stream_loop"))
+        inputs.source = "/tmp/clip/source"
+        inputs.start = "/tmp/clip/start"
+        inputs.references = ["/tmp/clip/reference-0", "/tmp/clip/reference-1"]
+        let edit = ClipRecipe(task: task, inputs: inputs, caption: nil).arguments(output: "o.mp4")
+        #expect(!edit.contains { $0.hasPrefix("testsrc2=") })
+        #expect(edit.firstIndex(of: "/tmp/clip/source") == edit.firstIndex(of: "-stream_loop").map { $0 + 3 })
+        let graph = edit[(edit.firstIndex(of: "-filter_complex") ?? 0) + 1]
+        #expect(
+            graph.components(separatedBy: "overlay=").count - 1 == 3, "two references and the first frame: \(graph)")
+        // Every file ffmpeg reads is read with the file protocol only.
+        #expect(edit.filter { $0 == "-protocol_whitelist" }.count == 4)
+    }
 }
