@@ -100,7 +100,10 @@ struct CutCommandTests {
         #expect(plan.stdout.contains("cut  assemble  renders/eagle-film.mp4  3 clips, 10 s"), "\(plan.stdout)")
         let first = try await r.apply()
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
-        #expect(first.stdout.contains("assembling renders/eagle-film.mp4: 3 clips, 10 s"), "\(first.stdout)")
+        // Three bodies and two transitions, every one new.
+        #expect(
+            first.stdout.contains("assembling renders/eagle-film.mp4: 3 clips, 10 s; 5 of 5 segments to encode"),
+            "\(first.stdout)")
         let film = r.scratch.path("renders/eagle-film.mp4")
         let streams = try await Self.streams(film)
         let video = try #require(streams["video"])
@@ -150,9 +153,20 @@ struct CutCommandTests {
         let trimmed = try await r.apply()
         #expect(trimmed.status == 0, "\(trimmed.stdout)\(trimmed.stderr)")
         #expect(trimmed.stdout.contains("Plan: 0 to render, 4 unchanged, the cut to assemble — 0 credits."))
+        // Only the last clip's body is encoded again; the rest is joined as it was.
+        #expect(trimmed.stdout.contains("1 of 5 segments to encode"), "\(trimmed.stdout)")
         #expect(await r.stats().tasksCreated == tasks)
         let shorter = try #require((try await Self.streams(film))["video"]?["duration"] as? String).flatMap(Double.init)
         #expect(abs((shorter ?? 0) - 9.5) <= 1.0 / 24 + 1e-6)
+        #expect(try await Self.psnr(film, at: 2.0, take2, at: 2.5) > 30, "a kept segment, frame-exact")
+        #expect(try await Self.psnr(film, at: 2.0, take2, at: 2.5 + 1.0 / 24) < 30)
+        // The film it replaced is kept under previous/; the segment no cut uses is swept.
+        let previous = try FileManager.default.contentsOfDirectory(atPath: r.scratch.path("renders/previous"))
+            .filter { $0.hasPrefix("eagle-film-") }
+        #expect(previous.count == 1, "\(previous)")
+        #expect(try Data(contentsOf: r.scratch.url.appendingPathComponent("renders/previous/\(previous[0])")) == before)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: r.scratch.path("renders/.segments"))
+        #expect(segments.filter { $0.hasSuffix(".mp4") }.count == 5, "\(segments)")
     }
 
     @Test(

@@ -136,6 +136,9 @@ package struct ManifestCut: Codable, Sendable, Equatable {
     package var seconds: Double
     /// What the fingerprint was taken over (`Cut.spec`): the next plan names what changed.
     package var spec: JSONValue?
+    /// The segments the film was joined from (under `OUTPUT/.segments/`): name → SHA-256. Only
+    /// these are used again, and only with these bytes.
+    package var segments: [String: String]?
 
     package init(fingerprint: String, file: ManifestFile, seconds: Double, spec: JSONValue? = nil) {
         self.fingerprint = fingerprint

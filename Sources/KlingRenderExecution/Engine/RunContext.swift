@@ -35,6 +35,8 @@ package struct RunContext: Sendable {
     package var now: @Sendable () -> Date = { Date() }
     /// Each shot's picked take, by shot id: where `${shots.ID.video}` and its frames come from.
     package var outputKeys: [String: String] = [:]
+    /// How many films a cut keeps under `previous/` when it replaces one (`cut.keep`).
+    package var keepFilms = 5
     /// A rehearsal tells its simulator each request's shot and take, which it draws on the clip.
     package var labelsRequests = false
 

@@ -30,8 +30,9 @@ package struct CutKind: StepKind {
 
 /// What the cut's assembly reports: its start, its progress (for the live table), its end.
 package enum CutEvent: KindEvent, Equatable {
-    /// ffmpeg starts on the cut: its clips and the film's length.
-    case started(path: String, clips: Int, seconds: Double)
+    /// The cut starts: its clips, the film's length, its segments and how many of them are
+    /// encoded now (the others are kept from an earlier assembly).
+    case started(path: String, clips: Int, seconds: Double, segments: Int, encoding: Int)
     /// Seconds of the film written so far (about one event per second of film).
     case progress(path: String, seconds: Double, of: Double)
     case assembled(path: String, bytes: Int64, seconds: Double)
@@ -56,8 +57,11 @@ package enum CutEvent: KindEvent, Equatable {
 
     package func fields(_ words: ReasonWords) -> [String: JSONValue]? {
         switch self {
-        case .started(let path, let clips, let seconds):
-            ["file": .string(path), "clips": .int(clips), "seconds": .double(seconds)]
+        case .started(let path, let clips, let seconds, let segments, let encoding):
+            [
+                "file": .string(path), "clips": .int(clips), "seconds": .double(seconds), "segments": .int(segments),
+                "encode": .int(encoding),
+            ]
         case .progress(let path, let seconds, let total):
             ["file": .string(path), "seconds": .double(seconds), "of": .double(total)]
         case .assembled(let path, let bytes, let seconds):
@@ -68,8 +72,9 @@ package enum CutEvent: KindEvent, Equatable {
 
     package func line(_ words: ReasonWords) -> String? {
         switch self {
-        case .started(let path, let clips, let seconds):
-            "assembling \(path): \(clips) clip\(clips == 1 ? "" : "s"), \(Cut.seconds((seconds * 10).rounded() / 10)) s"
+        case .started(let path, let clips, let seconds, let segments, let encoding):
+            "assembling \(path): \(clips) clip\(clips == 1 ? "" : "s"), \(Cut.seconds((seconds * 10).rounded() / 10)) s; "
+                + "\(encoding) of \(segments) segment\(segments == 1 ? "" : "s") to encode"
         case .progress: nil
         case .assembled(let path, let bytes, let seconds):
             "assembled \(path) (\(Cut.seconds(seconds)) s, \(bytes.formatted(.byteCount(style: .file))))"
@@ -79,7 +84,7 @@ package enum CutEvent: KindEvent, Equatable {
 
     package func change(_ row: inout TableRow, _ words: ReasonWords, at now: ContinuousClock.Instant) {
         switch self {
-        case .started(let path, _, let seconds):
+        case .started(let path, _, let seconds, _, _):
             row.state = .assembling
             row.detail = "\(path)  \(Self.bar(0, of: seconds))"
             row.started = now

@@ -13,10 +13,11 @@ struct CutSource: Sendable {
     var length: Double { outPoint - inPoint }
 }
 
-/// The ffmpeg command of a cut: one filter graph that trims every clip, brings it to one size
-/// (scaled to fit and padded, never stretched) and one rate, joins the clips by cuts, crossfades
-/// (`xfade` and `acrossfade`) or fades through black, gives a silent track to a clip without
-/// sound, and lays the music bed under it all with its fade.
+/// The film's sound and its join: one ffmpeg that reads the segments' picture through a join
+/// list (stream copy, nothing encoded again) and mixes the whole film's sound in one pass — the
+/// clips' sound trimmed, a silent track for a clip without sound, crossfades (`acrossfade`) where
+/// the pictures cross, and the music bed under it all with its volume and fade — then writes the
+/// film, `+faststart`.
 struct CutAssembly: Sendable {
     var sources: [CutSource]
     var width: Int
@@ -33,50 +34,35 @@ struct CutAssembly: Sendable {
 
     static func number(_ value: Double) -> String { String(format: "%.6f", value) }
 
-    var filterGraph: String {
+    /// The sound's filter graph; the clips are inputs `first`…, the music the one after them.
+    func audioGraph(first: Int) -> String {
         let n = Self.number
         var parts: [String] = []
         for (i, source) in sources.enumerated() {
-            parts.append(
-                "[\(i):v:0]trim=start=\(n(source.inPoint)):end=\(n(source.outPoint)),setpts=PTS-STARTPTS,fps=\(fps),"
-                    + "scale=\(width):\(height):force_original_aspect_ratio=decrease,"
-                    + "pad=\(width):\(height):(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p[v\(i)]")
             let format = "aformat=sample_rates=48000:channel_layouts=stereo"
             if keepSound, source.hasAudio {
                 parts.append(
-                    "[\(i):a:0]atrim=start=\(n(source.inPoint)):end=\(n(source.outPoint)),asetpts=PTS-STARTPTS,"
+                    "[\(first + i):a:0]atrim=start=\(n(source.inPoint)):end=\(n(source.outPoint)),asetpts=PTS-STARTPTS,"
                         + "\(format),apad,atrim=0:\(n(source.length))[a\(i)]")
             } else {
                 parts.append("anullsrc=r=48000:cl=stereo,atrim=0:\(n(source.length)),asetpts=PTS-STARTPTS[a\(i)]")
             }
         }
-        var video = "v0"
         var audio = "a0"
         var length = sources.first?.length ?? 0
-        // After each join, one time base and frames numbered anew: concat leaves microseconds
-        // (which the next xfade refuses), and xfade a gap of one frame's time after its
-        // transition (which would show the clip a frame late and move the next offset).
-        let renumber = "settb=1/\(fps),setpts=N/(\(fps)*TB)"
         for (i, source) in sources.enumerated().dropFirst() {
-            let (v, a) = ("vj\(i)", "aj\(i)")
+            let a = "aj\(i)"
             switch source.transition {
-            case .cut:
-                parts.append("[\(video)][v\(i)]concat=n=2:v=1:a=0,\(renumber)[\(v)]")
-                parts.append("[\(audio)][a\(i)]concat=n=2:v=0:a=1[\(a)]")
+            case .cut: parts.append("[\(audio)][a\(i)]concat=n=2:v=0:a=1[\(a)]")
             case .crossfade(let d), .fade(let d):
-                let kind = source.transition == .crossfade(d) ? "fade" : "fadeblack"
-                parts.append(
-                    "[\(video)][v\(i)]xfade=transition=\(kind):duration=\(n(d)):offset=\(n(length - d)),\(renumber)[\(v)]"
-                )
                 parts.append("[\(audio)][a\(i)]acrossfade=d=\(n(d)):c1=tri:c2=tri[\(a)]")
             }
             length += source.length - source.transition.seconds
-            (video, audio) = (v, a)
+            audio = a
         }
-        parts.append("[\(video)]null[vout]")
         if let music {
             var bed =
-                "[\(sources.count):a:0]aformat=sample_rates=48000:channel_layouts=stereo,volume=\(n(music.volume)),"
+                "[\(first + sources.count):a:0]aformat=sample_rates=48000:channel_layouts=stereo,volume=\(n(music.volume)),"
                 + "apad,atrim=0:\(n(length)),asetpts=PTS-STARTPTS"
             if music.fadeOut > 0 {
                 let fade = min(music.fadeOut, length)
@@ -90,16 +76,22 @@ struct CutAssembly: Sendable {
         return parts.joined(separator: ";")
     }
 
-    /// ffmpeg's arguments, writing to `output`; progress as key=value lines on stdout.
-    func arguments(root: ProjectFolder, output: String) -> [String] {
-        var arguments = ["-nostdin", "-v", "error", "-y", "-progress", "pipe:1", "-nostats"]
+    /// ffmpeg's arguments that join the segments listed in `list` (a file this tool wrote, naming
+    /// only segment files it made, read with the `file` protocol only) and mix the sound, writing
+    /// to `output`.
+    func joinArguments(list: String, output: String) -> [String] {
+        var arguments = ["-nostdin", "-v", "error", "-y"]
+        arguments += ["-protocol_whitelist", "file", "-f", "concat", "-safe", "1", "-i", "file:" + list]
         // Local files only, each with the demuxer its bytes named: never a playlist or a list.
         for source in sources { arguments += source.file.ffmpegInput }
         if let music { arguments += music.file.ffmpegInput }
-        // Exactly the film's length: the rate conversion may round a frame up at an edit.
-        arguments += ["-filter_complex", filterGraph, "-map", "[vout]", "-map", "[aout]", "-t", Self.number(seconds)]
-        arguments += ["-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p", "-r", "\(fps)"]
-        arguments += ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-movflags", "+faststart", "-f", "mp4"]
-        return arguments + [root.url(output).path]
+        // Exactly the film's length.
+        arguments += [
+            "-filter_complex", audioGraph(first: 1), "-map", "0:v:0", "-map", "[aout]", "-t", Self.number(seconds),
+        ]
+        arguments += [
+            "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-movflags", "+faststart", "-f", "mp4",
+        ]
+        return arguments + [output]
     }
 }

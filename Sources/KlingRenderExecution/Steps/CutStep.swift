@@ -66,7 +66,115 @@ package struct CutStep: Step {
             sources: sources, width: cut.size?.width ?? (first.width + 1) / 2 * 2,
             height: cut.size?.height ?? (first.height + 1) / 2 * 2, fps: fps, keepSound: cut.audio.keepShots,
             music: bed.map { ($0, cut.audio.musicVolume, cut.audio.fadeOut) })
-        return await assemble(assembly, fingerprint: fingerprint, spec: spec, ffmpeg: ffmpeg)
+        let encoding = SegmentEncoding.final(width: assembly.width, height: assembly.height, fps: fps)
+        let segments = CutSegment.plan(sources, hashes: hashes, encoding: encoding)
+        let made: [String: String]
+        switch await encodeSegments(
+            segments, sources: sources, encoding: encoding, ffmpeg: ffmpeg, seconds: assembly.seconds)
+        {
+        case .success(let files): made = files
+        case .failure(let ended): return ended.end
+        }
+        return await assemble(
+            assembly, segments: segments, hashes: made, fingerprint: fingerprint, spec: spec, ffmpeg: ffmpeg)
+    }
+
+    /// The folder of the film's segments, under the output folder: the tool's own.
+    var segmentFolder: String { context.paths.inOutput(".segments") }
+
+    /// Every segment on disk: those the last assembly recorded (their SHA-256 checked) kept, the
+    /// others encoded, as many at once as there are cores, each to a temporary name and renamed.
+    /// Returns each segment's name → SHA-256.
+    private func encodeSegments(
+        _ segments: [CutSegment], sources: [CutSource], encoding: SegmentEncoding, ffmpeg: String, seconds: Double
+    ) async -> Result<[String: String], EndedEarly> {
+        let root = context.paths.root
+        let folder = segmentFolder
+        do {
+            _ = try root.directory(folder, create: true)
+        } catch {
+            return .failure(early("cannot create \(folder): \(error.reason)"))
+        }
+        let known = await context.recorder.manifest.cut?.segments ?? [:]
+        var files: [String: String] = [:]
+        var missing: [CutSegment] = []
+        for segment in segments where files[segment.name] == nil {
+            let path = folder + "/" + segment.name
+            if let sha = known[segment.name], (try? root.sha256(path)) == sha {
+                files[segment.name] = sha
+            } else if !missing.contains(where: { $0.name == segment.name }) {
+                missing.append(segment)
+            }
+        }
+        context.emit(
+            CutEvent.started(
+                path: planned.path, clips: cut.clips.count, seconds: seconds, segments: Set(segments.map(\.name)).count,
+                encoding: missing.count))
+        let total = missing.reduce(0) { $0 + $1.frames }
+        var done = 0
+        let lanes = max(1, min(context.options.cpu, missing.count))
+        let step = self
+        return await withTaskGroup(of: (CutSegment, Result<String, EndedEarly>).self) { group in
+            var queue = missing[...]
+            for _ in 0..<lanes {
+                guard let next = queue.popFirst() else { break }
+                group.addTask { (next, await step.encode(next, sources: sources, encoding: encoding, ffmpeg: ffmpeg)) }
+            }
+            var failure: EndedEarly?
+            for await (segment, result) in group {
+                switch result {
+                case .success(let sha): files[segment.name] = sha
+                case .failure(let ended):
+                    failure = failure ?? ended
+                    queue = [][...]
+                }
+                done += segment.frames
+                let film = seconds * Double(done) / Double(max(1, total))
+                context.emit(CutEvent.progress(path: planned.path, seconds: film, of: seconds))
+                if let next = queue.popFirst() {
+                    group.addTask {
+                        (next, await step.encode(next, sources: sources, encoding: encoding, ffmpeg: ffmpeg))
+                    }
+                }
+            }
+            return failure.map { .failure($0) } ?? .success(files)
+        }
+    }
+
+    /// One segment: ffmpeg into a temporary name, its length checked, renamed into place.
+    private func encode(_ segment: CutSegment, sources: [CutSource], encoding: SegmentEncoding, ffmpeg: String) async
+        -> Result<String, EndedEarly>
+    {
+        let root = context.paths.root
+        let path = segmentFolder + "/" + segment.name
+        let temporary = segmentFolder + "/.\(segment.name).part.\(UInt32.random(in: 0...UInt32.max)).mp4"
+        do {
+            try root.createNew(temporary).close()
+        } catch {
+            return .failure(early("cannot create \(temporary): \(error)"))
+        }
+        let seconds = Double(segment.frames) / Double(encoding.fps)
+        let (status, said) = await Executable.run(
+            ffmpeg, segment.arguments(sources, encoding: encoding, output: root.url(temporary).path),
+            timeout: Self.timeout(seconds: seconds))
+        guard status == 0, case .file(let bytes) = root.entry(temporary), bytes > 0,
+            let ffprobe = context.ffprobe,
+            case .success(let written) = MediaGate.admit(temporary, in: root, accepting: MediaType.videos),
+            let probe = await MediaProbe.read(written, ffprobe: ffprobe),
+            abs(probe.seconds - seconds) < 0.5 / Double(encoding.fps) + 0.01
+        else {
+            root.removeOwnFile(temporary)
+            if Task.isCancelled { return .failure(EndedEarly(end: .ended(.notStarted(.interrupted)))) }
+            return .failure(early("ffmpeg could not encode a segment of it: \(Printable.short(said, limit: 300))"))
+        }
+        do {
+            let sha = try root.sha256(temporary)
+            try root.rename(temporary, to: path)
+            return .success(sha)
+        } catch {
+            root.removeOwnFile(temporary)
+            return .failure(early("cannot keep \(path): \(error)"))
+        }
     }
 
     /// Clip `n`'s file, checked against the manifest (size and SHA-256) and probed.
@@ -140,10 +248,13 @@ package struct CutStep: Step {
 
     private func early(_ detail: String) -> EndedEarly { EndedEarly(end: fail(detail)) }
 
-    /// Runs ffmpeg into a temporary file, checks what it wrote, renames it into place, records it.
-    private func assemble(_ assembly: CutAssembly, fingerprint: String, spec: JSONValue, ffmpeg: String) async
-        -> StepEnd
-    {
+    /// Joins the segments and mixes the sound into a temporary file, checks what ffmpeg wrote,
+    /// keeps the film it replaces under `previous/`, renames it into place, records it, and sweeps
+    /// the segments no cut uses.
+    private func assemble(
+        _ assembly: CutAssembly, segments: [CutSegment], hashes: [String: String], fingerprint: String,
+        spec: JSONValue, ffmpeg: String
+    ) async -> StepEnd {
         let root = context.paths.root
         let target = planned.path
         let slash = target.lastIndex(of: "/").map { String(target[...$0]) } ?? ""
@@ -161,11 +272,21 @@ package struct CutStep: Step {
         } catch {
             return fail("cannot create \(temporary): \(error)")
         }
-        context.emit(CutEvent.started(path: target, clips: assembly.sources.count, seconds: assembly.seconds))
-        let progress = CutProgress(path: target, total: assembly.seconds, context: context)
+        // The join list: written by this tool, naming only the segment files it made, by name.
+        let list = segmentFolder + "/.join.\(UInt32.random(in: 0...UInt32.max)).txt"
+        do {
+            let handle = try root.createNew(list)
+            try handle.write(contentsOf: Data(segments.map { "file '\($0.name)'\n" }.joined().utf8))
+            try handle.close()
+        } catch {
+            root.removeOwnFile(list)
+            root.removeOwnFile(temporary)
+            return fail("cannot write the join list \(list): \(error)")
+        }
         let (status, said) = await Executable.run(
-            ffmpeg, assembly.arguments(root: root, output: temporary), timeout: Self.timeout(seconds: assembly.seconds),
-            output: { progress.feed($0) })
+            ffmpeg, assembly.joinArguments(list: root.url(list).path, output: root.url(temporary).path),
+            timeout: Self.timeout(seconds: assembly.seconds))
+        root.removeOwnFile(list)
         guard status == 0, case .file(let bytes) = root.entry(temporary), bytes > 0 else {
             root.removeOwnFile(temporary)
             if Task.isCancelled { return .ended(.notStarted(.interrupted)) }
@@ -180,16 +301,31 @@ package struct CutStep: Step {
         }
         do {
             let sha = try root.sha256(temporary)
+            try FilmVersions(root: root, film: target, limit: context.keepFilms).keep(unlessSHA256: sha)
             try root.rename(temporary, to: target)
-            let recorded = ManifestCut(
+            var recorded = ManifestCut(
                 fingerprint: fingerprint, file: ManifestFile(path: target, bytes: bytes, sha256: sha),
                 seconds: (probe.seconds * 1000).rounded() / 1000, spec: spec)
+            recorded.segments = hashes
             try await context.recorder.recordCut(recorded)
+            Self.sweepSegments(segmentFolder, keeping: Set(hashes.keys), in: root)
             context.emit(CutEvent.assembled(path: target, bytes: bytes, seconds: recorded.seconds))
             return .success
         } catch {
             root.removeOwnFile(temporary)
             return fail("cannot keep \(target): \(error)")
+        }
+    }
+
+    /// Removes from the segment folder what no cut uses: segments by their names only (40 hex
+    /// digits and `.mp4`), and what an interrupted run left (`.….part.N.mp4`, `.join.N.txt`).
+    static func sweepSegments(_ folder: String, keeping used: Set<String>, in root: ProjectFolder) {
+        let hex = Set("0123456789abcdef")
+        for name in root.names(in: folder) where !used.contains(name) {
+            let segment = name.count == 44 && name.hasSuffix(".mp4") && name.dropLast(4).allSatisfy(hex.contains)
+            let left =
+                name.hasPrefix(".") && (name.contains(".part.") && name.hasSuffix(".mp4") || name.hasPrefix(".join."))
+            if segment || left { root.removeOwnFile(folder + "/" + name) }
         }
     }
 
@@ -207,41 +343,5 @@ package struct CutStep: Step {
         let reason = Reason.cut(detail: detail)
         context.emit(CutEvent.failed(path: planned.path, reason: reason))
         return .ended(.failed(reason))
-    }
-}
-
-/// ffmpeg's `-progress` lines turned into events, at most one per second of film.
-final class CutProgress: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer = Data()
-    private var reported = -1.0
-    let path: String
-    let total: Double
-    let context: RunContext
-
-    init(path: String, total: Double, context: RunContext) {
-        self.path = path
-        self.total = total
-        self.context = context
-    }
-
-    func feed(_ chunk: Data) {
-        let lines: [String] = lock.withLock {
-            buffer.append(chunk)
-            guard let last = buffer.lastIndex(of: 0x0A) else { return [] }
-            let complete = buffer[...last]
-            buffer = Data(buffer[buffer.index(after: last)...])
-            return String(decoding: complete, as: UTF8.self).split(separator: "\n").map(String.init)
-        }
-        for line in lines where line.hasPrefix("out_time_us=") {
-            guard let micros = Double(line.dropFirst(12)), micros.isFinite, micros >= 0 else { continue }
-            let done = min(total, micros / 1_000_000)
-            let report = lock.withLock { () -> Bool in
-                guard done - reported >= 1 || (done >= total && reported < total) else { return false }
-                reported = done
-                return true
-            }
-            if report { context.emit(CutEvent.progress(path: path, seconds: done, of: total)) }
-        }
     }
 }
