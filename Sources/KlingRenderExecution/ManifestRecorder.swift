@@ -48,8 +48,8 @@ package actor ManifestRecorder {
     }
 
     /// Records the assembled cut, on disk before it returns.
-    package func recordCut(_ cut: ManifestCut) async throws {
-        manifest.cut = cut
+    package func recordCut(_ cut: ManifestCut, draft: Bool = false) async throws {
+        if draft { manifest.draftCut = cut } else { manifest.cut = cut }
         version += 1
         try await persist(upTo: version)
     }

@@ -167,6 +167,19 @@ struct CutCommandTests {
         #expect(try Data(contentsOf: r.scratch.url.appendingPathComponent("renders/previous/\(previous[0])")) == before)
         let segments = try FileManager.default.contentsOfDirectory(atPath: r.scratch.path("renders/.segments"))
         #expect(segments.filter { $0.hasSuffix(".mp4") }.count == 5, "\(segments)")
+
+        // A draft: a proxy of its own beside the film, which stays as it is.
+        let final = try Data(contentsOf: URL(fileURLWithPath: film))
+        let draft = try await r.apply(["--draft"])
+        #expect(draft.status == 0 && draft.stdout.contains("5 of 5 segments to encode"), "\(draft.stdout)")
+        let proxy = try #require(try await Self.streams(r.scratch.path("renders/eagle-film.draft.mp4"))["video"])
+        #expect((proxy["duration"] as? String).flatMap(Double.init).map { abs($0 - 9.5) <= 1.0 / 24 + 1e-6 } == true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: film)) == final, "the film untouched")
+        #expect(
+            try await r.run(["plan", r.file]).stdout.contains("the cut to assemble") == false, "the film is current")
+        let draftAgain = try await r.apply(["--draft"])
+        #expect(draftAgain.stdout.contains("Nothing to do"), "\(draftAgain.stdout)")
+        #expect(try schemaAccepts(r.manifestURL))
     }
 
     @Test(

@@ -102,9 +102,9 @@ struct ApplyCommand: AsyncParsableCommand {
         } catch {
             throw fail(error.message)
         }
-        if !planning.targets.isEmpty || !planning.replace.isEmpty || !planning.retake.isEmpty {
+        if !planning.targets.isEmpty || !planning.replace.isEmpty || !planning.retake.isEmpty || planning.draft {
             throw fail(
-                "a saved plan is applied as it was made; make a new one with `kling-render plan --target/--replace/--retake … --out`"
+                "a saved plan is applied as it was made; make a new one with `kling-render plan --target/--replace/--retake/--draft … --out`"
             )
         }
         if planning.simulate, !saved.options.simulated {

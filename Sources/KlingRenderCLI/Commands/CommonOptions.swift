@@ -30,10 +30,15 @@ struct PlanningOptions: ParsableArguments {
     @Flag(help: "Hash every downloaded file instead of checking its size.")
     var verify = false
 
+    @Flag(help: "Assemble the cut as a quick draft (NAME.draft.mp4, at most 540 lines); the film is left as it is.")
+    var draft = false
+
     var planOptions: PlanOptions {
-        PlanOptions(
+        var options = PlanOptions(
             targets: targets, replace: replace, maxCredits: maxCredits, simulated: simulate, verify: verify,
             retake: retake)
+        options.draft = draft ? true : nil
+        return options
     }
 
     func validate() throws {

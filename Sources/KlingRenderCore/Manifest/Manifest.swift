@@ -23,6 +23,13 @@ package struct Manifest: Codable, Sendable, Equatable {
     /// superseded and takes included, so that `budget:` caps what the project spent. Absent in a
     /// manifest with none (and in one from before the ledger, which starts it from its shots).
     package var ledger: [String: LedgerEntry]?
+    /// The last draft of the cut (`NAME.draft.mp4`): kept apart from the film's record.
+    package var draftCut: ManifestCut?
+
+    enum CodingKeys: String, CodingKey {
+        case version, project, endpoint, simulated, shots, totals, assets, cut, ledger
+        case draftCut = "draft_cut"
+    }
 
     package struct Totals: Codable, Sendable, Equatable {
         package var shots: Int

@@ -11,8 +11,19 @@ package struct Cut: Sendable, Equatable {
     package var fps: Int?
     package var clips: [Clip]
     package var audio = Audio()
+    /// `final` (the default) or `draft`: a quick proxy beside the film, `NAME.draft.mp4`.
+    package var quality = Quality.final
     /// Where `cut:` is written.
     package var location: SourceLocation
+
+    package enum Quality: String, Sendable, Equatable {
+        case final, draft
+    }
+
+    /// The draft's file beside the film's: `eagle.mp4` → `eagle.draft.mp4`.
+    package var draftOutput: String {
+        (output.hasSuffix(".mp4") ? String(output.dropLast(4)) : output) + ".draft.mp4"
+    }
 
     package struct Clip: Sendable, Equatable {
         package var shot: String

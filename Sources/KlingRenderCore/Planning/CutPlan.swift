@@ -18,6 +18,11 @@ package struct PlannedCut: Codable, Sendable, Equatable {
     /// Known when every clip is rendered and recorded: what `apply` compares.
     package var fingerprint: String?
     package var reasons: [String]
+    /// A draft (`NAME.draft.mp4`, a quick proxy) rather than the film. Optional: a plan saved
+    /// before drafts existed reads as the film.
+    package var draft: Bool?
+
+    package var isDraft: Bool { draft == true }
 }
 
 extension Cut {
@@ -116,7 +121,10 @@ extension Planner {
         throws(PlanError) -> PlannedCut?
     {
         guard let cut = project.cut else { return nil }
-        let path = paths.inOutput(cut.output)
+        let draft = options.draft == true || cut.quality == .draft
+        let path = paths.inOutput(draft ? cut.draftOutput : cut.output)
+        // A draft is compared with the draft assembled last, the film with the film.
+        let recordedCut = draft ? manifest?.draftCut : manifest?.cut
         var reasons: [String] = []
         var files: [String] = []
         var keys: [String] = []
@@ -133,7 +141,8 @@ extension Planner {
                     path: path, action: .blocked,
                     clips: cut.clips.map { Take.key($0.shot, cut.take(of: $0, in: project)) },
                     seconds: cut.seconds(in: project), fingerprint: nil,
-                    reasons: ["clip \(n + 1) (\(row.label)) is uncertain: import its task or --replace it first"])
+                    reasons: ["clip \(n + 1) (\(row.label)) is uncertain: import its task or --replace it first"],
+                    draft: draft ? true : nil)
             }
             if row.action != .unchanged {
                 reasons.append(
@@ -145,7 +154,7 @@ extension Planner {
         var fingerprint: String?
         if reasons.isEmpty, files.count == cut.clips.count {
             fingerprint = cut.fingerprint(in: project, clipFiles: files)
-            if let recorded = manifest?.cut {
+            if let recorded = recordedCut {
                 if recorded.fingerprint != fingerprint {
                     let changes = Cut.changes(from: recorded.spec, to: cut.spec(in: project, clipFiles: files))
                     // A manifest's spec can be anything: at most 20 lines, each cut short.
@@ -169,6 +178,6 @@ extension Planner {
         return PlannedCut(
             path: path, action: reasons.isEmpty ? .unchanged : .assemble, clips: keys,
             seconds: cut.seconds(in: project),
-            fingerprint: fingerprint, reasons: reasons)
+            fingerprint: fingerprint, reasons: reasons, draft: draft ? true : nil)
     }
 }

@@ -13,6 +13,9 @@ package struct PlanOptions: Sendable, Equatable, Codable {
     package var verify = false
     /// Render one more take of these shots (`--retake`).
     package var retake: [String] = []
+    /// Assemble the cut as a draft (`--draft`), whatever `cut.quality` says. Optional: a plan
+    /// saved before drafts existed reads as not one.
+    package var draft: Bool?
 
     package init(
         targets: [String] = [], replace: [String] = [], maxCredits: Int? = nil, simulated: Bool = false,

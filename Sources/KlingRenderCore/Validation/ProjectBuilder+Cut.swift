@@ -3,7 +3,7 @@ import Foundation
 /// `cut:`, checked rule by rule where each is written. What only a render tells (the length of an
 /// edit's video) is checked when the cut is assembled.
 extension ProjectBuilder {
-    static let cutKeys = ["output", "size", "fps", "clips", "audio"]
+    static let cutKeys = ["output", "size", "fps", "quality", "clips", "audio"]
     static let clipKeys = ["shot", "take", "in", "out", "transition"]
     static let audioKeys = ["shots", "music", "music_volume", "fade_out"]
 
@@ -34,6 +34,16 @@ extension ProjectBuilder {
                 if case .scalar(let s) = n, let v = Int(s.text), !(1...120).contains(v) {
                     sink.error(n.location, "`cut.fps` must be a whole number from 1 to 120, not \(v)")
                 }
+                ok = false
+            }
+        }
+        if let n = m["quality"] {
+            if case .scalar(let s) = n, let quality = Cut.Quality(rawValue: s.text) {
+                cut.quality = quality
+            } else {
+                sink.error(
+                    n.location,
+                    "`cut.quality` must be `final` (the film) or `draft` (a quick proxy, NAME.draft.mp4)")
                 ok = false
             }
         }

@@ -56,7 +56,7 @@ package struct CutStep: Step {
         let spec = cut.spec(in: project, clipFiles: hashes)
         let fingerprint = Digest.sha256Hex(CanonicalJSON.compact(spec))
         // Fetched again with the same bytes: the film on disk still stands for it.
-        if let recorded = await context.recorder.manifest.cut, recorded.fingerprint == fingerprint,
+        if let recorded = await self.recorded(), recorded.fingerprint == fingerprint,
             recorded.file.check(in: context.paths, expected: planned.path, verify: true) == .ok
         {
             context.emit(CutEvent.assembled(path: planned.path, bytes: recorded.file.bytes, seconds: recorded.seconds))
@@ -66,7 +66,10 @@ package struct CutStep: Step {
             sources: sources, width: cut.size?.width ?? (first.width + 1) / 2 * 2,
             height: cut.size?.height ?? (first.height + 1) / 2 * 2, fps: fps, keepSound: cut.audio.keepShots,
             music: bed.map { ($0, cut.audio.musicVolume, cut.audio.fadeOut) })
-        let encoding = SegmentEncoding.final(width: assembly.width, height: assembly.height, fps: fps)
+        let encoding =
+            planned.isDraft
+            ? SegmentEncoding.draft(width: assembly.width, height: assembly.height, fps: fps)
+            : SegmentEncoding.final(width: assembly.width, height: assembly.height, fps: fps)
         let segments = CutSegment.plan(sources, hashes: hashes, encoding: encoding)
         let made: [String: String]
         switch await encodeSegments(
@@ -79,8 +82,15 @@ package struct CutStep: Step {
             assembly, segments: segments, hashes: made, fingerprint: fingerprint, spec: spec, ffmpeg: ffmpeg)
     }
 
-    /// The folder of the film's segments, under the output folder: the tool's own.
-    var segmentFolder: String { context.paths.inOutput(".segments") }
+    /// The folder of the film's segments, under the output folder: the tool's own (a draft's in
+    /// a folder of their own, so that neither sweeps the other's).
+    var segmentFolder: String { context.paths.inOutput(planned.isDraft ? ".segments/draft" : ".segments") }
+
+    /// What the manifest records of this cut: the draft's record for a draft, the film's for the film.
+    private func recorded() async -> ManifestCut? {
+        let manifest = await context.recorder.manifest
+        return planned.isDraft ? manifest.draftCut : manifest.cut
+    }
 
     /// Every segment on disk: those the last assembly recorded (their SHA-256 checked) kept, the
     /// others encoded, as many at once as there are cores, each to a temporary name and renamed.
@@ -95,7 +105,7 @@ package struct CutStep: Step {
         } catch {
             return .failure(early("cannot create \(folder): \(error.reason)"))
         }
-        let known = await context.recorder.manifest.cut?.segments ?? [:]
+        let known = await recorded()?.segments ?? [:]
         var files: [String: String] = [:]
         var missing: [CutSegment] = []
         for segment in segments where files[segment.name] == nil {
@@ -259,7 +269,7 @@ package struct CutStep: Step {
         let target = planned.path
         let slash = target.lastIndex(of: "/").map { String(target[...$0]) } ?? ""
         // Never over a file that is not the film this tool assembled there.
-        if root.entry(target) != .missing, await context.recorder.manifest.cut?.file.path != target {
+        if root.entry(target) != .missing, await recorded()?.file.path != target {
             return fail(
                 "\(target) exists and is not a film kling-render assembled: move it, or name the cut otherwise (`cut.output`)"
             )
@@ -301,13 +311,16 @@ package struct CutStep: Step {
         }
         do {
             let sha = try root.sha256(temporary)
-            try FilmVersions(root: root, film: target, limit: context.keepFilms).keep(unlessSHA256: sha)
+            // A draft is a proxy, replaced as it is; the film it replaces is kept.
+            if !planned.isDraft {
+                try FilmVersions(root: root, film: target, limit: context.keepFilms).keep(unlessSHA256: sha)
+            }
             try root.rename(temporary, to: target)
             var recorded = ManifestCut(
                 fingerprint: fingerprint, file: ManifestFile(path: target, bytes: bytes, sha256: sha),
                 seconds: (probe.seconds * 1000).rounded() / 1000, spec: spec)
             recorded.segments = hashes
-            try await context.recorder.recordCut(recorded)
+            try await context.recorder.recordCut(recorded, draft: planned.isDraft)
             Self.sweepSegments(segmentFolder, keeping: Set(hashes.keys), in: root)
             context.emit(CutEvent.assembled(path: target, bytes: bytes, seconds: recorded.seconds))
             return .success
