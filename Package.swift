@@ -62,6 +62,7 @@ let package = Package(
                 "KlingAPI",
                 "KlingStore",
                 "KlingReview",
+                "KlingExport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]

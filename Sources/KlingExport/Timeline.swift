@@ -19,6 +19,8 @@ package struct Timeline: Sendable, Equatable {
         /// Into this clip from the one before, in frames (0 for a cut).
         package var transition: Int
         package var fadeThroughBlack: Bool
+        /// Whether its file has sound (by ffprobe; assumed when ffprobe is missing).
+        package var hasAudio = true
 
         package var length: Int { outFrame - inFrame }
     }
@@ -30,11 +32,23 @@ package struct Timeline: Sendable, Equatable {
     package var clips: [Clip]
     /// The music bed, relative to the project's folder, with its length in frames.
     package var music: (path: String, url: String, frames: Int)?
+    /// The music's level (`music_volume`, 1 = as recorded) and its fade-out at the film's end, in frames.
+    package var musicVolume = 1.0
+    package var musicFadeOut = 0
+    /// `audio.shots: keep` (the clips' own sound) or not (`mute`).
+    package var keepShots = true
 
     package static func == (a: Timeline, b: Timeline) -> Bool {
         a.name == b.name && a.fps == b.fps && a.width == b.width && a.height == b.height && a.clips == b.clips
-            && a.music?.path == b.music?.path && a.music?.frames == b.music?.frames
+            && a.music?.path == b.music?.path && a.music?.frames == b.music?.frames && a.musicVolume == b.musicVolume
+            && a.musicFadeOut == b.musicFadeOut && a.keepShots == b.keepShots
     }
+
+    /// The music's level in decibels, as editors show it: 0 dB as recorded, -96 dB for silence.
+    package var musicGain: Double { musicVolume > 0 ? max(-96, 20 * log10(musicVolume)) : -96 }
+
+    /// Whether a clip's sound is heard in the film.
+    package func heard(_ clip: Clip) -> Bool { keepShots && clip.hasAudio }
 
     /// The film's length in frames: the clips less their transitions.
     package var frames: Int { clips.reduce(0) { $0 + $1.length - $1.transition } }
@@ -45,18 +59,23 @@ package struct Timeline: Sendable, Equatable {
 
     /// The timeline of a workspace's cut, from its manifest and ffprobe's reading of each file.
     package static func of(_ workspace: Workspace, ffprobe: String?) async throws(Problem) -> Timeline {
-        let project = workspace.project
+        try await of(workspace.project, paths: workspace.paths, manifest: workspace.manifest, ffprobe: ffprobe)
+    }
+
+    /// The timeline of a project's cut as `manifest` records its clips.
+    package static func of(_ project: Project, paths: ProjectPaths, manifest: Manifest?, ffprobe: String?)
+        async throws(Problem) -> Timeline
+    {
         guard let cut = project.cut else {
             throw Problem(message: "\(project.file) has no `cut:` to export")
         }
-        let paths = workspace.paths
         var clips: [Clip] = []
         var first: MediaProbe?
         var rate = cut.fps.map(Double.init)
         for (n, written) in cut.clips.enumerated() {
             let key = Take.key(written.shot, cut.take(of: written, in: project))
             let path = paths.videoPath(shot: key, number: 1)
-            guard let entry = workspace.manifest?.shots[key], entry.status == .succeeded,
+            guard let entry = manifest?.shots[key], entry.status == .succeeded,
                 let file = entry.files.first, file.path == path, case .file(let size) = paths.root.entry(path),
                 size == file.bytes
             else {
@@ -66,6 +85,7 @@ package struct Timeline: Sendable, Equatable {
                 )
             }
             var seconds = project.shot(written.shot)?.seconds.map(Double.init)
+            var hasAudio = true
             let gated: GatedMedia
             switch MediaGate.admit(path, in: paths.root, accepting: MediaType.videos) {
             case .success(let file): gated = file
@@ -73,6 +93,7 @@ package struct Timeline: Sendable, Equatable {
             }
             if let ffprobe, let probe = await MediaProbe.read(gated, ffprobe: ffprobe) {
                 seconds = probe.seconds
+                hasAudio = probe.hasAudio
                 if first == nil { first = probe }
             }
             guard let seconds else {
@@ -88,13 +109,18 @@ package struct Timeline: Sendable, Equatable {
                     available: available, inFrame: frames(written.inPoint),
                     outFrame: min(available, written.outPoint.map(frames) ?? available),
                     transition: frames(written.transition.seconds),
-                    fadeThroughBlack: { if case .fade = written.transition { true } else { false } }()))
+                    fadeThroughBlack: { if case .fade = written.transition { true } else { false } }(),
+                    hasAudio: hasAudio))
         }
         var timeline = Timeline(
             name: project.name, fps: Int(rate ?? 24), width: cut.size?.width ?? first?.width ?? 1920,
             height: cut.size?.height ?? first?.height ?? 1080, clips: clips)
+        timeline.keepShots = cut.audio.keepShots
         if let music = cut.audio.music {
             timeline.music = try await bed(music, under: timeline, in: paths, ffprobe: ffprobe)
+            timeline.musicVolume = cut.audio.musicVolume
+            let frames = timeline.music?.frames ?? 0
+            timeline.musicFadeOut = min(frames, Int((cut.audio.fadeOut * Double(timeline.fps)).rounded()))
         }
         return timeline
     }

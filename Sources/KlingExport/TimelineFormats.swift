@@ -64,10 +64,24 @@ enum OTIOWriter {
         item("Track.1", name: name, ["kind": .string(kind), "source_range": .null, "children": .array(children)])
     }
 
+    /// The music's level and fade: OTIO has no standard audio-level effect, and no adapter reads
+    /// one, so they are an effect of the music clip and its metadata, named as kling-render mixes them.
+    static func musicEffect(_ t: Timeline) -> JSONValue {
+        let level: JSONValue = .object([
+            "volume": .double(t.musicVolume), "gain_db": .double((t.musicGain * 100).rounded() / 100),
+            "fade_out": time(t.musicFadeOut, t.fps),
+        ])
+        return .object([
+            "OTIO_SCHEMA": .string("Effect.1"), "name": .string("music level"), "effect_name": .string("AudioVolume"),
+            "metadata": .object(["kling-render": level]),
+        ])
+    }
+
     static func render(_ t: Timeline) -> String {
         var video: [JSONValue] = []
         var sound: [JSONValue] = []
-        for (n, (clip, start, duration, _)) in t.centred.enumerated() {
+        let centred = t.centred
+        for (n, (clip, start, duration, _)) in centred.enumerated() {
             if n > 0, clip.transition > 0 {
                 let transition = item(
                     "Transition.1", name: clip.fadeThroughBlack ? "Fade through black" : "Cross Dissolve",
@@ -76,18 +90,26 @@ enum OTIOWriter {
                         "out_offset": time(clip.transition - clip.transition / 2, t.fps),
                     ])
                 video.append(transition)
-                sound.append(transition)
+                // Sound crosses only where both clips have it.
+                if t.heard(clip), t.heard(centred[n - 1].clip) { sound.append(transition) }
             }
             let made = Self.clip(
                 name: clip.name, url: clip.url, available: clip.available, start: start, duration: duration, fps: t.fps)
             video.append(made)
-            sound.append(made)
+            // A clip without sound (or with the clips' sound muted) is a gap on the sound track.
+            sound.append(
+                t.heard(clip)
+                    ? made : item("Gap.1", name: "", ["source_range": range(0, duration, t.fps)]))
         }
         var tracks = [track("V1", kind: "Video", video), track("A1", kind: "Audio", sound)]
         if let music = t.music {
-            let bed = clip(
-                name: "music", url: music.url, available: music.frames, start: 0, duration: music.frames, fps: t.fps)
-            tracks.append(track("A2", kind: "Audio", [bed]))
+            guard
+                case .object(var bed) = clip(
+                    name: "music", url: music.url, available: music.frames, start: 0, duration: music.frames, fps: t.fps
+                )
+            else { return "" }
+            bed["effects"] = .array([musicEffect(t)])
+            tracks.append(track("A2", kind: "Audio", [.object(bed)]))
         }
         let timeline: JSONValue = .object([
             "OTIO_SCHEMA": .string("Timeline.1"), "name": .string(t.name), "global_start_time": .null,
@@ -129,12 +151,15 @@ enum FCPXMLWriter {
             }
             var line =
                 "              <asset-clip ref=\"\(assets[clip.path] ?? "")\" name=\"\(escape(clip.name))\" offset=\"\(time(record))\" start=\"\(time(start))\" duration=\"\(time(duration))\" format=\"r1\" tcFormat=\"NDF\""
+            // The clips' own sound muted (`shots: mute`): silent in the timeline too.
+            let muted = !t.keepShots && clip.hasAudio
+            var inside = muted ? "                <adjust-volume amount=\"-96dB\"/>\n" : ""
             if n == 0, let music {
-                line +=
-                    ">\n                <asset-clip ref=\"\(music)\" name=\"music\" lane=\"-1\" offset=\"\(time(start))\" start=\"0s\" duration=\"\(time(t.music?.frames ?? 0))\"/>\n              </asset-clip>\n"
-            } else {
-                line += "/>\n"
+                inside +=
+                    "                <asset-clip ref=\"\(music)\" name=\"music\" lane=\"-1\" offset=\"\(time(start))\" start=\"0s\" duration=\"\(time(t.music?.frames ?? 0))\">\n"
+                    + musicLevel(t) + "                </asset-clip>\n"
             }
+            line += inside.isEmpty ? "/>\n" : ">\n" + inside + "              </asset-clip>\n"
             out += line
         }
         out += """
@@ -147,6 +172,30 @@ enum FCPXMLWriter {
 
             """
         return out
+    }
+
+    /// The music's level (`adjust-volume`) and its fade-out at the film's end as two keyframes,
+    /// in the music clip's own time.
+    static func musicLevel(_ t: Timeline) -> String {
+        let fps = t.fps
+        func time(_ frames: Int) -> String { frames == 0 ? "0s" : "\(frames)/\(fps)s" }
+        let gain = String(format: "%.2fdB", t.musicGain)
+        guard t.musicFadeOut > 0, let music = t.music else {
+            return "                  <adjust-volume amount=\"\(gain)\"/>\n"
+        }
+        let end = min(t.frames, music.frames)
+        let start = max(0, end - t.musicFadeOut)
+        return """
+                              <adjust-volume amount="\(gain)">
+                                <param name="amount">
+                                  <keyframeAnimation>
+                                    <keyframe time="\(time(start))" value="\(gain)"/>
+                                    <keyframe time="\(time(end))" value="-96dB"/>
+                                  </keyframeAnimation>
+                                </param>
+                              </adjust-volume>
+
+            """
     }
 
     /// The head and `<resources>`: the format, the dissolve, an asset per file; with each path's
@@ -167,8 +216,12 @@ enum FCPXMLWriter {
         var next = 3
         for clip in t.clips where assets[clip.path] == nil {
             assets[clip.path] = "r\(next)"
+            // Sound declared only where the file has it.
+            let sound =
+                clip.hasAudio
+                ? "hasAudio=\"1\" audioSources=\"1\" audioChannels=\"2\" audioRate=\"48000\"" : "hasAudio=\"0\""
             out += """
-                    <asset id="r\(next)" name="\(escape(clip.name))" start="0s" duration="\(time(clip.available))" hasVideo="1" hasAudio="1" format="r1" audioSources="1" audioChannels="2" audioRate="48000">
+                    <asset id="r\(next)" name="\(escape(clip.name))" start="0s" duration="\(time(clip.available))" hasVideo="1" format="r1" \(sound)>
                       <media-rep kind="original-media" src="\(escape(clip.url))"/>
                     </asset>
 
@@ -198,6 +251,13 @@ enum EDLWriter {
         let hour = fps * 3600
         func tc(_ frames: Int) -> String { timecode(frames, fps: fps) }
         var out = "TITLE: \(EDLWriter.clean(t.name).prefix(70))\nFCM: NON-DROP FRAME\n\n"
+        // An EDL has no levels: the music's are a comment, as editors note them.
+        if let music = t.music {
+            out += "* MUSIC: \(EDLWriter.clean(music.path)) AT \(String(format: "%.2f", t.musicGain)) DB"
+            out += t.musicFadeOut > 0 ? ", FADE OUT \(t.musicFadeOut) FRAMES AT THE END\n" : "\n"
+            if !t.keepShots { out += "* CLIP SOUND: MUTED\n" }
+            out += "\n"
+        }
         var record = 0
         var event = 1
         var previous: Timeline.Clip?

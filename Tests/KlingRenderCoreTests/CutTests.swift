@@ -91,6 +91,14 @@ struct CutTests {
             ),
             ("cut:\n  clips:\n    - shot: a\n      trim: 2\n", "19:7: error: unknown field `trim` in `cut.clips[0]`"),
             (
+                "cut:\n  quality: best\n  clips:\n    - shot: a\n",
+                "17:12: error: `cut.quality` must be `final` (the film) or `draft` (a quick proxy, NAME.draft.mp4)"
+            ),
+            (
+                "cut:\n  exports: [otio, aaf]\n  clips:\n    - shot: a\n",
+                "17:19: error: `cut.exports` takes `otio`, `fcpxml` and `edl`, each at most once"
+            ),
+            (
                 "cut:\n  output: a.mp4\n  clips:\n    - shot: a\n",
                 "17:11: error: `cut.output` `a.mp4` would be a file of shot `a`"
             ),
@@ -134,8 +142,9 @@ struct CutTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         // An ID3 tag with no frames, then an MPEG audio frame: an MP3 by its bytes.
-        try Data("ID3\u{4}\u{0}\u{0}".utf8 + [0, 0, 0, 0, 0xFF, 0xFB, 0x90, 0x64] + [UInt8](repeating: 0, count: 64)).write(
-            to: folder.appendingPathComponent("theme.mp3"))
+        try Data("ID3\u{4}\u{0}\u{0}".utf8 + [0, 0, 0, 0, 0xFF, 0xFB, 0x90, 0x64] + [UInt8](repeating: 0, count: 64))
+            .write(
+                to: folder.appendingPathComponent("theme.mp3"))
         try Data("just text\n".utf8).write(to: folder.appendingPathComponent("notes.mp3"))
         let file = folder.appendingPathComponent("film.yaml").path
         let good = ProjectLoader().load(

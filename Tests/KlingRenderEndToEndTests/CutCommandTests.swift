@@ -183,15 +183,19 @@ struct CutCommandTests {
     }
 
     @Test(
-        "export: OTIO read back by opentimelineio, the EDL by pycmx, the FCPXML as XML: clips, order, ranges, transitions"
+        "exports written with the assembly (and by export, the same bytes): OTIO read back by opentimelineio, the EDL by pycmx, the FCPXML as XML: clips, order, ranges, transitions, sound only where it is, the music's level and fade"
     )
     func exports() async throws {
         let r = try await Self.rehearsal()
         defer { Task { await r.stop() } }
+        try r.edit("  fps: 24\n", with: "  fps: 24\n  exports: [otio, edl, fcpxml]\n")
         #expect(try await r.apply().status == 0)
         for format in ["otio", "edl", "fcpxml"] {
+            let written = try Data(contentsOf: r.scratch.url.appendingPathComponent("renders/eagle-film.\(format)"))
             let result = try await r.run(["export", r.file, "--format", format])
             #expect(result.status == 0, "\(result.stderr)")
+            let exported = try Data(contentsOf: r.scratch.url.appendingPathComponent("renders/eagle-film.\(format)"))
+            #expect(written == exported, "\(format): the assembly's export is export's")
         }
         let check = """
             import json, sys, xml.etree.ElementTree as ET
@@ -206,6 +210,13 @@ struct CutCommandTests {
             x = ET.parse('renders/eagle-film.fcpxml').getroot()
             spine = x.find('library/event/project/sequence/spine')
             out['fcpxml'] = [[c.tag, c.get('name'), c.get('offset'), c.get('start'), c.get('duration')] for c in spine]
+            out['sound'] = {a.get('name'): a.get('hasAudio') for a in x.iter('asset')}
+            level = x.find('.//asset-clip[@name="music"]/adjust-volume')
+            out['level'] = [level.get('amount')] + [k.get('time') + ' ' + k.get('value') for k in level.iter('keyframe')]
+            out['a1'] = [type(i).__name__ for i in t.tracks[1]]
+            bed = t.tracks[2][0]
+            out['otio_level'] = [bed.effects[0].effect_name, bed.effects[0].metadata['kling-render']['volume'], bed.effects[0].metadata['kling-render']['fade_out'].value]
+            out['edl_music'] = [l.strip() for l in open('renders/eagle-film.edl') if l.startswith('* MUSIC')]
             print(json.dumps(out))
             """
         let result = try await CLI.runProgram("/usr/bin/env", ["python3", "-c", check], in: r.scratch.url)
@@ -236,6 +247,21 @@ struct CutCommandTests {
                 "asset-clip city 78/24s 6/24s 102/24s", "transition Fade Through Black 168/24s <null> 24/24s",
                 "asset-clip snow 180/24s 12/24s 60/24s",
             ], "\(fcp)")
+        // Sound only where the file has it: the city was rendered with `sound: false`.
+        let sound = facts["sound"] as? [String: String] ?? [:]
+        // (and the snow edit, whose request asks for none).
+        #expect(
+            sound["city"] == "0" && sound["snow"] == "0" && sound["sunrise.take2"] == "1" && sound["music"] == "1",
+            "\(sound)")
+        #expect(facts["a1"] as? [String] == ["Clip", "Gap", "Gap"], "silent clips are gaps on the sound track")
+        // music_volume 0.6 is -4.44 dB; fade_out 2 s is 48 frames before the film's end (240).
+        #expect(facts["level"] as? [String] == ["-4.44dB", "192/24s -4.44dB", "240/24s -96dB"], "\(facts)")
+        let otioLevel = facts["otio_level"] as? [Any] ?? []
+        #expect(
+            otioLevel.first as? String == "AudioVolume" && otioLevel.dropFirst().first as? Double == 0.6
+                && otioLevel.last as? Double == 48, "\(otioLevel)")
+        #expect(
+            facts["edl_music"] as? [String] == ["* MUSIC: score/theme.mp3 AT -4.44 DB, FADE OUT 48 FRAMES AT THE END"])
     }
 
     @Test(

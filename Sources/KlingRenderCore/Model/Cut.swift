@@ -13,6 +13,8 @@ package struct Cut: Sendable, Equatable {
     package var audio = Audio()
     /// `final` (the default) or `draft`: a quick proxy beside the film, `NAME.draft.mp4`.
     package var quality = Quality.final
+    /// Timelines written beside the film with every assembly: `otio`, `fcpxml`, `edl`.
+    package var exports: [String] = []
     /// Where `cut:` is written.
     package var location: SourceLocation
 

@@ -3,7 +3,7 @@ import Foundation
 /// `cut:`, checked rule by rule where each is written. What only a render tells (the length of an
 /// edit's video) is checked when the cut is assembled.
 extension ProjectBuilder {
-    static let cutKeys = ["output", "size", "fps", "quality", "clips", "audio"]
+    static let cutKeys = ["output", "size", "fps", "quality", "exports", "clips", "audio"]
     static let clipKeys = ["shot", "take", "in", "out", "transition"]
     static let audioKeys = ["shots", "music", "music_volume", "fade_out"]
 
@@ -46,6 +46,9 @@ extension ProjectBuilder {
                     "`cut.quality` must be `final` (the film) or `draft` (a quick proxy, NAME.draft.mp4)")
                 ok = false
             }
+        }
+        if let n = m["exports"] {
+            if let exports = cutExports(n) { cut.exports = exports } else { ok = false }
         }
         guard let clipsNode = m["clips"] else {
             sink.error(node.location, "`cut` needs `clips:`, a list of `- shot: ID`")
@@ -283,6 +286,25 @@ extension ProjectBuilder {
             }
         }
         return ok
+    }
+
+    /// `exports: [otio, fcpxml, edl]`: each at most once.
+    private mutating func cutExports(_ node: YAMLNode) -> [String]? {
+        let formats = ["otio", "fcpxml", "edl"]
+        guard case .sequence(let list) = node else {
+            sink.error(node.location, "`cut.exports` must be a list of formats: [otio, fcpxml, edl]")
+            return nil
+        }
+        var exports: [String] = []
+        for item in list.items {
+            guard case .scalar(let s) = item, formats.contains(s.text), !exports.contains(s.text) else {
+                sink.error(
+                    item.location, "`cut.exports` takes `otio`, `fcpxml` and `edl`, each at most once")
+                return nil
+            }
+            exports.append(s.text)
+        }
+        return exports
     }
 
     private mutating func cutAudio(_ node: YAMLNode) -> Cut.Audio? {

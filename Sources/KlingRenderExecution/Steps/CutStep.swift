@@ -1,4 +1,5 @@
 import Foundation
+import KlingExport
 import KlingRenderCore
 
 /// What happens to the cut: its clips' files checked against the manifest, probed, assembled by
@@ -320,6 +321,9 @@ package struct CutStep: Step {
                 fingerprint: fingerprint, file: ManifestFile(path: target, bytes: bytes, sha256: sha),
                 seconds: (probe.seconds * 1000).rounded() / 1000, spec: spec)
             recorded.segments = hashes
+            // The timelines the cut asks for, current with the film (before it is recorded: an
+            // export that fails leaves the cut to be joined again, which costs no encoding).
+            if !planned.isDraft, let failed = await writeExports() { return fail(failed) }
             try await context.recorder.recordCut(recorded, draft: planned.isDraft)
             Self.sweepSegments(segmentFolder, keeping: Set(hashes.keys), in: root)
             context.emit(CutEvent.assembled(path: target, bytes: bytes, seconds: recorded.seconds))
@@ -328,6 +332,31 @@ package struct CutStep: Step {
             root.removeOwnFile(temporary)
             return fail("cannot keep \(target): \(error)")
         }
+    }
+
+    /// `cut.exports`, each beside the film (`eagle.otio`), written to a temporary name and
+    /// renamed; nil, or why one could not be written.
+    private func writeExports() async -> String? {
+        guard !cut.exports.isEmpty else { return nil }
+        let manifest = await context.recorder.manifest
+        let timeline: Timeline
+        do {
+            timeline = try await Timeline.of(
+                project, paths: context.paths, manifest: manifest, ffprobe: context.ffprobe)
+        } catch {
+            return "cannot export the timeline: \(error.message)"
+        }
+        let stem = planned.path.hasSuffix(".mp4") ? String(planned.path.dropLast(4)) : planned.path
+        for name in cut.exports {
+            guard let format = TimelineFormat(rawValue: name) else { continue }
+            do {
+                try AtomicFile.write(
+                    Data(format.render(timeline).utf8), to: stem + "." + format.fileExtension, in: context.paths.root)
+            } catch {
+                return "cannot write \(stem).\(format.fileExtension): \(error)"
+            }
+        }
+        return nil
     }
 
     /// Removes from the segment folder what no cut uses: segments by their names only (40 hex
