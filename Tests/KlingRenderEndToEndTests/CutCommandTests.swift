@@ -135,6 +135,10 @@ struct CutCommandTests {
         #expect(page.problems.isEmpty, "\(page.problems)")
         #expect(page.result["film"] as? [String] == ["eagle-film.mp4 true"], "\(page.result)")
 
+        let status = try await r.run(["status", r.file, "--detailed-exitcode"])
+        #expect(
+            status.status == 0 && status.stdout.contains("Cut: renders/eagle-film.mp4, 10 s, current"),
+            "\(status.stdout)")
         // Nothing changed: no request, no ffmpeg (there is none on PATH), the same file.
         let before = try Data(contentsOf: URL(fileURLWithPath: film))
         var noTools = r.environment
@@ -147,6 +151,13 @@ struct CutCommandTests {
         // A new trim re-cuts and renders nothing.
         let tasks = await r.stats().tasksCreated
         try r.edit("out: 3\n", with: "out: 2.5\n")
+        // status says the film no longer stands for the cut, in text and JSON.
+        let stale = try await r.run(["status", r.file, "--detailed-exitcode"])
+        #expect(
+            stale.status == 2 && stale.stdout.contains("Cut: renders/eagle-film.mp4, 10 s, stale"), "\(stale.stdout)")
+        let json = try await r.run(["status", r.file, "--json"])
+        let cutRow = (try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["cut"]
+        #expect((cutRow as? [String: Any])?["state"] as? String == "stale", "\(json.stdout)")
         // The plan names the clip and the field that changed.
         let why = try await r.run(["plan", r.file])
         #expect(why.stdout.contains("): `out` 3 → 2.5"), "\(why.stdout)")

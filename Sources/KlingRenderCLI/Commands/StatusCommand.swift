@@ -90,6 +90,19 @@ struct StatusView {
                 out += (asset.state == .changed || asset.state == .gone ? terminal.paint(line, .yellow) : line) + "\n"
             }
         }
+        if let cut = status.cut {
+            let length = cut.seconds.map { ", \(Cut.seconds(($0 * 10).rounded() / 10)) s" } ?? ""
+            let words: String =
+                switch cut.state {
+                case .current: "current"
+                case .stale: "stale: the cut or a clip changed since it was assembled (`kling-render apply` re-cuts it)"
+                case .missing: "missing (`kling-render apply` assembles it again)"
+                case .modified: "modified on disk since it was assembled"
+                case .notAssembled: "not assembled yet"
+                }
+            let line = "\nCut: \(e(cut.path))\(length), \(words)"
+            out += (cut.state == .current ? line : terminal.paint(line, .yellow)) + "\n"
+        }
         let wanted = status.shots.filter { !$0.extra }
         let done = wanted.filter(\.isDone).count
         let noun = takes.values.contains { $0 > 1 } ? "take" : "shot"

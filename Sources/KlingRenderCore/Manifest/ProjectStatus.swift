@@ -96,15 +96,62 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
     package var budget: Int?
     /// Whether the manifest is a rehearsal's (its credits are not real).
     package var simulated: Bool
+    /// The film, when the project has a `cut:`.
+    package var cut: CutRow?
+
+    /// The film against the cut as written and the clips as rendered.
+    package struct CutRow: Codable, Sendable, Equatable {
+        package enum State: String, Codable, Sendable {
+            /// On disk as recorded, and it stands for the cut and clips as they are.
+            case current
+            /// The cut, a clip's pick or a clip's render changed since it was assembled.
+            case stale
+            case missing
+            case modified
+            /// Never assembled, or a clip it needs is not rendered.
+            case notAssembled = "not assembled"
+        }
+
+        package var path: String
+        /// As recorded at its assembly.
+        package var seconds: Double?
+        package var state: State
+    }
 
     enum CodingKeys: String, CodingKey {
-        case project, manifest, endpoint, shots, assets, removed, budget, simulated
+        case project, manifest, endpoint, shots, assets, removed, budget, simulated, cut
         case spentCredits = "spent_credits"
     }
 
-    /// Whether every shot is rendered, current and on disk as recorded.
+    /// Whether every shot is rendered, current and on disk as recorded, and the film too.
     package var isClean: Bool {
-        removed.isEmpty && shots.allSatisfy { $0.extra || $0.isDone }
+        removed.isEmpty && shots.allSatisfy { $0.extra || $0.isDone } && (cut == nil || cut?.state == .current)
+    }
+
+    /// The film's row: what the manifest recorded, checked as `plan` checks it.
+    static func cutRow(_ workspace: Workspace, verify: Bool) -> CutRow? {
+        let project = workspace.project
+        guard let cut = project.cut else { return nil }
+        let path = workspace.paths.inOutput(cut.output)
+        guard let recorded = workspace.manifest?.cut else {
+            return CutRow(path: path, seconds: nil, state: .notAssembled)
+        }
+        let files = cut.clips.compactMap { clip in
+            workspace.manifest?.shots[Take.key(clip.shot, cut.take(of: clip, in: project))]?.files.first?.sha256
+        }
+        var row = CutRow(path: path, seconds: recorded.seconds, state: .current)
+        if files.count != cut.clips.count {
+            row.state = .notAssembled
+        } else if recorded.fingerprint != cut.fingerprint(in: project, clipFiles: files) {
+            row.state = .stale
+        } else {
+            switch recorded.file.check(in: workspace.paths, expected: path, verify: verify) {
+            case .ok: break
+            case .missing: row.state = .missing
+            default: row.state = .modified
+            }
+        }
+        return row
     }
 
     /// `verify` hashes each file instead of trusting its size.
@@ -131,6 +178,7 @@ package struct ProjectStatus: Codable, Sendable, Equatable {
                 return row
             }
         }
+        cut = Self.cutRow(workspace, verify: verify)
         let ids = Set(graph.shots.map(\.id))
         removed = Set(manifest?.shots.keys.map { Take.parse($0)?.id ?? $0 }.filter { !ids.contains($0) } ?? []).sorted()
         assets = (manifest?.assets ?? [:]).sorted { $0.key < $1.key }.map { path, asset in
