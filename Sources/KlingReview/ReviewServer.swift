@@ -28,8 +28,6 @@ package struct ReviewServer: Sendable {
 
     /// The largest pick request read.
     static let maxBody = 4096
-    /// The largest file served (a review's videos are far smaller).
-    static let maxFile = 2 << 30
 
     /// Runs until SIGINT or SIGTERM; `onListening` gets the page's URL once the port is bound.
     package func serve(port: Int, onListening: @escaping @Sendable (String) -> Void) async throws {
@@ -113,21 +111,22 @@ package struct ReviewServer: Sendable {
                 let html = try await ReviewPage(workspace: workspace, ffmpeg: ffmpeg, dot: dot).served(token: token)
                 var response = Self.body(Data(html.utf8), type: "text/html; charset=utf-8")
                 response.headers[.cacheControl] = "no-store"
-                response.headers[.contentSecurityPolicy] = ReviewHTML.policy(served: true)
+                // No other site may frame the page and steer a click onto a Pick button.
+                response.headers[.contentSecurityPolicy] = ReviewHTML.policy(served: true) + "; frame-ancestors 'none'"
+                if let name = HTTPFields.Element.Name("X-Frame-Options") { response.headers[name] = "DENY" }
                 return response
             } catch {
                 return Self.json(500, ["error": Printable.short("\(error)", limit: 400)])
             }
         }
+        // Media only, and never from a hidden file or folder (`.env.mp4`, the segment cache).
         guard let type = Self.mediaTypes[URL(fileURLWithPath: relative).pathExtension.lowercased()],
+            !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }),
             let root = try? await load().paths.root,
-            let handle = try? root.openForReading(relative)
+            let handle = try? root.openForReading(relative),
+            let size = try? handle.seekToEnd()
         else { return Self.json(404, ["error": "no such file"]) }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: Self.maxFile) else {
-            return Self.json(404, ["error": "no such file"])
-        }
-        return Self.ranged(data, type: type, range: request.headers[.range])
+        return Self.ranged(handle, size: Int(size), type: type, range: request.headers[.range])
     }
 
     static let mediaTypes = [
@@ -136,22 +135,62 @@ package struct ReviewServer: Sendable {
         "wav": "audio/wav",
     ]
 
-    /// The whole file, or the one `bytes=a-b` range a video element asks for.
-    static func ranged(_ data: Data, type: String, range: String?) -> Response {
+    /// The bytes a `Range` header asks of a file of `size` bytes: `bytes=A-B`, `bytes=A-` or the
+    /// last N (`bytes=-N`), one range only. nil: the whole file (no header, or one this server
+    /// does not serve ranges for); `.failure`: unsatisfiable (416).
+    static func byteRange(_ header: String?, size: Int) -> Result<ClosedRange<Int>, RangeRefused>? {
+        guard let header else { return nil }
+        guard header.hasPrefix("bytes="), size > 0 else { return .failure(RangeRefused()) }
+        let spec = header.dropFirst(6)
+        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        let digits = { (s: Substring) in !s.isEmpty && s.allSatisfy { $0.isASCII && $0.isNumber } }
+        guard parts.count == 2 else { return .failure(RangeRefused()) }
+        let (a, b) = (parts[0], parts[1])
+        if a.isEmpty {
+            guard digits(b), let n = Int(b), n > 0 else { return .failure(RangeRefused()) }
+            return .success(max(0, size - n)...(size - 1))
+        }
+        guard digits(a), let start = Int(a), start < size else { return .failure(RangeRefused()) }
+        if b.isEmpty { return .success(start...(size - 1)) }
+        guard digits(b), let end = Int(b), end >= start else { return .failure(RangeRefused()) }
+        return .success(start...min(end, size - 1))
+    }
+
+    struct RangeRefused: Error {}
+
+    /// The file, or the range asked, streamed in 64 KiB reads: never the whole file in memory.
+    static func ranged(_ handle: FileHandle, size: Int, type: String, range: String?) -> Response {
         var headers: HTTPFields = [.contentType: type, .acceptRanges: "bytes"]
-        guard let range, range.hasPrefix("bytes="), !data.isEmpty else {
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-        }
-        let parts = range.dropFirst(6).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        let start = parts.first.flatMap { Int($0) } ?? 0
-        let end = min(parts.count > 1 ? Int(parts[1]) ?? data.count - 1 : data.count - 1, data.count - 1)
-        guard start <= end else {
-            headers[.contentRange] = "bytes */\(data.count)"
+        var status = HTTPResponse.Status.ok
+        var span = 0...(size - 1)
+        switch byteRange(range, size: size) {
+        case nil: break
+        case .failure?:
+            try? handle.close()
+            headers[.contentRange] = "bytes */\(size)"
             return Response(status: .rangeNotSatisfiable, headers: headers)
+        case .success(let asked)?:
+            span = asked
+            status = .partialContent
+            headers[.contentRange] = "bytes \(asked.lowerBound)-\(asked.upperBound)/\(size)"
         }
-        headers[.contentRange] = "bytes \(start)-\(end)/\(data.count)"
-        let slice = data[data.startIndex + start...data.startIndex + end]
-        return Response(status: .partialContent, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: slice)))
+        if size == 0 {
+            try? handle.close()
+            return Response(status: .ok, headers: headers)
+        }
+        let (first, count) = (span.lowerBound, span.count)
+        let body = ResponseBody(contentLength: count) { writer in
+            defer { try? handle.close() }
+            try handle.seek(toOffset: UInt64(first))
+            var left = count
+            while left > 0 {
+                guard let chunk = try handle.read(upToCount: min(64 << 10, left)), !chunk.isEmpty else { break }
+                try await writer.write(ByteBuffer(bytes: chunk))
+                left -= chunk.count
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: status, headers: headers, body: body)
     }
 
     /// `http://127.0.0.1:PORT` or `http://localhost:PORT`, exactly.

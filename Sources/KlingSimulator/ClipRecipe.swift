@@ -43,6 +43,8 @@ struct ClipRecipe {
     var inputs: ClipInputs
     /// The caption's file; nil where ffmpeg cannot draw text.
     var caption: URL?
+    /// CPU seconds ffmpeg may spend on the clip: a corrupt input never holds a core for ever.
+    var timeLimit = 30
 
     var size: (width: Int, height: Int) {
         switch task.aspectRatio {
@@ -76,7 +78,7 @@ struct ClipRecipe {
     func arguments(output: String) -> [String] {
         let (w, h) = size
         let d = max(task.duration, 1)
-        var arguments = ["-loglevel", "error", "-y"]
+        var arguments = ["-loglevel", "error", "-y", "-timelimit", "\(max(1, timeLimit))"]
         var inputCount = 1
         if let source = inputs.source {
             arguments += ["-protocol_whitelist", "file", "-stream_loop", "-1", "-i", source]

@@ -78,10 +78,11 @@ actor ClipStore {
         if let cached = cache[task.id] { return VideoSource(storage: .data(cached)) }
         if let running = renders[task.id] { return VideoSource(storage: .data(try await running.value)) }
         let ffmpeg = self.ffmpeg
+        let limit = configuration.clipTimeLimit
         let fetch = InputCheck(
             fetchOthers: configuration.fetchInputs, timeout: .milliseconds(Int64(configuration.inputTimeout * 1000)))
         let job = Task {
-            try await Self.rendered(task, ffmpeg: ffmpeg, fetch: fetch)
+            try await Self.rendered(task, ffmpeg: ffmpeg, fetch: fetch, timeLimit: limit)
                 ?? Self.placeholder(aspectRatio: task.aspectRatio, duration: task.duration)
         }
         renders[task.id] = job
@@ -109,9 +110,9 @@ actor ClipStore {
     /// carries its images in a row, `sound: true` a tone. Each in a folder of its own, removed as
     /// soon as the clip is read: a simulator stopped by a signal never runs a deinit, and must
     /// leave nothing in the temporary folder.
-    private static func rendered(_ task: SimulatorState.SimTask, ffmpeg: String?, fetch: InputCheck) async throws
-        -> Data?
-    {
+    private static func rendered(
+        _ task: SimulatorState.SimTask, ffmpeg: String?, fetch: InputCheck, timeLimit: Int
+    ) async throws -> Data? {
         guard let ffmpeg else { return nil }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
             "kling-simulator-\(getpid())-\(UUID().uuidString)")
@@ -125,7 +126,8 @@ actor ClipStore {
         try Data(ClipRecipe.caption(task).utf8).write(to: caption)
         // With the caption, or without where ffmpeg has no drawtext or no font.
         for text in [caption, nil] {
-            let arguments = ClipRecipe(task: task, inputs: inputs, caption: text).arguments(output: output.path)
+            let arguments = ClipRecipe(task: task, inputs: inputs, caption: text, timeLimit: timeLimit).arguments(
+                output: output.path)
             // swift-subprocess: no descriptor of the simulator's leaks into ffmpeg.
             let result = try await Subprocess.run(
                 .path(FilePath(ffmpeg)), arguments: Arguments(arguments), output: .discarded, error: .discarded)

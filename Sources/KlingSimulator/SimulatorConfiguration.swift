@@ -36,6 +36,9 @@ public struct SimulatorConfiguration: Sendable {
     public var fetchInputs = false
     /// Real seconds an input URL has to answer before the task is refused `INPUT_UNREACHABLE`.
     public var inputTimeout = 10.0
+    /// CPU seconds ffmpeg has to make one clip (`-timelimit`: the kernel ends it after, whatever
+    /// it is stuck on); the placeholder clip is served instead.
+    public var clipTimeLimit = 30
     /// Tasks whose prompt contains one of these end FAILED: rehearse a failure of a chosen shot.
     public var failPrompts: [String] = []
 

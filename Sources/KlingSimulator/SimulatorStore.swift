@@ -88,19 +88,31 @@ struct InputCheck: Sendable {
             default: continue
             }
         }
-        for (field, url) in inputs where shouldFetch(url) {
-            if let refusal = await fetch(url, field: field) { return refusal }
+        for (field, url) in inputs {
+            // An input is a web address: never a unix socket or a file, whatever the client takes.
+            guard Self.isWeb(url) else {
+                return Refusal(code: "INVALID_REQUEST", message: "The \(field) must be an http or https URL")
+            }
+            if shouldFetch(url), let refusal = await fetch(url, field: field) { return refusal }
         }
         return nil
     }
 
+    static func isWeb(_ url: String) -> Bool {
+        let scheme = URLComponents(string: url)?.scheme?.lowercased()
+        return scheme == "http" || scheme == "https"
+    }
+
     func shouldFetch(_ url: String) -> Bool {
-        guard let components = URLComponents(string: url), let host = components.host?.lowercased() else {
-            return false
-        }
+        guard Self.isWeb(url), let components = URLComponents(string: url),
+            let host = components.host?.lowercased()
+        else { return false }
         if fetchOthers { return true }
-        // Loopback only (the simulator's own videos and store are there): never the Host header's word.
-        return host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+        // Loopback only (the simulator's own videos and store are there), by address: `localhost`,
+        // ::1, or four numbers starting with 127 — never a name that merely starts like one.
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        let loopbackV4 = parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+        return host == "localhost" || loopbackV4 || host == "::1" || host == "[::1]"
     }
 
     private func fetch(_ url: String, field: String) async -> Refusal? {
@@ -134,12 +146,22 @@ struct InputCheck: Sendable {
     /// bytes, nil on any failure (the clip then goes without it).
     func download(_ url: String, limit: Int) async -> Data? {
         guard shouldFetch(url) else { return nil }
-        do {
-            let response = try await Self.http.execute(HTTPClientRequest(url: url), timeout: timeout)
-            guard response.status.code == 200 else { return nil }
-            return Data(buffer: try await response.body.collect(upTo: limit))
-        } catch {
-            return nil
+        let timeout = self.timeout
+        // The whole answer within the time-out, its body included: a server that stalls after its
+        // headers is given up on.
+        return try? await withThrowingTaskGroup(of: Data?.self) { group in
+            group.addTask {
+                let response = try await Self.http.execute(HTTPClientRequest(url: url), timeout: timeout)
+                guard response.status.code == 200 else { return nil }
+                return Data(buffer: try await response.body.collect(upTo: limit))
+            }
+            group.addTask {
+                try await Task.sleep(nanoseconds: UInt64(max(0, timeout.nanoseconds)))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 

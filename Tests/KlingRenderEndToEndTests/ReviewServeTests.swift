@@ -54,10 +54,19 @@ final class ServedReview: @unchecked Sendable {
     }
 
     func get(_ path: String, host: String? = nil) async throws -> (Int, String) {
+        let (status, _, body) = try await fetch(path, host: host)
+        return (status, String(decoding: body, as: UTF8.self))
+    }
+
+    /// A GET with its answer's headers and bytes.
+    func fetch(_ path: String, host: String? = nil, range: String? = nil) async throws -> (Int, HTTPHeaders, Data) {
         var request = HTTPClientRequest(url: path.hasPrefix("http") ? path : origin + path)
         if let host { request.headers.replaceOrAdd(name: "Host", value: host) }
+        if let range { request.headers.add(name: "Range", value: range) }
         let response = try await KlingClient.sharedHTTPClient.execute(request, timeout: .seconds(60))
-        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 64 << 20)))
+        return (
+            Int(response.status.code), response.headers, Data(buffer: try await response.body.collect(upTo: 64 << 20))
+        )
     }
 }
 
@@ -117,6 +126,25 @@ struct ReviewServeTests {
         ]
         #expect(refusals.map(\.0) == [403, 403, 403, 403, 403], "\(refusals)")
         #expect(try String(contentsOf: url, encoding: .utf8) == before)
+        // No other site may frame the page and steer a click onto Pick.
+        let (_, pageHeaders, _) = try await served.fetch(served.url)
+        #expect(pageHeaders.first(name: "X-Frame-Options") == "DENY")
+        #expect(pageHeaders.first(name: "Content-Security-Policy")?.contains("frame-ancestors 'none'") == true)
+        // A video's bytes as asked: a range, the last N, and what is not a range refused.
+        let video = "/renders/city.mp4"
+        let whole = try Data(contentsOf: r.scratch.url.appendingPathComponent("renders/city.mp4"))
+        let (partial, headers, first) = try await served.fetch(video, range: "bytes=5-9")
+        #expect(
+            partial == 206 && first == whole[5...9]
+                && headers.first(name: "Content-Range") == "bytes 5-9/\(whole.count)")
+        #expect(try await served.fetch(video, range: "bytes=-10").2 == whole.suffix(10), "the last ten bytes")
+        for refused in ["bytes= 5-9", "bytes=-0", "bytes=9-5", "bytes=\(whole.count)-", "items=0-1"] {
+            #expect(try await served.fetch(video, range: refused).0 == 416, "\(refused)")
+        }
+        #expect(try await served.fetch(video).2 == whole)
+        // Nothing hidden, whatever its name.
+        try Data("SECRET".utf8).write(to: r.scratch.url.appendingPathComponent(".env.mp4"))
+        #expect(try await served.get("/.env.mp4").0 == 404)
         // Nothing but media from inside the project's folder.
         #expect(try await served.get("/film.yaml").0 == 404)
         #expect(try await served.get("/film.manifest.json").0 == 404)

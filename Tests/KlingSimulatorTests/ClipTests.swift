@@ -133,4 +133,43 @@ struct ClipTests {
         // Every file ffmpeg reads is read with the file protocol only.
         #expect(edit.filter { $0 == "-protocol_whitelist" }.count == 4)
     }
+
+    @Test("an input is fetched only from loopback by address, and only over http or https; other schemes are refused")
+    func loopbackOnly() async throws {
+        let check = InputCheck(fetchOthers: false, timeout: .seconds(1))
+        #expect(check.shouldFetch("http://127.0.0.1:8080/_store/a.png"))
+        #expect(check.shouldFetch("http://localhost/a.png") && check.shouldFetch("http://[::1]:9/a.png"))
+        #expect(!check.shouldFetch("http://127.0.0.1.attacker.invalid/a.png"), "a name that starts like an address")
+        #expect(!check.shouldFetch("http://127.evil/a.png") && !check.shouldFetch("unix://127.0.0.1/tmp/s.sock"))
+        try await withSimulator { sim in
+            for url in ["unix://localhost/tmp/s.sock", "file:///etc/passwd"] {
+                let body = #"{"type":"std-text-to-video","prompt":"p","duration":3,"end_image":"\#(url)"}"#
+                let refused = try await send(sim, .POST, "/api/generate", json: body)
+                #expect(refused.status == 400 && refused.body.range(of: Data("http or https".utf8)) != nil, "\(url)")
+            }
+            #expect(await sim.stats().tasksCreated == 0)
+        }
+    }
+
+    @Test("a corrupt input image cannot hold ffmpeg: past its CPU limit the placeholder clip is served")
+    func corruptInput() async throws {
+        try await withSimulator({
+            $0.useFFmpeg = true
+            $0.clipTimeLimit = 2
+        }) { sim in
+            // A PNG signature and then nothing a decoder can use.
+            let junk = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) + Data(repeating: 0x41, count: 64)
+            let put = try await send(
+                sim, .PUT, "/_store/b/board.png", body: junk, headers: [("Content-Type", "image/png")])
+            #expect(put.status == 200)
+            let body =
+                #"{"type":"std-image-to-video","prompt":"p","duration":3,"image":"\#(sim.baseURL)/_store/b/board.png"}"#
+            let created = try await send(sim, .POST, "/api/generate", json: body)
+            let id = try #require(created.data["task_id"] as? String)
+            let done = try await waitForTask(sim, id)
+            let url = try #require((done.data["response"] as? [String])?.first)
+            let video = try await send(sim, .GET, try #require(URL(string: url)?.path), key: nil)
+            #expect(video.status == 200 && MP4Header(video.body) != nil, "a clip all the same")
+        }
+    }
 }
