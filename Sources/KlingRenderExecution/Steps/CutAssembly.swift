@@ -13,11 +13,10 @@ struct CutSource: Sendable {
     var length: Double { outPoint - inPoint }
 }
 
-/// The film's sound and its join: one ffmpeg that reads the segments' picture through a join
-/// list (stream copy, nothing encoded again) and mixes the whole film's sound in one pass — the
-/// clips' sound trimmed, a silent track for a clip without sound, crossfades (`acrossfade`) where
-/// the pictures cross, and the music bed under it all with its volume and fade — then writes the
-/// film, `+faststart`.
+/// The film's sound and its join: the whole film's sound mixed in one pass — the clips' sound
+/// trimmed, a silent track for a clip without sound, crossfades (`acrossfade`) where the pictures
+/// cross, and the music bed under it all with its volume and fade — and then the segments'
+/// picture and that sound joined without encoding again, `+faststart`.
 struct CutAssembly: Sendable {
     var sources: [CutSource]
     var width: Int
@@ -76,22 +75,25 @@ struct CutAssembly: Sendable {
         return parts.joined(separator: ";")
     }
 
-    /// ffmpeg's arguments that join the segments listed in `list` (a file this tool wrote, naming
-    /// only segment files it made, read with the `file` protocol only) and mix the sound, writing
-    /// to `output`.
-    func joinArguments(list: String, output: String) -> [String] {
+    /// ffmpeg's arguments that mix the whole film's sound into `output` (AAC in MP4), exactly
+    /// the film's length.
+    func soundArguments(output: String) -> [String] {
         var arguments = ["-nostdin", "-v", "error", "-y"]
-        arguments += ["-protocol_whitelist", "file", "-f", "concat", "-safe", "1", "-i", "file:" + list]
         // Local files only, each with the demuxer its bytes named: never a playlist or a list.
         for source in sources { arguments += source.file.ffmpegInput }
         if let music { arguments += music.file.ffmpegInput }
-        // Exactly the film's length.
-        arguments += [
-            "-filter_complex", audioGraph(first: 1), "-map", "0:v:0", "-map", "[aout]", "-t", Self.number(seconds),
+        arguments += ["-filter_complex", audioGraph(first: 0), "-map", "[aout]", "-t", Self.number(seconds)]
+        return arguments + ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-f", "mp4", output]
+    }
+
+    /// ffmpeg's arguments that join the segments listed in `list` (a file this tool wrote, naming
+    /// only segment files it made, read with the `file` protocol only) with the sound mixed
+    /// into `sound`, both copied as they are, writing to `output`, `+faststart`.
+    func joinArguments(list: String, sound: String, output: String) -> [String] {
+        [
+            "-nostdin", "-v", "error", "-y", "-protocol_whitelist", "file", "-f", "concat", "-safe", "1", "-i",
+            "file:" + list, "-protocol_whitelist", "file", "-f", "mp4", "-i", "file:" + sound, "-map", "0:v:0", "-map",
+            "1:a:0", "-c", "copy", "-t", Self.number(seconds), "-movflags", "+faststart", "-f", "mp4", output,
         ]
-        arguments += [
-            "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-movflags", "+faststart", "-f", "mp4",
-        ]
-        return arguments + [output]
     }
 }

@@ -27,14 +27,29 @@ package struct CutStep: Step {
         guard let ffmpeg = context.ffmpeg, let ffprobe = context.ffprobe else {
             return fail(Program.ffmpeg.missing)
         }
+        // Each clip hashed and probed, as many at once as there are cores (and one more).
+        var checked: [Int: Result<(GatedMedia, String, MediaProbe), EndedEarly>] = [:]
+        let step = self
+        await withTaskGroup(of: (Int, Result<(GatedMedia, String, MediaProbe), EndedEarly>).self) { group in
+            var next = cut.clips.indices.makeIterator()
+            for _ in 0...max(1, context.options.cpu) {
+                guard let n = next.next() else { break }
+                group.addTask { (n, await step.clipFile(n, ffprobe: ffprobe)) }
+            }
+            for await (n, result) in group {
+                checked[n] = result
+                if let n = next.next() { group.addTask { (n, await step.clipFile(n, ffprobe: ffprobe)) } }
+            }
+        }
         var probes: [(file: GatedMedia, probe: MediaProbe)] = []
         var hashes: [String] = []
         for n in cut.clips.indices {
-            switch await clipFile(n, ffprobe: ffprobe) {
-            case .success(let (file, sha, probe)):
+            switch checked[n] {
+            case .success(let (file, sha, probe))?:
                 probes.append((file, probe))
                 hashes.append(sha)
-            case .failure(let ended): return ended.end
+            case .failure(let ended)?: return ended.end
+            case nil: return fail("clip \(n + 1) of the cut was not checked")
             }
         }
         guard let first = probes.first?.probe else { return fail("the cut has no clip") }
@@ -73,14 +88,26 @@ package struct CutStep: Step {
             : SegmentEncoding.final(width: assembly.width, height: assembly.height, fps: fps)
         let segments = CutSegment.plan(sources, hashes: hashes, encoding: encoding)
         let made: [String: String]
+        let sound = segmentFolder + "/.sound.\(UInt32.random(in: 0...UInt32.max)).m4a"
         switch await encodeSegments(
-            segments, sources: sources, encoding: encoding, ffmpeg: ffmpeg, seconds: assembly.seconds)
+            segments, sources: sources, encoding: encoding, ffmpeg: ffmpeg, assembly: assembly, sound: sound)
         {
         case .success(let files): made = files
-        case .failure(let ended): return ended.end
+        case .failure(let ended):
+            context.paths.root.removeOwnFile(sound)
+            return ended.end
         }
-        return await assemble(
-            assembly, segments: segments, hashes: made, fingerprint: fingerprint, spec: spec, ffmpeg: ffmpeg)
+        let end = await assemble(
+            assembly, segments: segments, hashes: made, sound: sound, fingerprint: fingerprint, spec: spec,
+            ffmpeg: ffmpeg)
+        context.paths.root.removeOwnFile(sound)
+        return end
+    }
+
+    /// A job of the cut's encoding: a segment's picture, or the whole film's sound.
+    private enum Job: Sendable {
+        case segment(CutSegment)
+        case sound
     }
 
     /// The folder of the film's segments, under the output folder: the tool's own (a draft's in
@@ -94,11 +121,14 @@ package struct CutStep: Step {
     }
 
     /// Every segment on disk: those the last assembly recorded (their SHA-256 checked) kept, the
-    /// others encoded, as many at once as there are cores, each to a temporary name and renamed.
-    /// Returns each segment's name → SHA-256.
+    /// others encoded, each to a temporary name and renamed; and the film's sound mixed into
+    /// `sound` meanwhile. As many jobs at once as there are cores, and one more: the moments a
+    /// job starts and ends leave a core idle otherwise. Returns each segment's name → SHA-256.
     private func encodeSegments(
-        _ segments: [CutSegment], sources: [CutSource], encoding: SegmentEncoding, ffmpeg: String, seconds: Double
+        _ segments: [CutSegment], sources: [CutSource], encoding: SegmentEncoding, ffmpeg: String,
+        assembly: CutAssembly, sound: String
     ) async -> Result<[String: String], EndedEarly> {
+        let seconds = assembly.seconds
         let root = context.paths.root
         let folder = segmentFolder
         do {
@@ -123,33 +153,57 @@ package struct CutStep: Step {
                 encoding: missing.count))
         let total = missing.reduce(0) { $0 + $1.frames }
         var done = 0
-        let lanes = max(1, min(context.options.cpu, missing.count))
+        let jobs = [Job.sound] + missing.map(Job.segment)
+        let lanes = max(1, min(context.options.cpu + 1, jobs.count))
         let step = self
-        return await withTaskGroup(of: (CutSegment, Result<String, EndedEarly>).self) { group in
-            var queue = missing[...]
+        @Sendable func run(_ job: Job) async -> (Job, Result<String, EndedEarly>) {
+            switch job {
+            case .sound: (job, await step.mix(assembly, into: sound, ffmpeg: ffmpeg).map { "" })
+            case .segment(let segment):
+                (job, await step.encode(segment, sources: sources, encoding: encoding, ffmpeg: ffmpeg))
+            }
+        }
+        return await withTaskGroup(of: (Job, Result<String, EndedEarly>).self) { group in
+            var queue = jobs[...]
             for _ in 0..<lanes {
                 guard let next = queue.popFirst() else { break }
-                group.addTask { (next, await step.encode(next, sources: sources, encoding: encoding, ffmpeg: ffmpeg)) }
+                group.addTask { await run(next) }
             }
             var failure: EndedEarly?
-            for await (segment, result) in group {
+            for await (job, result) in group {
                 switch result {
-                case .success(let sha): files[segment.name] = sha
+                case .success(let sha): if case .segment(let segment) = job { files[segment.name] = sha }
                 case .failure(let ended):
                     failure = failure ?? ended
                     queue = [][...]
                 }
-                done += segment.frames
-                let film = seconds * Double(done) / Double(max(1, total))
-                context.emit(CutEvent.progress(path: planned.path, seconds: film, of: seconds))
-                if let next = queue.popFirst() {
-                    group.addTask {
-                        (next, await step.encode(next, sources: sources, encoding: encoding, ffmpeg: ffmpeg))
-                    }
+                if case .segment(let segment) = job {
+                    done += segment.frames
+                    let film = seconds * Double(done) / Double(max(1, total))
+                    context.emit(CutEvent.progress(path: planned.path, seconds: film, of: seconds))
                 }
+                if let next = queue.popFirst() { group.addTask { await run(next) } }
             }
             return failure.map { .failure($0) } ?? .success(files)
         }
+    }
+
+    /// The whole film's sound, mixed in one pass into `path` (a name of the segment folder's).
+    private func mix(_ assembly: CutAssembly, into path: String, ffmpeg: String) async -> Result<Void, EndedEarly> {
+        let root = context.paths.root
+        do {
+            try root.createNew(path).close()
+        } catch {
+            return .failure(early("cannot create \(path): \(error)"))
+        }
+        let (status, said) = await Executable.run(
+            ffmpeg, assembly.soundArguments(output: root.url(path).path),
+            timeout: Self.timeout(seconds: assembly.seconds))
+        guard status == 0, case .file(let bytes) = root.entry(path), bytes > 0 else {
+            if Task.isCancelled { return .failure(EndedEarly(end: .ended(.notStarted(.interrupted)))) }
+            return .failure(early("ffmpeg could not mix its sound: \(Printable.short(said, limit: 300))"))
+        }
+        return .success(())
     }
 
     /// One segment: ffmpeg into a temporary name, its length checked, renamed into place.
@@ -168,12 +222,8 @@ package struct CutStep: Step {
         let (status, said) = await Executable.run(
             ffmpeg, segment.arguments(sources, encoding: encoding, output: root.url(temporary).path),
             timeout: Self.timeout(seconds: seconds))
-        guard status == 0, case .file(let bytes) = root.entry(temporary), bytes > 0,
-            let ffprobe = context.ffprobe,
-            case .success(let written) = MediaGate.admit(temporary, in: root, accepting: MediaType.videos),
-            let probe = await MediaProbe.read(written, ffprobe: ffprobe),
-            abs(probe.seconds - seconds) < 0.5 / Double(encoding.fps) + 0.01
-        else {
+        // Its length is checked once, on the joined film.
+        guard status == 0, case .file(let bytes) = root.entry(temporary), bytes > 0 else {
             root.removeOwnFile(temporary)
             if Task.isCancelled { return .failure(EndedEarly(end: .ended(.notStarted(.interrupted)))) }
             return .failure(early("ffmpeg could not encode a segment of it: \(Printable.short(said, limit: 300))"))
@@ -263,8 +313,8 @@ package struct CutStep: Step {
     /// keeps the film it replaces under `previous/`, renames it into place, records it, and sweeps
     /// the segments no cut uses.
     private func assemble(
-        _ assembly: CutAssembly, segments: [CutSegment], hashes: [String: String], fingerprint: String,
-        spec: JSONValue, ffmpeg: String
+        _ assembly: CutAssembly, segments: [CutSegment], hashes: [String: String], sound: String,
+        fingerprint: String, spec: JSONValue, ffmpeg: String
     ) async -> StepEnd {
         let root = context.paths.root
         let target = planned.path
@@ -295,7 +345,9 @@ package struct CutStep: Step {
             return fail("cannot write the join list \(list): \(error)")
         }
         let (status, said) = await Executable.run(
-            ffmpeg, assembly.joinArguments(list: root.url(list).path, output: root.url(temporary).path),
+            ffmpeg,
+            assembly.joinArguments(
+                list: root.url(list).path, sound: root.url(sound).path, output: root.url(temporary).path),
             timeout: Self.timeout(seconds: assembly.seconds))
         root.removeOwnFile(list)
         guard status == 0, case .file(let bytes) = root.entry(temporary), bytes > 0 else {
@@ -309,6 +361,13 @@ package struct CutStep: Step {
         else {
             root.removeOwnFile(temporary)
             return fail("ffmpeg wrote a file that ffprobe cannot read")
+        }
+        // Exactly the film's length, to a frame: the joined segments are all there.
+        guard abs(probe.seconds - assembly.seconds) <= 1 / Double(assembly.fps) + 0.01 else {
+            root.removeOwnFile(temporary)
+            return fail(
+                "the joined film is \(String(format: "%.3f", probe.seconds)) s, not \(Cut.seconds(assembly.seconds)) s; nothing was replaced"
+            )
         }
         do {
             let sha = try root.sha256(temporary)
@@ -366,7 +425,9 @@ package struct CutStep: Step {
         for name in root.names(in: folder) where !used.contains(name) {
             let segment = name.count == 44 && name.hasSuffix(".mp4") && name.dropLast(4).allSatisfy(hex.contains)
             let left =
-                name.hasPrefix(".") && (name.contains(".part.") && name.hasSuffix(".mp4") || name.hasPrefix(".join."))
+                name.hasPrefix(".")
+                && (name.contains(".part.") && name.hasSuffix(".mp4") || name.hasPrefix(".join.")
+                    || name.hasPrefix(".sound.") && name.hasSuffix(".m4a"))
             if segment || left { root.removeOwnFile(folder + "/" + name) }
         }
     }
