@@ -204,3 +204,22 @@ struct MarkupTests {
         #expect(escaped == "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\te\n&lt;&amp;&gt;")
     }
 }
+
+@Suite("A probe read back from a manifest")
+struct RecordedProbeTests {
+    @Test("is used only in the ranges ffprobe's own answers are held to")
+    func ranges() {
+        let good = MediaProbe(seconds: 5, width: 1280, height: 720, fps: 24, hasAudio: true)
+        #expect(good.isInRange)
+        for bad in [
+            MediaProbe(seconds: .infinity, width: 1280, height: 720, fps: 24, hasAudio: true),
+            MediaProbe(seconds: 5, width: 100_000, height: 720, fps: 24, hasAudio: true),
+            MediaProbe(seconds: 5, width: 1280, height: 0, fps: 24, hasAudio: true),
+            MediaProbe(seconds: 5, width: 1280, height: 720, fps: 0, hasAudio: true),
+            MediaProbe(seconds: 901, width: 1280, height: 720, fps: .nan, hasAudio: true),
+        ] {
+            #expect(!bad.isInRange, "\(bad)")
+        }
+        #expect(ManifestProbe(good).probe == good)
+    }
+}

@@ -35,6 +35,14 @@ package struct MediaProbe: Sendable, Equatable {
             hasAudio: streams.contains { $0["codec_type"] as? String == "audio" })
     }
 
+    /// Whether every field is in the range `parse` accepts: a probe read back from a manifest (which
+    /// anyone may have written) is used only then.
+    package var isInRange: Bool {
+        seconds.isFinite && seconds > 0 && seconds <= Self.maxSeconds
+            && (1...Self.maxSide).contains(max(width, height)) && (1...Self.maxShortSide).contains(min(width, height))
+            && fps.isFinite && fps > 0 && fps <= 240
+    }
+
     /// The container's length, when it is a number within `maxSeconds`.
     private static func seconds(_ object: [String: Any]) -> Double? {
         guard let text = (object["format"] as? [String: Any])?["duration"] as? String, let value = Double(text),
@@ -46,7 +54,9 @@ package struct MediaProbe: Sendable, Equatable {
     /// ffprobe's reading of a file that passed the gate; nil when it is not a video it can read
     /// within range.
     package static func read(_ file: GatedMedia, ffprobe: String) async -> MediaProbe? {
-        guard let data = await probe(file, entries: "format=duration:stream=codec_type,width,height,r_frame_rate", ffprobe: ffprobe)
+        guard
+            let data = await probe(
+                file, entries: "format=duration:stream=codec_type,width,height,r_frame_rate", ffprobe: ffprobe)
         else { return nil }
         return MediaProbe.parse(data)
     }
@@ -58,7 +68,9 @@ package struct MediaProbe: Sendable, Equatable {
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let seconds = seconds(object)
         else { return nil }
-        return (seconds, (object["streams"] as? [[String: Any]] ?? []).contains { $0["codec_type"] as? String == "audio" })
+        return (
+            seconds, (object["streams"] as? [[String: Any]] ?? []).contains { $0["codec_type"] as? String == "audio" }
+        )
     }
 
     private static func probe(_ file: GatedMedia, entries: String, ffprobe: String) async -> Data? {

@@ -146,12 +146,32 @@ package struct ManifestCut: Codable, Sendable, Equatable {
     /// The segments the film was joined from (under `OUTPUT/.segments/`): name → SHA-256. Only
     /// these are used again, and only with these bytes.
     package var segments: [String: String]?
+    /// What ffprobe read of each clip's file at the assembly, by the file's SHA-256: a re-cut
+    /// probes only files it has not seen (and uses these only when in range).
+    package var probes: [String: ManifestProbe]?
 
     package init(fingerprint: String, file: ManifestFile, seconds: Double, spec: JSONValue? = nil) {
         self.fingerprint = fingerprint
         self.file = file
         self.seconds = seconds
         self.spec = spec
+    }
+}
+
+/// What ffprobe read of a clip's file.
+package struct ManifestProbe: Codable, Sendable, Equatable {
+    package var seconds: Double
+    package var width: Int
+    package var height: Int
+    package var fps: Double
+    package var audio: Bool
+
+    package init(_ probe: MediaProbe) {
+        (seconds, width, height, fps, audio) = (probe.seconds, probe.width, probe.height, probe.fps, probe.hasAudio)
+    }
+
+    package var probe: MediaProbe {
+        MediaProbe(seconds: seconds, width: width, height: height, fps: fps, hasAudio: audio)
     }
 }
 

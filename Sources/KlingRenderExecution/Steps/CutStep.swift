@@ -97,9 +97,11 @@ package struct CutStep: Step {
             context.paths.root.removeOwnFile(sound)
             return ended.end
         }
+        var probed: [String: ManifestProbe] = [:]
+        for (n, sha) in hashes.enumerated() { probed[sha] = ManifestProbe(probes[n].probe) }
         let end = await assemble(
-            assembly, segments: segments, hashes: made, sound: sound, fingerprint: fingerprint, spec: spec,
-            ffmpeg: ffmpeg)
+            assembly, segments: segments, hashes: made, probes: probed, sound: sound, fingerprint: fingerprint,
+            spec: spec, ffmpeg: ffmpeg)
         context.paths.root.removeOwnFile(sound)
         return end
     }
@@ -248,11 +250,14 @@ package struct CutStep: Step {
         guard (try? root.sha256(path)) == file.sha256 else {
             return .failure(early("\(path), clip \(n + 1) of the cut, does not match its SHA-256"))
         }
+        let known = await recorded()?.probes?[file.sha256]?.probe
         let gated: GatedMedia
         switch MediaGate.admit(path, in: root, accepting: MediaType.videos) {
         case .success(let admitted): gated = admitted
         case .failure(let refusal): return .failure(early("\(refusal), clip \(n + 1) of the cut"))
         }
+        // These bytes were probed at the last assembly: not again.
+        if let known, known.isInRange { return .success((gated, file.sha256, known)) }
         guard let probe = await MediaProbe.read(gated, ffprobe: ffprobe) else {
             return .failure(
                 early(
@@ -313,8 +318,8 @@ package struct CutStep: Step {
     /// keeps the film it replaces under `previous/`, renames it into place, records it, and sweeps
     /// the segments no cut uses.
     private func assemble(
-        _ assembly: CutAssembly, segments: [CutSegment], hashes: [String: String], sound: String,
-        fingerprint: String, spec: JSONValue, ffmpeg: String
+        _ assembly: CutAssembly, segments: [CutSegment], hashes: [String: String], probes: [String: ManifestProbe],
+        sound: String, fingerprint: String, spec: JSONValue, ffmpeg: String
     ) async -> StepEnd {
         let root = context.paths.root
         let target = planned.path
@@ -380,6 +385,7 @@ package struct CutStep: Step {
                 fingerprint: fingerprint, file: ManifestFile(path: target, bytes: bytes, sha256: sha),
                 seconds: (probe.seconds * 1000).rounded() / 1000, spec: spec)
             recorded.segments = hashes
+            recorded.probes = probes
             // The timelines the cut asks for, current with the film (before it is recorded: an
             // export that fails leaves the cut to be joined again, which costs no encoding).
             if !planned.isDraft, let failed = await writeExports() { return fail(failed) }
