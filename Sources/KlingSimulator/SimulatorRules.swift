@@ -88,6 +88,10 @@ enum SimulatorRules {
                 throw Rejection(status: 400, code: "INVALID_REQUEST", message: "images must be at most 7 image URLs")
             }
         }
+        // Every input, asked for or not, is a web address: never a socket or a file.
+        for field in ["image", "end_image", "video"] where body[field] != nil && !isURL(body[field]) {
+            throw Rejection(status: 400, code: "INVALID_REQUEST", message: "The \(field) must be an http or https URL")
+        }
         var sound = true
         if case .bool(let b) = body["sound"] { sound = b }
         let credits: Int

@@ -88,12 +88,10 @@ struct InputCheck: Sendable {
             default: continue
             }
         }
-        for (field, url) in inputs {
-            // An input is a web address: never a unix socket or a file, whatever the client takes.
-            guard Self.isWeb(url) else {
-                return Refusal(code: "INVALID_REQUEST", message: "The \(field) must be an http or https URL")
-            }
-            if shouldFetch(url), let refusal = await fetch(url, field: field) { return refusal }
+        // Only web addresses are fetched (never a unix socket or a file, whatever the client
+        // takes); the API's rules refuse the others.
+        for (field, url) in inputs where shouldFetch(url) {
+            if let refusal = await fetch(url, field: field) { return refusal }
         }
         return nil
     }
