@@ -1,4 +1,11 @@
 import Foundation
+import Subprocess
+
+#if canImport(System)
+    import System
+#else
+    import SystemPackage
+#endif
 
 /// A request's media, fetched into a clip's folder: what its clip shows.
 struct ClipInputs {
@@ -34,6 +41,32 @@ struct ClipInputs {
         }
         inputs.source = await file(request["video"]?.string, "source", image: false)
         return inputs
+    }
+
+    /// Each still decoded once into a PNG of its own (a second of CPU at most): one that does not
+    /// decode is left out of the clip, rather than held looping by the clip's ffmpeg.
+    func decoded(ffmpeg: String, in folder: URL) async -> ClipInputs {
+        func still(_ path: String?) async -> String? {
+            guard let path else { return nil }
+            let output = path + ".decoded.png"
+            let result = try? await Subprocess.run(
+                .path(FilePath(ffmpeg)),
+                arguments: [
+                    "-v", "error", "-y", "-timelimit", "2", "-protocol_whitelist", "file", "-i", path, "-frames:v", "1",
+                    "-f", "image2", "-c:v", "png", output,
+                ], output: .discarded, error: .discarded)
+            guard result?.terminationStatus == .exited(0), FileManager.default.fileExists(atPath: output) else {
+                return nil
+            }
+            return output
+        }
+        var clean = self
+        clean.start = await still(start)
+        clean.end = await still(end)
+        var references: [String] = []
+        for path in self.references { if let decoded = await still(path) { references.append(decoded) } }
+        clean.references = references
+        return clean
     }
 }
 

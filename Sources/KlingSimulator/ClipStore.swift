@@ -119,7 +119,8 @@ actor ClipStore {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("\(task.id).mp4")
-        let inputs = await ClipInputs.fetch(task.request, into: folder, using: fetch)
+        let inputs = await ClipInputs.fetch(task.request, into: folder, using: fetch).decoded(
+            ffmpeg: ffmpeg, in: folder)
         // The caption as written, punctuation and all: read from a file, so that nothing in the
         // prompt is taken for filter syntax (and `expansion=none`: no `%{…}` either).
         let caption = folder.appendingPathComponent("caption.txt")

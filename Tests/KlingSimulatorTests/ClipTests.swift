@@ -151,7 +151,7 @@ struct ClipTests {
         }
     }
 
-    @Test("a corrupt input image cannot hold ffmpeg: past its CPU limit the placeholder clip is served")
+    @Test("a corrupt input image cannot hold ffmpeg: a still that does not decode in a second is left out, and the clip served all the same")
     func corruptInput() async throws {
         try await withSimulator({
             $0.useFFmpeg = true
