@@ -161,6 +161,8 @@ struct CutCommandTests {
         // The plan names the clip and the field that changed.
         let why = try await r.run(["plan", r.file])
         #expect(why.stdout.contains("): `out` 3 → 2.5"), "\(why.stdout)")
+        // …and how many segments it encodes again: the last clip's body, one of five.
+        #expect(why.stdout.contains("3 clips, 9.5 s; 1 of 5 segments to encode"), "\(why.stdout)")
         let trimmed = try await r.apply()
         #expect(trimmed.status == 0, "\(trimmed.stdout)\(trimmed.stderr)")
         #expect(trimmed.stdout.contains("Plan: 0 to render, 4 unchanged, the cut to assemble — 0 credits."))

@@ -11,7 +11,8 @@ import Testing
 /// removed afterwards. Run as root, the server runs as the `postgres` user, as it must.
 final class PostgresCluster: @unchecked Sendable {
     let folder: URL
-    let port: Int
+    /// Chosen when the cluster is made; another only when its first start fails.
+    private(set) var port: Int
     let user = "kling"
     let password = "kling-test-\(UInt32.random(in: 0...UInt32.max))"
     private let bin: String
@@ -82,7 +83,24 @@ final class PostgresCluster: @unchecked Sendable {
                 "-D", folder.appendingPathComponent("data").path, "-U", user, "--auth=scram-sha-256",
                 "--pwfile=\(passwordFile.path)", "-E", "UTF8", "--no-sync", "--no-instructions",
             ])
-        try start()
+        // A free port can be taken by another test's server between its choice and the start:
+        // twice more with another, and the server's own log in the error if it still fails.
+        for attempt in 1...3 {
+            do {
+                try start()
+                return
+            } catch  where attempt < 3 {
+                port = try Self.freePort()
+            } catch {
+                let log = (try? String(contentsOf: folder.appendingPathComponent("log"), encoding: .utf8)) ?? ""
+                throw CocoaError(
+                    .featureUnsupported,
+                    userInfo: [
+                        NSLocalizedDescriptionKey:
+                            "\(error.localizedDescription); the server's log ends: \(log.suffix(600))"
+                    ])
+            }
+        }
     }
 
     deinit {

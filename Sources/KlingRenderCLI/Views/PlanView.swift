@@ -71,7 +71,10 @@ struct PlanView {
         let e = Printable.escaped
         let clips = "\(cut.clips.count) clip\(cut.clips.count == 1 ? "" : "s")"
         let length = cut.seconds.map { ", \(Cut.seconds(($0 * 100).rounded() / 100)) s" } ?? ""
-        let text = "  cut  \(cut.action.rawValue)  \(e(cut.path))  \(clips)\(length)"
+        var text = "  cut  \(cut.action.rawValue)  \(e(cut.path))  \(clips)\(length)"
+        if cut.action == .assemble, let segments = cut.segments, let encode = cut.encode {
+            text += "; \(encode) of \(segments) segment\(segments == 1 ? "" : "s") to encode"
+        }
         var out = terminal.paint(text, cut.action == .assemble ? .green : .dim) + "\n"
         if cut.action == .assemble { for reason in cut.reasons { out += "      \(e(reason))\n" } }
         return out

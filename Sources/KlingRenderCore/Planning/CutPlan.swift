@@ -21,6 +21,10 @@ package struct PlannedCut: Codable, Sendable, Equatable {
     /// A draft (`NAME.draft.mp4`, a quick proxy) rather than the film. Optional: a plan saved
     /// before drafts existed reads as the film.
     package var draft: Bool?
+    /// Its segments, and how many of them are not kept from the last assembly: known when every
+    /// clip's file was probed at an assembly (`cut.probes`), nil otherwise.
+    package var segments: Int?
+    package var encode: Int?
 
     package var isDraft: Bool { draft == true }
 }
@@ -175,9 +179,39 @@ extension Planner {
         } else if reasons.isEmpty {
             reasons.append("a clip has no file recorded")
         }
-        return PlannedCut(
+        var planned = PlannedCut(
             path: path, action: reasons.isEmpty ? .unchanged : .assemble, clips: keys,
             seconds: cut.seconds(in: project),
             fingerprint: fingerprint, reasons: reasons, draft: draft ? true : nil)
+        if planned.action == .assemble, files.count == cut.clips.count,
+            let counts = Self.segmentCounts(cut, project: project, files: files, manifest: manifest, draft: draft)
+        {
+            (planned.segments, planned.encode) = counts
+        }
+        return planned
+    }
+
+    /// The cut's segments as `apply` will make them, and how many the last assembly does not
+    /// have: from what ffprobe read of each clip's file at an assembly. nil when a file was not.
+    static func segmentCounts(_ cut: Cut, project: Project, files: [String], manifest: Manifest?, draft: Bool)
+        -> (segments: Int, encode: Int)?
+    {
+        let probes = (manifest?.cut?.probes ?? [:]).merging(manifest?.draftCut?.probes ?? [:]) { a, _ in a }
+        let found = files.compactMap { probes[$0]?.probe }.filter(\.isInRange)
+        guard found.count == files.count, let first = found.first else { return nil }
+        let fps = cut.fps ?? max(1, Int(first.fps.rounded()))
+        let width = cut.size?.width ?? (first.width + 1) / 2 * 2
+        let height = cut.size?.height ?? (first.height + 1) / 2 * 2
+        guard
+            case .success(let spans) = cut.spans(
+                lengths: found.map(\.seconds), paths: files, fps: fps, file: project.file)
+        else { return nil }
+        let encoding =
+            draft
+            ? SegmentEncoding.draft(width: width, height: height, fps: fps)
+            : SegmentEncoding.final(width: width, height: height, fps: fps)
+        let names = Set(CutSegment.plan(spans, hashes: files, encoding: encoding).map(\.name))
+        let kept = Set((draft ? manifest?.draftCut : manifest?.cut)?.segments?.keys.map { $0 } ?? [])
+        return (names.count, names.subtracting(kept).count)
     }
 }

@@ -11,6 +11,8 @@ struct CutSource: Sendable {
     var hasAudio: Bool
 
     var length: Double { outPoint - inPoint }
+
+    var span: CutSpan { CutSpan(inPoint: inPoint, outPoint: outPoint, transition: transition) }
 }
 
 /// The film's sound and its join: the whole film's sound mixed in one pass — the clips' sound
@@ -31,7 +33,7 @@ struct CutAssembly: Sendable {
         sources.reduce(0) { $0 + $1.length - $1.transition.seconds }
     }
 
-    static func number(_ value: Double) -> String { String(format: "%.6f", value) }
+    static func number(_ value: Double) -> String { Cut.decimal(value) }
 
     /// The sound's filter graph; the clips are inputs `first`…, the music the one after them.
     func audioGraph(first: Int) -> String {

@@ -86,7 +86,7 @@ package struct CutStep: Step {
             planned.isDraft
             ? SegmentEncoding.draft(width: assembly.width, height: assembly.height, fps: fps)
             : SegmentEncoding.final(width: assembly.width, height: assembly.height, fps: fps)
-        let segments = CutSegment.plan(sources, hashes: hashes, encoding: encoding)
+        let segments = CutSegment.plan(sources.map(\.span), hashes: hashes, encoding: encoding)
         let made: [String: String]
         let sound = segmentFolder + "/.sound.\(UInt32.random(in: 0...UInt32.max)).m4a"
         switch await encodeSegments(
@@ -267,49 +267,22 @@ package struct CutStep: Step {
         return .success((gated, file.sha256, probe))
     }
 
-    /// Each clip's trim and transition on whole frames of the film's rate — so that sound, picture
-    /// and the exported timelines agree — checked against what the files hold.
+    /// Each clip's trim and transition on whole frames of the film's rate (`Cut.spans`, which the
+    /// plan uses too), with its file and whether it has sound.
     private func snapped(_ probes: [(file: GatedMedia, probe: MediaProbe)], fps: Int) -> Result<[CutSource], EndedEarly>
     {
-        let rate = Double(fps)
-        func frames(_ seconds: Double) -> Double { (seconds * rate).rounded() / rate }
-        var sources: [CutSource] = []
-        for (n, clip) in cut.clips.enumerated() {
-            let (file, probe) = probes[n]
-            let path = file.path
-            let place = "\(project.file):\(clip.location.line)"
-            let available = (probe.seconds * rate + 0.5).rounded(.down) / rate
-            let end = clip.outPoint.map(frames) ?? available
-            if end > available {
-                return .failure(
-                    early(
-                        "\(place): `cut.clips[\(n)].out` is \(Cut.seconds(end)) s, past the end of \(path) (\(String(format: "%.2f", probe.seconds)) s)"
-                    ))
-            }
-            let start = frames(clip.inPoint)
-            if end - start < 1 / rate {
-                return .failure(early("\(place): `cut.clips[\(n)]` is shorter than one frame of \(path)"))
-            }
-            let transition: Cut.Transition =
-                switch clip.transition {
-                case .cut: .cut
-                case .crossfade(let d): .crossfade(max(1 / rate, frames(d)))
-                case .fade(let d): .fade(max(1 / rate, frames(d)))
-                }
-            sources.append(
-                CutSource(file: file, inPoint: start, outPoint: end, transition: transition, hasAudio: probe.hasAudio))
+        switch cut.spans(
+            lengths: probes.map(\.probe.seconds), paths: probes.map(\.file.path), fps: fps, file: project.file)
+        {
+        case .failure(let problem): return .failure(early(problem.message))
+        case .success(let spans):
+            return .success(
+                zip(spans, probes).map { span, clip in
+                    CutSource(
+                        file: clip.file, inPoint: span.inPoint, outPoint: span.outPoint, transition: span.transition,
+                        hasAudio: clip.probe.hasAudio)
+                })
         }
-        for n in sources.indices where n > 0 || sources.count > 1 {
-            let into = sources[n].transition.seconds
-            let out = n + 1 < sources.count ? sources[n + 1].transition.seconds : 0
-            if into + out > sources[n].length + 1e-9 {
-                return .failure(
-                    early(
-                        "\(project.file):\(cut.clips[n].location.line): `cut.clips[\(n)]` (\(Cut.seconds(sources[n].length)) s) is shorter than its transitions"
-                    ))
-            }
-        }
-        return .success(sources)
     }
 
     private func early(_ detail: String) -> EndedEarly { EndedEarly(end: fail(detail)) }
