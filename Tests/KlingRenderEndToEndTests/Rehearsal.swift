@@ -43,22 +43,7 @@ final class SimulatorProcess: @unchecked Sendable {
         if let bytes = configuration.videoBytes { arguments += ["--video-bytes", String(bytes)] }
         process.executableURL = CLI.binary
         process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        while !text.contains("\n") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let line = text.split(separator: "\n").first, line.hasPrefix("listening on ") else {
-            process.terminate()
-            throw CocoaError(
-                .featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "the simulator did not start: \(text)"])
-        }
-        baseURL = String(line.dropFirst("listening on ".count))
+        baseURL = try process.runUntilLine(starting: "listening on ", else: "the simulator did not start")
     }
 
     deinit { if process.isRunning { process.terminate() } }
@@ -90,6 +75,28 @@ final class SimulatorProcess: @unchecked Sendable {
     /// Fast-forwards the simulated clock.
     func advance(seconds: Double) async throws {
         _ = try await request(.POST, "/_sim/advance?seconds=\(seconds)")
+    }
+}
+
+extension Process {
+    /// Runs the process and reads its standard output to its first line, which must start with
+    /// `prefix`: what follows it (a server's address). Stopped, and `failure` thrown, otherwise.
+    func runUntilLine(starting prefix: String, else failure: String) throws -> String {
+        let out = Pipe()
+        standardOutput = out
+        standardError = FileHandle.nullDevice
+        try run()
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let line = text.split(separator: "\n").first, line.hasPrefix(prefix) else {
+            terminate()
+            throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "\(failure): \(text)"])
+        }
+        return String(line.dropFirst(prefix.count))
     }
 }
 

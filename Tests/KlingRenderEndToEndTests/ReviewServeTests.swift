@@ -17,21 +17,8 @@ final class ServedReview: @unchecked Sendable {
         process.arguments = ["review"] + arguments + ["--serve", "--port", "0"]
         process.currentDirectoryURL = folder
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        while !text.contains("\n") {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let line = text.split(separator: "\n").first, line.hasPrefix("Review: http://127.0.0.1:") else {
-            process.terminate()
-            throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "not served: \(text)"])
-        }
-        url = String(line.dropFirst("Review: ".count))
+        url =
+            "http://127.0.0.1:" + (try process.runUntilLine(starting: "Review: http://127.0.0.1:", else: "not served"))
     }
 
     deinit { if process.isRunning { process.terminate() } }
