@@ -32,7 +32,9 @@ package struct ReviewServer: Sendable {
     /// Runs until SIGINT or SIGTERM; `onListening` gets the page's URL once the port is bound.
     package func serve(port: Int, onListening: @escaping @Sendable (String) -> Void) async throws {
         let bound = BoundPort()
-        let page = try await load().paths.inOutput(ReviewPage.fileName)
+        // Where the page and the files are do not change while it serves: read once, not per request.
+        let paths = try await load().paths
+        let page = paths.inOutput(ReviewPage.fileName)
         let router = Router()
         let picks = PickQueue()
         router.get("/") { request, _ in
@@ -62,7 +64,7 @@ package struct ReviewServer: Sendable {
         }
         router.get("/**") { request, _ in
             guard await bound.check(request) != nil else { return Self.refused("not this server's address") }
-            return await file(request, page: page)
+            return await file(request, page: page, root: paths.root)
         }
         var logger = Logger(label: "kling-render-review")
         logger.logLevel = .critical
@@ -101,7 +103,7 @@ package struct ReviewServer: Sendable {
     }
 
     /// The page (made now, with the token), or a picture, video or sound inside the project's folder.
-    private func file(_ request: Request, page: String) async -> Response {
+    private func file(_ request: Request, page: String, root: ProjectFolder) async -> Response {
         guard let path = request.uri.path.removingPercentEncoding.map({ String($0.dropFirst()) }),
             let relative = try? ProjectFolder.normalize(path)
         else { return Self.json(404, ["error": "no such file"]) }
@@ -122,7 +124,6 @@ package struct ReviewServer: Sendable {
         // Media only, and never from a hidden file or folder (`.env.mp4`, the segment cache).
         guard let type = Self.mediaTypes[URL(fileURLWithPath: relative).pathExtension.lowercased()],
             !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }),
-            let root = try? await load().paths.root,
             let handle = try? root.openForReading(relative),
             let size = try? handle.seekToEnd()
         else { return Self.json(404, ["error": "no such file"]) }

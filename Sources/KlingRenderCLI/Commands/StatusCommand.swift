@@ -44,6 +44,21 @@ struct StatusCommand: AsyncParsableCommand {
 struct StatusView {
     var terminal: Terminal
 
+    /// `Cut: renders/film.mp4, 16 s, current`, in yellow when it is not.
+    func cutLine(_ cut: ProjectStatus.CutRow) -> String {
+        let length = cut.seconds.map { ", \(Cut.seconds(($0 * 10).rounded() / 10)) s" } ?? ""
+        let words: String =
+            switch cut.state {
+            case .current: "current"
+            case .stale: "stale: the cut or a clip changed since it was assembled (`kling-render apply` re-cuts it)"
+            case .missing: "missing (`kling-render apply` assembles it again)"
+            case .modified: "modified on disk since it was assembled"
+            case .notAssembled: "not assembled yet"
+            }
+        let line = "\nCut: \(Printable.escaped(cut.path))\(length), \(words)"
+        return (cut.state == .current ? line : terminal.paint(line, .yellow)) + "\n"
+    }
+
     func render(_ status: ProjectStatus) -> String {
         let e = Printable.escaped
         var out =
@@ -90,19 +105,7 @@ struct StatusView {
                 out += (asset.state == .changed || asset.state == .gone ? terminal.paint(line, .yellow) : line) + "\n"
             }
         }
-        if let cut = status.cut {
-            let length = cut.seconds.map { ", \(Cut.seconds(($0 * 10).rounded() / 10)) s" } ?? ""
-            let words: String =
-                switch cut.state {
-                case .current: "current"
-                case .stale: "stale: the cut or a clip changed since it was assembled (`kling-render apply` re-cuts it)"
-                case .missing: "missing (`kling-render apply` assembles it again)"
-                case .modified: "modified on disk since it was assembled"
-                case .notAssembled: "not assembled yet"
-                }
-            let line = "\nCut: \(e(cut.path))\(length), \(words)"
-            out += (cut.state == .current ? line : terminal.paint(line, .yellow)) + "\n"
-        }
+        if let cut = status.cut { out += cutLine(cut) }
         let wanted = status.shots.filter { !$0.extra }
         let done = wanted.filter(\.isDone).count
         let noun = takes.values.contains { $0 > 1 } ? "take" : "shot"

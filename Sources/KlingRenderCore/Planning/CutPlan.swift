@@ -157,25 +157,10 @@ extension Planner {
         }
         var fingerprint: String?
         if reasons.isEmpty, files.count == cut.clips.count {
-            fingerprint = cut.fingerprint(in: project, clipFiles: files)
-            if let recorded = recordedCut {
-                if recorded.fingerprint != fingerprint {
-                    let changes = Cut.changes(from: recorded.spec, to: cut.spec(in: project, clipFiles: files))
-                    // A manifest's spec can be anything: at most 20 lines, each cut short.
-                    let shown =
-                        changes.prefix(20).map { $0.count > 300 ? String($0.prefix(300)) + "…" : $0 }
-                        + (changes.count > 20 ? ["…and \(changes.count - 20) more changes"] : [])
-                    reasons += changes.isEmpty ? ["the cut or a clip it uses changed since it was assembled"] : shown
-                } else {
-                    switch recorded.file.check(in: paths, expected: path, verify: options.verify) {
-                    case .ok: break
-                    case .missing: reasons.append("\(path) is missing")
-                    default: reasons.append("\(path) is not as recorded")
-                    }
-                }
-            } else {
-                reasons.append("never assembled")
-            }
+            let now = cut.fingerprint(in: project, clipFiles: files)
+            fingerprint = now
+            reasons += stale(
+                recordedCut, cut: cut, project: project, files: files, fingerprint: now, path: path, paths: paths)
         } else if reasons.isEmpty {
             reasons.append("a clip has no file recorded")
         }
@@ -191,6 +176,28 @@ extension Planner {
         return planned
     }
 
+    /// Why the film recorded no longer stands for the cut (none: it does): what changed, by clip
+    /// and field, or its file not on disk as recorded.
+    func stale(
+        _ recorded: ManifestCut?, cut: Cut, project: Project, files: [String], fingerprint: String, path: String,
+        paths: ProjectPaths
+    ) -> [String] {
+        guard let recorded else { return ["never assembled"] }
+        if recorded.fingerprint != fingerprint {
+            let changes = Cut.changes(from: recorded.spec, to: cut.spec(in: project, clipFiles: files))
+            // A manifest's spec can be anything: at most 20 lines, each cut short.
+            let shown =
+                changes.prefix(20).map { $0.count > 300 ? String($0.prefix(300)) + "…" : $0 }
+                + (changes.count > 20 ? ["…and \(changes.count - 20) more changes"] : [])
+            return changes.isEmpty ? ["the cut or a clip it uses changed since it was assembled"] : shown
+        }
+        switch recorded.file.check(in: paths, expected: path, verify: options.verify) {
+        case .ok: return []
+        case .missing: return ["\(path) is missing"]
+        default: return ["\(path) is not as recorded"]
+        }
+    }
+
     /// The cut's segments as `apply` will make them, and how many the last assembly does not
     /// have: from what ffprobe read of each clip's file at an assembly. nil when a file was not.
     static func segmentCounts(_ cut: Cut, project: Project, files: [String], manifest: Manifest?, draft: Bool)
@@ -199,19 +206,13 @@ extension Planner {
         let probes = (manifest?.cut?.probes ?? [:]).merging(manifest?.draftCut?.probes ?? [:]) { a, _ in a }
         let found = files.compactMap { probes[$0]?.probe }.filter(\.isInRange)
         guard found.count == files.count, let first = found.first else { return nil }
-        let fps = cut.fps ?? max(1, Int(first.fps.rounded()))
-        let width = cut.size?.width ?? (first.width + 1) / 2 * 2
-        let height = cut.size?.height ?? (first.height + 1) / 2 * 2
+        let encoding = SegmentEncoding.of(cut, first: first, draft: draft)
         guard
             case .success(let spans) = cut.spans(
-                lengths: found.map(\.seconds), paths: files, fps: fps, file: project.file)
+                lengths: found.map(\.seconds), paths: files, fps: encoding.fps, file: project.file)
         else { return nil }
-        let encoding =
-            draft
-            ? SegmentEncoding.draft(width: width, height: height, fps: fps)
-            : SegmentEncoding.final(width: width, height: height, fps: fps)
         let names = Set(CutSegment.plan(spans, hashes: files, encoding: encoding).map(\.name))
-        let kept = Set((draft ? manifest?.draftCut : manifest?.cut)?.segments?.keys.map { $0 } ?? [])
+        let kept = Set(((draft ? manifest?.draftCut : manifest?.cut)?.segments ?? [:]).keys)
         return (names.count, names.subtracting(kept).count)
     }
 }

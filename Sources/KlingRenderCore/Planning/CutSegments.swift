@@ -114,6 +114,16 @@ package struct SegmentEncoding: Sendable, Equatable {
             width: even(Double(width)), height: even(Double(height)), fps: fps, preset: "ultrafast", crf: 26)
     }
 
+    /// The film's encoding, as the plan and the assembly both make it: the size and rate `cut:`
+    /// says, else the first clip's (in even pixels), final or draft.
+    package static func of(_ cut: Cut, first: MediaProbe, draft: Bool) -> SegmentEncoding {
+        let fps = cut.fps ?? max(1, Int(first.fps.rounded()))
+        let width = cut.size?.width ?? (first.width + 1) / 2 * 2
+        let height = cut.size?.height ?? (first.height + 1) / 2 * 2
+        return draft
+            ? .draft(width: width, height: height, fps: fps) : .final(width: width, height: height, fps: fps)
+    }
+
     /// What goes into every fingerprint.
     package var words: String { "libx264 \(preset) crf\(crf) yuv420p \(width)x\(height) \(fps)fps" }
 

@@ -38,14 +38,7 @@ extension ProjectBuilder {
             }
         }
         if let n = m["quality"] {
-            if case .scalar(let s) = n, let quality = Cut.Quality(rawValue: s.text) {
-                cut.quality = quality
-            } else {
-                sink.error(
-                    n.location,
-                    "`cut.quality` must be `final` (the film) or `draft` (a quick proxy, NAME.draft.mp4)")
-                ok = false
-            }
+            if let quality = cutQuality(n) { cut.quality = quality } else { ok = false }
         }
         if let n = m["exports"] {
             if let exports = cutExports(n) { cut.exports = exports } else { ok = false }
@@ -286,6 +279,12 @@ extension ProjectBuilder {
             }
         }
         return ok
+    }
+
+    private mutating func cutQuality(_ node: YAMLNode) -> Cut.Quality? {
+        if case .scalar(let s) = node, let quality = Cut.Quality(rawValue: s.text) { return quality }
+        sink.error(node.location, "`cut.quality` must be `final` (the film) or `draft` (a quick proxy, NAME.draft.mp4)")
+        return nil
     }
 
     /// `exports: [otio, fcpxml, edl]`: each at most once.

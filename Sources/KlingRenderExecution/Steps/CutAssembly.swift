@@ -21,8 +21,6 @@ struct CutSource: Sendable {
 /// picture and that sound joined without encoding again, `+faststart`.
 struct CutAssembly: Sendable {
     var sources: [CutSource]
-    var width: Int
-    var height: Int
     var fps: Int
     var keepSound: Bool
     /// The music file (through the media gate), its volume and its fade-out in seconds.

@@ -27,30 +27,13 @@ package struct CutStep: Step {
         guard let ffmpeg = context.ffmpeg, let ffprobe = context.ffprobe else {
             return fail(Program.ffmpeg.missing)
         }
-        // Each clip hashed and probed, as many at once as there are cores (and one more).
-        var checked: [Int: Result<(GatedMedia, String, MediaProbe), EndedEarly>] = [:]
-        let step = self
-        await withTaskGroup(of: (Int, Result<(GatedMedia, String, MediaProbe), EndedEarly>).self) { group in
-            var next = cut.clips.indices.makeIterator()
-            for _ in 0...max(1, context.options.cpu) {
-                guard let n = next.next() else { break }
-                group.addTask { (n, await step.clipFile(n, ffprobe: ffprobe)) }
-            }
-            for await (n, result) in group {
-                checked[n] = result
-                if let n = next.next() { group.addTask { (n, await step.clipFile(n, ffprobe: ffprobe)) } }
-            }
-        }
         var probes: [(file: GatedMedia, probe: MediaProbe)] = []
         var hashes: [String] = []
-        for n in cut.clips.indices {
-            switch checked[n] {
-            case .success(let (file, sha, probe))?:
-                probes.append((file, probe))
-                hashes.append(sha)
-            case .failure(let ended)?: return ended.end
-            case nil: return fail("clip \(n + 1) of the cut was not checked")
-            }
+        switch await clipFiles(ffprobe: ffprobe) {
+        case .success(let checked):
+            probes = checked.map { ($0.0, $0.2) }
+            hashes = checked.map(\.1)
+        case .failure(let ended): return ended.end
         }
         guard let first = probes.first?.probe else { return fail("the cut has no clip") }
         var bed: GatedMedia?
@@ -63,9 +46,9 @@ package struct CutStep: Step {
                 return fail("`cut.audio.music` \(music.path) has no sound ffprobe can read, or is over 15 minutes")
             }
         }
-        let fps = cut.fps ?? max(1, Int(first.fps.rounded()))
+        let encoding = SegmentEncoding.of(cut, first: first, draft: planned.isDraft)
         let sources: [CutSource]
-        switch snapped(probes, fps: fps) {
+        switch snapped(probes, fps: encoding.fps) {
         case .success(let list): sources = list
         case .failure(let ended): return ended.end
         }
@@ -79,13 +62,8 @@ package struct CutStep: Step {
             return .success
         }
         let assembly = CutAssembly(
-            sources: sources, width: cut.size?.width ?? (first.width + 1) / 2 * 2,
-            height: cut.size?.height ?? (first.height + 1) / 2 * 2, fps: fps, keepSound: cut.audio.keepShots,
+            sources: sources, fps: encoding.fps, keepSound: cut.audio.keepShots,
             music: bed.map { ($0, cut.audio.musicVolume, cut.audio.fadeOut) })
-        let encoding =
-            planned.isDraft
-            ? SegmentEncoding.draft(width: assembly.width, height: assembly.height, fps: fps)
-            : SegmentEncoding.final(width: assembly.width, height: assembly.height, fps: fps)
         let segments = CutSegment.plan(sources.map(\.span), hashes: hashes, encoding: encoding)
         let made: [String: String]
         let sound = segmentFolder + "/.sound.\(UInt32.random(in: 0...UInt32.max)).m4a"
@@ -104,6 +82,33 @@ package struct CutStep: Step {
             spec: spec, ffmpeg: ffmpeg)
         context.paths.root.removeOwnFile(sound)
         return end
+    }
+
+    /// Each clip's file hashed against the manifest and probed, as many at once as there are
+    /// cores (and one more), in the cut's order.
+    private func clipFiles(ffprobe: String) async -> Result<[(GatedMedia, String, MediaProbe)], EndedEarly> {
+        var checked: [Int: Result<(GatedMedia, String, MediaProbe), EndedEarly>] = [:]
+        let step = self
+        await withTaskGroup(of: (Int, Result<(GatedMedia, String, MediaProbe), EndedEarly>).self) { group in
+            var next = cut.clips.indices.makeIterator()
+            for _ in 0...max(1, context.options.cpu) {
+                guard let n = next.next() else { break }
+                group.addTask { (n, await step.clipFile(n, ffprobe: ffprobe)) }
+            }
+            for await (n, result) in group {
+                checked[n] = result
+                if let n = next.next() { group.addTask { (n, await step.clipFile(n, ffprobe: ffprobe)) } }
+            }
+        }
+        var files: [(GatedMedia, String, MediaProbe)] = []
+        for n in cut.clips.indices {
+            switch checked[n] {
+            case .success(let file)?: files.append(file)
+            case .failure(let ended)?: return .failure(ended)
+            case nil: return .failure(early("clip \(n + 1) of the cut was not checked"))
+            }
+        }
+        return .success(files)
     }
 
     /// A job of the cut's encoding: a segment's picture, or the whole film's sound.
@@ -138,17 +143,7 @@ package struct CutStep: Step {
         } catch {
             return .failure(early("cannot create \(folder): \(error.reason)"))
         }
-        let known = await recorded()?.segments ?? [:]
-        var files: [String: String] = [:]
-        var missing: [CutSegment] = []
-        for segment in segments where files[segment.name] == nil {
-            let path = folder + "/" + segment.name
-            if let sha = known[segment.name], (try? root.sha256(path)) == sha {
-                files[segment.name] = sha
-            } else if !missing.contains(where: { $0.name == segment.name }) {
-                missing.append(segment)
-            }
-        }
+        var (files, missing) = await kept(segments)
         context.emit(
             CutEvent.started(
                 path: planned.path, clips: cut.clips.count, seconds: seconds, segments: Set(segments.map(\.name)).count,
@@ -188,6 +183,23 @@ package struct CutStep: Step {
             }
             return failure.map { .failure($0) } ?? .success(files)
         }
+    }
+
+    /// The segments the last assembly recorded and whose files still hold those bytes (name →
+    /// SHA-256), and the others, each once.
+    private func kept(_ segments: [CutSegment]) async -> ([String: String], [CutSegment]) {
+        let known = await recorded()?.segments ?? [:]
+        var files: [String: String] = [:]
+        var missing: [CutSegment] = []
+        for segment in segments where files[segment.name] == nil {
+            let path = segmentFolder + "/" + segment.name
+            if let sha = known[segment.name], (try? context.paths.root.sha256(path)) == sha {
+                files[segment.name] = sha
+            } else if !missing.contains(where: { $0.name == segment.name }) {
+                missing.append(segment)
+            }
+        }
+        return (files, missing)
     }
 
     /// The whole film's sound, mixed in one pass into `path` (a name of the segment folder's).
@@ -311,41 +323,13 @@ package struct CutStep: Step {
         } catch {
             return fail("cannot create \(temporary): \(error)")
         }
-        // The join list: written by this tool, naming only the segment files it made, by name.
-        let list = segmentFolder + "/.join.\(UInt32.random(in: 0...UInt32.max)).txt"
-        do {
-            let handle = try root.createNew(list)
-            try handle.write(contentsOf: Data(segments.map { "file '\($0.name)'\n" }.joined().utf8))
-            try handle.close()
-        } catch {
-            root.removeOwnFile(list)
+        let bytes: Int64
+        let seconds: Double
+        switch await join(assembly, segments: segments, sound: sound, into: temporary, ffmpeg: ffmpeg) {
+        case .success(let written): (bytes, seconds) = written
+        case .failure(let ended):
             root.removeOwnFile(temporary)
-            return fail("cannot write the join list \(list): \(error)")
-        }
-        let (status, said) = await Executable.run(
-            ffmpeg,
-            assembly.joinArguments(
-                list: root.url(list).path, sound: root.url(sound).path, output: root.url(temporary).path),
-            timeout: Self.timeout(seconds: assembly.seconds))
-        root.removeOwnFile(list)
-        guard status == 0, case .file(let bytes) = root.entry(temporary), bytes > 0 else {
-            root.removeOwnFile(temporary)
-            if Task.isCancelled { return .ended(.notStarted(.interrupted)) }
-            return fail("ffmpeg could not assemble it: \(Printable.short(said, limit: 300))")
-        }
-        guard let ffprobe = context.ffprobe,
-            case .success(let written) = MediaGate.admit(temporary, in: root, accepting: MediaType.videos),
-            let probe = await MediaProbe.read(written, ffprobe: ffprobe)
-        else {
-            root.removeOwnFile(temporary)
-            return fail("ffmpeg wrote a file that ffprobe cannot read")
-        }
-        // Exactly the film's length, to a frame: the joined segments are all there.
-        guard abs(probe.seconds - assembly.seconds) <= 1 / Double(assembly.fps) + 0.01 else {
-            root.removeOwnFile(temporary)
-            return fail(
-                "the joined film is \(String(format: "%.3f", probe.seconds)) s, not \(Cut.seconds(assembly.seconds)) s; nothing was replaced"
-            )
+            return ended.end
         }
         do {
             let sha = try root.sha256(temporary)
@@ -356,7 +340,7 @@ package struct CutStep: Step {
             try root.rename(temporary, to: target)
             var recorded = ManifestCut(
                 fingerprint: fingerprint, file: ManifestFile(path: target, bytes: bytes, sha256: sha),
-                seconds: (probe.seconds * 1000).rounded() / 1000, spec: spec)
+                seconds: (seconds * 1000).rounded() / 1000, spec: spec)
             recorded.segments = hashes
             recorded.probes = probes
             // The timelines the cut asks for, current with the film (before it is recorded: an
@@ -370,6 +354,45 @@ package struct CutStep: Step {
             root.removeOwnFile(temporary)
             return fail("cannot keep \(target): \(error)")
         }
+    }
+
+    /// The segments joined and the sound laid in, into `temporary`: its size and length, checked to
+    /// be the film's to a frame. The caller removes `temporary` when it fails.
+    private func join(
+        _ assembly: CutAssembly, segments: [CutSegment], sound: String, into temporary: String, ffmpeg: String
+    ) async -> Result<(Int64, Double), EndedEarly> {
+        let root = context.paths.root
+        // The join list: written by this tool, naming only the segment files it made, by name.
+        let list = segmentFolder + "/.join.\(UInt32.random(in: 0...UInt32.max)).txt"
+        defer { root.removeOwnFile(list) }
+        do {
+            let handle = try root.createNew(list)
+            try handle.write(contentsOf: Data(segments.map { "file '\($0.name)'\n" }.joined().utf8))
+            try handle.close()
+        } catch {
+            return .failure(early("cannot write the join list \(list): \(error)"))
+        }
+        let (status, said) = await Executable.run(
+            ffmpeg,
+            assembly.joinArguments(
+                list: root.url(list).path, sound: root.url(sound).path, output: root.url(temporary).path),
+            timeout: Self.timeout(seconds: assembly.seconds))
+        guard status == 0, case .file(let bytes) = root.entry(temporary), bytes > 0 else {
+            if Task.isCancelled { return .failure(EndedEarly(end: .ended(.notStarted(.interrupted)))) }
+            return .failure(early("ffmpeg could not assemble it: \(Printable.short(said, limit: 300))"))
+        }
+        guard let ffprobe = context.ffprobe,
+            case .success(let written) = MediaGate.admit(temporary, in: root, accepting: MediaType.videos),
+            let probe = await MediaProbe.read(written, ffprobe: ffprobe)
+        else { return .failure(early("ffmpeg wrote a file that ffprobe cannot read")) }
+        // Exactly the film's length, to a frame: the joined segments are all there.
+        guard abs(probe.seconds - assembly.seconds) <= 1 / Double(assembly.fps) + 0.01 else {
+            return .failure(
+                early(
+                    "the joined film is \(String(format: "%.3f", probe.seconds)) s, not \(Cut.seconds(assembly.seconds)) s; nothing was replaced"
+                ))
+        }
+        return .success((bytes, probe.seconds))
     }
 
     /// `cut.exports`, each beside the film (`eagle.otio`), written to a temporary name and
