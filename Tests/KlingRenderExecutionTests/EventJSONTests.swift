@@ -38,9 +38,9 @@ struct EventJSONTests {
             AssetEvent.stored(path: "boards/hero.png", bytes: 1000, uploaded: true),
             RenderEvent.outputHosted(shot: "snow", upstream: "sunrise", why: "its URL expired"),
             AssetEvent.failed(path: "boards/hero.png", reason: .asset(path: "boards/hero.png", detail: "missing")),
-            CutEvent.started(path: "renders/film.mp4", clips: 3, seconds: 12.5, segments: 5, encoding: 2),
-            CutEvent.progress(path: "renders/film.mp4", seconds: 4, of: 12.5),
-            CutEvent.assembled(path: "renders/film.mp4", bytes: 99_000, seconds: 12.5),
+            CutEvent.started(path: "renders/film.mp4", clips: 3, segments: 5),
+            CutEvent.progress(path: "renders/film.mp4", segments: 2, of: 5),
+            CutEvent.assembled(path: "renders/film.mp4", bytes: 99_000, seconds: 12.5, encoded: 2, segments: 5),
             CutEvent.failed(path: "renders/film.mp4", reason: .cut(detail: "ffmpeg failed")),
         ] as [any KindEvent]).map(ExecutionEvent.init)
 

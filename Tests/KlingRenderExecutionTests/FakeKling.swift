@@ -118,12 +118,15 @@ final class VirtualRun {
     }
 
     func run(random: Double = 0.5) async -> ApplyReport {
+        await engine(random: random).run()
+    }
+
+    func engine(random: Double = 0.5) -> Engine {
         let events = self.events
-        let engine = Engine(
+        return Engine(
             project: project, plan: plan, paths: paths,
             manifest: manifest, api: api,
             options: options, clock: clock, random: { random }, events: { events.append($0) })
-        return await engine.run()
     }
 }
 

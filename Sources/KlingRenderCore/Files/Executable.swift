@@ -32,8 +32,10 @@ package enum Executable {
     /// after `timeout`, or when the task is cancelled. Its status (-1 when it could not start, or
     /// was stopped) and the first 4 KB of what it said on stderr. What it writes on stdout goes to
     /// `output` chunk by chunk, to the last byte, before this returns.
+    /// `nice`: how much lower than the tool's its priority is (0: the same).
     package static func run(
-        _ program: String, _ arguments: [String], timeout: Duration, output: (@Sendable (Data) -> Void)? = nil
+        _ program: String, _ arguments: [String], timeout: Duration, nice: Int32 = 0,
+        output: (@Sendable (Data) -> Void)? = nil
     ) async -> (Int32, String) {
         let child = Child()
         // A timer of Dispatch's, not a sleeping task: a cooperative pool kept busy by other work
@@ -41,7 +43,7 @@ package enum Executable {
         let timer = DispatchWorkItem { child.stop() }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout.inSeconds, execute: timer)
         let result = await withTaskCancellationHandler {
-            await spawn(program, arguments, child: child, output: output)
+            await spawn(program, arguments, child: child, nice: nice, output: output)
         } onCancel: {
             child.stop()
         }
@@ -77,7 +79,8 @@ package enum Executable {
     }
 
     private static func spawn(
-        _ program: String, _ arguments: [String], child: Child, output: (@Sendable (Data) -> Void)?
+        _ program: String, _ arguments: [String], child: Child, nice: Int32,
+        output: (@Sendable (Data) -> Void)?
     ) async -> (Int32, String) {
         do {
             let result = try await Subprocess.run(
@@ -85,6 +88,8 @@ package enum Executable {
                 error: .sequence
             ) { execution in
                 child.started(execution.processIdentifier.value)
+                // Before it starts its threads, which inherit it: a lower priority than the tool's other work.
+                if nice > 0 { lower(execution.processIdentifier.value, by: nice) }
                 defer { child.ended() }
                 async let said = firstBytes(of: execution.standardError, limit: 4096)
                 for try await chunk in execution.standardOutput {
@@ -100,6 +105,14 @@ package enum Executable {
         } catch {
             return (-1, "\(error)")
         }
+    }
+
+    private static func lower(_ pid: pid_t, by nice: Int32) {
+        #if canImport(Glibc)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), nice)
+        #else
+            _ = setpriority(PRIO_PROCESS, id_t(pid), nice)
+        #endif
     }
 
     /// The first `limit` bytes of a stream as text; the rest read and dropped, so the child never

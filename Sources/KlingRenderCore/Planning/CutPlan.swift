@@ -206,8 +206,7 @@ extension Planner {
         let probes = (manifest?.cut?.probes ?? [:]).merging(manifest?.draftCut?.probes ?? [:]) { a, _ in a }
         let found = files.compactMap { probes[$0]?.probe }.filter(\.isInRange)
         guard found.count == files.count, let first = found.first else { return nil }
-        let encoding = SegmentEncoding.of(cut, first: first, draft: draft)
-        guard
+        guard let encoding = SegmentEncoding.of(cut, first: first, draft: draft),
             case .success(let spans) = cut.spans(
                 lengths: found.map(\.seconds), paths: files, fps: encoding.fps, file: project.file)
         else { return nil }

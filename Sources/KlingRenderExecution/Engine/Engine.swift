@@ -96,7 +96,7 @@ package struct Engine: Sendable {
     }
 
     /// Each kind adds its steps, in `StepKinds.all`'s order.
-    func buildGraph() -> StepGraph {
+    package func buildGraph() -> StepGraph {
         var graph = StepGraph()
         for planned in plan.shots where planned.action == .unchanged {
             context.emit(RunEvent.unchanged(shot: planned.key))

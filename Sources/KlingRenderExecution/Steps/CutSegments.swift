@@ -2,16 +2,16 @@ import Foundation
 import KlingRenderCore
 
 extension CutSegment {
-    /// ffmpeg's arguments that encode this segment from the clips' files into `output`.
-    func arguments(_ sources: [CutSource], encoding: SegmentEncoding, output: String) -> [String] {
+    /// ffmpeg's arguments that encode this segment from the clips' files (by clip number) into `output`.
+    func arguments(_ files: (Int) -> GatedMedia, encoding: SegmentEncoding, output: String) -> [String] {
         var arguments = ["-nostdin", "-v", "error", "-y"]
         let graph: String
         switch part {
         case .body(let clip, let start):
-            arguments += sources[clip].file.ffmpegInput
+            arguments += files(clip).ffmpegInput
             graph = encoding.picture(0, start: start, frames: frames) + "[v]"
         case .transition(let from, let fromStart, let into, let intoStart, let kind):
-            arguments += sources[from].file.ffmpegInput + sources[into].file.ffmpegInput
+            arguments += files(from).ffmpegInput + files(into).ffmpegInput
             let seconds = CutAssembly.number(Double(frames) / Double(encoding.fps))
             let blend = kind == .crossfade(kind.seconds) ? "fade" : "fadeblack"
             graph =

@@ -2,302 +2,121 @@ import Foundation
 import KlingExport
 import KlingRenderCore
 
-/// What happens to the cut: its clips' files checked against the manifest, probed, assembled by
-/// ffmpeg in one filter graph into a temporary file, checked, renamed into place and recorded.
-/// Local CPU work: it holds a core, not a task of the account.
+/// The cut's last step: once its segments are on disk and its sound mixed (`SegmentStep`,
+/// `SoundStep`), the segments joined without encoding again and the sound laid in, into a
+/// temporary file, checked to the frame, renamed into place and recorded; then the segments no
+/// cut uses are swept. Local CPU work: it holds a core, not a task of the account.
 package struct CutStep: Step {
-    package var cut: Cut
-    package var project: Project
-    package var planned: PlannedCut
-    package var context: RunContext
-
-    package init(cut: Cut, project: Project, planned: PlannedCut, context: RunContext) {
-        self.cut = cut
-        self.project = project
-        self.planned = planned
-        self.context = context
-    }
+    var work: CutWork
 
     package var resource: Resource { .cpu }
+    var cut: Cut { work.cut }
+    var planned: PlannedCut { work.planned }
+    var context: RunContext { work.context }
+    var project: Project { work.project }
 
     /// The film may be long: ffmpeg has this long per second of it, and at least ten minutes.
     static func timeout(seconds: Double) -> Duration { .seconds(max(600, Int(seconds * 30))) }
 
     package func run() async -> StepEnd {
-        guard let ffmpeg = context.ffmpeg, let ffprobe = context.ffprobe else {
-            return fail(Program.ffmpeg.missing)
-        }
-        var probes: [(file: GatedMedia, probe: MediaProbe)] = []
-        var hashes: [String] = []
-        switch await clipFiles(ffprobe: ffprobe) {
-        case .success(let checked):
-            probes = checked.map { ($0.0, $0.2) }
-            hashes = checked.map(\.1)
+        await work.begin()
+        guard let ffmpeg = context.ffmpeg else { return fail(Program.ffmpeg.missing) }
+        let made: Whole
+        switch await work.film() {
+        case .success(let found): made = found
         case .failure(let ended): return ended.end
         }
-        guard let first = probes.first?.probe else { return fail("the cut has no clip") }
-        var bed: GatedMedia?
-        if let music = cut.audio.music {
-            switch MediaGate.admit(music.resolved, in: context.paths.root, accepting: MediaType.audios) {
-            case .success(let file): bed = file
-            case .failure(let refusal): return fail("`cut.audio.music` \(music.path): \(refusal.reason)")
-            }
-            guard let bed, await MediaProbe.readAudio(bed, ffprobe: ffprobe)?.hasAudio == true else {
-                return fail("`cut.audio.music` \(music.path) has no sound ffprobe can read, or is over 15 minutes")
-            }
-        }
-        let encoding = SegmentEncoding.of(cut, first: first, draft: planned.isDraft)
-        let sources: [CutSource]
-        switch snapped(probes, fps: encoding.fps) {
-        case .success(let list): sources = list
-        case .failure(let ended): return ended.end
-        }
-        let spec = cut.spec(in: project, clipFiles: hashes)
+        let spec = cut.spec(in: work.project, clipFiles: made.clips.map(\.sha256))
         let fingerprint = Digest.sha256Hex(CanonicalJSON.compact(spec))
-        // Fetched again with the same bytes: the film on disk still stands for it.
-        if let recorded = await self.recorded(), recorded.fingerprint == fingerprint,
-            recorded.file.check(in: context.paths, expected: planned.path, verify: true) == .ok
-        {
-            context.emit(CutEvent.assembled(path: planned.path, bytes: recorded.file.bytes, seconds: recorded.seconds))
+        if await work.current, let recorded = await work.recorded() {
+            context.emit(
+                CutEvent.assembled(
+                    path: planned.path, bytes: recorded.file.bytes, seconds: recorded.seconds, encoded: 0,
+                    segments: recorded.segments?.count ?? 0))
             return .success
         }
-        let assembly = CutAssembly(
-            sources: sources, fps: encoding.fps, keepSound: cut.audio.keepShots,
-            music: bed.map { ($0, cut.audio.musicVolume, cut.audio.fadeOut) })
-        let segments = CutSegment.plan(sources.map(\.span), hashes: hashes, encoding: encoding)
-        let made: [String: String]
-        let sound = segmentFolder + "/.sound.\(UInt32.random(in: 0...UInt32.max)).m4a"
-        switch await encodeSegments(
-            segments, sources: sources, encoding: encoding, ffmpeg: ffmpeg, assembly: assembly, sound: sound)
-        {
-        case .success(let files): made = files
-        case .failure(let ended):
-            context.paths.root.removeOwnFile(sound)
-            return ended.end
+        let segments = CutSegment.plan(
+            made.assembly.sources.map(\.span), hashes: made.clips.map(\.sha256), encoding: made.encoding)
+        let files = await work.files
+        guard let sound = await work.sound, segments.allSatisfy({ files[$0.name] != nil }) else {
+            return fail("a segment or the sound of the film was not made; nothing was replaced")
         }
         var probed: [String: ManifestProbe] = [:]
-        for (n, sha) in hashes.enumerated() { probed[sha] = ManifestProbe(probes[n].probe) }
+        for clip in made.clips { probed[clip.sha256] = ManifestProbe(clip.probe) }
+        let used = files.filter { name, _ in segments.contains { $0.name == name } }
         let end = await assemble(
-            assembly, segments: segments, hashes: made, probes: probed, sound: sound, fingerprint: fingerprint,
+            made.assembly, segments: segments, hashes: used, probes: probed, sound: sound, fingerprint: fingerprint,
             spec: spec, ffmpeg: ffmpeg)
         context.paths.root.removeOwnFile(sound)
         return end
     }
 
-    /// Each clip's file hashed against the manifest and probed, as many at once as there are
-    /// cores (and one more), in the cut's order.
-    private func clipFiles(ffprobe: String) async -> Result<[(GatedMedia, String, MediaProbe)], EndedEarly> {
-        var checked: [Int: Result<(GatedMedia, String, MediaProbe), EndedEarly>] = [:]
-        let step = self
-        await withTaskGroup(of: (Int, Result<(GatedMedia, String, MediaProbe), EndedEarly>).self) { group in
-            var next = cut.clips.indices.makeIterator()
-            for _ in 0...max(1, context.options.cpu) {
-                guard let n = next.next() else { break }
-                group.addTask { (n, await step.clipFile(n, ffprobe: ffprobe)) }
-            }
-            for await (n, result) in group {
-                checked[n] = result
-                if let n = next.next() { group.addTask { (n, await step.clipFile(n, ffprobe: ffprobe)) } }
-            }
+    typealias Whole = (assembly: CutAssembly, encoding: SegmentEncoding, clips: [CutClip])
+
+    /// The whole film as the sound and the join see it: every clip's file (checked once, by
+    /// `work`), trimmed on whole frames and checked against its transitions; the music through
+    /// the media gate, with sound ffprobe can read.
+    static func assembly(_ work: CutWork) async -> Result<Whole, EndedEarly> {
+        let cut = work.cut
+        let encoding: SegmentEncoding
+        switch await work.encoding() {
+        case .success(let found): encoding = found
+        case .failure(let ended): return .failure(ended)
         }
-        var files: [(GatedMedia, String, MediaProbe)] = []
+        var clips: [CutClip] = []
         for n in cut.clips.indices {
-            switch checked[n] {
-            case .success(let file)?: files.append(file)
-            case .failure(let ended)?: return .failure(ended)
-            case nil: return .failure(early("clip \(n + 1) of the cut was not checked"))
+            switch await work.clip(n) {
+            case .success(let clip): clips.append(clip)
+            case .failure(let ended): return .failure(ended)
             }
         }
-        return .success(files)
-    }
-
-    /// A job of the cut's encoding: a segment's picture, or the whole film's sound.
-    private enum Job: Sendable {
-        case segment(CutSegment)
-        case sound
-    }
-
-    /// The folder of the film's segments, under the output folder: the tool's own (a draft's in
-    /// a folder of their own, so that neither sweeps the other's).
-    var segmentFolder: String { context.paths.inOutput(planned.isDraft ? ".segments/draft" : ".segments") }
-
-    /// What the manifest records of this cut: the draft's record for a draft, the film's for the film.
-    private func recorded() async -> ManifestCut? {
-        let manifest = await context.recorder.manifest
-        return planned.isDraft ? manifest.draftCut : manifest.cut
-    }
-
-    /// Every segment on disk: those the last assembly recorded (their SHA-256 checked) kept, the
-    /// others encoded, each to a temporary name and renamed; and the film's sound mixed into
-    /// `sound` meanwhile. As many jobs at once as there are cores, and one more: the moments a
-    /// job starts and ends leave a core idle otherwise. Returns each segment's name → SHA-256.
-    private func encodeSegments(
-        _ segments: [CutSegment], sources: [CutSource], encoding: SegmentEncoding, ffmpeg: String,
-        assembly: CutAssembly, sound: String
-    ) async -> Result<[String: String], EndedEarly> {
-        let seconds = assembly.seconds
-        let root = context.paths.root
-        let folder = segmentFolder
-        do {
-            _ = try root.directory(folder, create: true)
-        } catch {
-            return .failure(early("cannot create \(folder): \(error.reason)"))
-        }
-        var (files, missing) = await kept(segments)
-        context.emit(
-            CutEvent.started(
-                path: planned.path, clips: cut.clips.count, seconds: seconds, segments: Set(segments.map(\.name)).count,
-                encoding: missing.count))
-        let total = missing.reduce(0) { $0 + $1.frames }
-        var done = 0
-        let jobs = [Job.sound] + missing.map(Job.segment)
-        let lanes = max(1, min(context.options.cpu + 1, jobs.count))
-        let step = self
-        @Sendable func run(_ job: Job) async -> (Job, Result<String, EndedEarly>) {
-            switch job {
-            case .sound: (job, await step.mix(assembly, into: sound, ffmpeg: ffmpeg).map { "" })
-            case .segment(let segment):
-                (job, await step.encode(segment, sources: sources, encoding: encoding, ffmpeg: ffmpeg))
-            }
-        }
-        return await withTaskGroup(of: (Job, Result<String, EndedEarly>).self) { group in
-            var queue = jobs[...]
-            for _ in 0..<lanes {
-                guard let next = queue.popFirst() else { break }
-                group.addTask { await run(next) }
-            }
-            var failure: EndedEarly?
-            for await (job, result) in group {
-                switch result {
-                case .success(let sha): if case .segment(let segment) = job { files[segment.name] = sha }
-                case .failure(let ended):
-                    failure = failure ?? ended
-                    queue = [][...]
-                }
-                if case .segment(let segment) = job {
-                    done += segment.frames
-                    let film = seconds * Double(done) / Double(max(1, total))
-                    context.emit(CutEvent.progress(path: planned.path, seconds: film, of: seconds))
-                }
-                if let next = queue.popFirst() { group.addTask { await run(next) } }
-            }
-            return failure.map { .failure($0) } ?? .success(files)
-        }
-    }
-
-    /// The segments the last assembly recorded and whose files still hold those bytes (name →
-    /// SHA-256), and the others, each once.
-    private func kept(_ segments: [CutSegment]) async -> ([String: String], [CutSegment]) {
-        let known = await recorded()?.segments ?? [:]
-        var files: [String: String] = [:]
-        var missing: [CutSegment] = []
-        for segment in segments where files[segment.name] == nil {
-            let path = segmentFolder + "/" + segment.name
-            if let sha = known[segment.name], (try? context.paths.root.sha256(path)) == sha {
-                files[segment.name] = sha
-            } else if !missing.contains(where: { $0.name == segment.name }) {
-                missing.append(segment)
-            }
-        }
-        return (files, missing)
-    }
-
-    /// The whole film's sound, mixed in one pass into `path` (a name of the segment folder's).
-    private func mix(_ assembly: CutAssembly, into path: String, ffmpeg: String) async -> Result<Void, EndedEarly> {
-        let root = context.paths.root
-        do {
-            try root.createNew(path).close()
-        } catch {
-            return .failure(early("cannot create \(path): \(error)"))
-        }
-        let (status, said) = await Executable.run(
-            ffmpeg, assembly.soundArguments(output: root.url(path).path),
-            timeout: Self.timeout(seconds: assembly.seconds))
-        guard status == 0, case .file(let bytes) = root.entry(path), bytes > 0 else {
-            if Task.isCancelled { return .failure(EndedEarly(end: .ended(.notStarted(.interrupted)))) }
-            return .failure(early("ffmpeg could not mix its sound: \(Printable.short(said, limit: 300))"))
-        }
-        return .success(())
-    }
-
-    /// One segment: ffmpeg into a temporary name, its length checked, renamed into place.
-    private func encode(_ segment: CutSegment, sources: [CutSource], encoding: SegmentEncoding, ffmpeg: String) async
-        -> Result<String, EndedEarly>
-    {
-        let root = context.paths.root
-        let path = segmentFolder + "/" + segment.name
-        let temporary = segmentFolder + "/.\(segment.name).part.\(UInt32.random(in: 0...UInt32.max)).mp4"
-        do {
-            try root.createNew(temporary).close()
-        } catch {
-            return .failure(early("cannot create \(temporary): \(error)"))
-        }
-        let seconds = Double(segment.frames) / Double(encoding.fps)
-        let (status, said) = await Executable.run(
-            ffmpeg, segment.arguments(sources, encoding: encoding, output: root.url(temporary).path),
-            timeout: Self.timeout(seconds: seconds))
-        // Its length is checked once, on the joined film.
-        guard status == 0, case .file(let bytes) = root.entry(temporary), bytes > 0 else {
-            root.removeOwnFile(temporary)
-            if Task.isCancelled { return .failure(EndedEarly(end: .ended(.notStarted(.interrupted)))) }
-            return .failure(early("ffmpeg could not encode a segment of it: \(Printable.short(said, limit: 300))"))
-        }
-        do {
-            let sha = try root.sha256(temporary)
-            try root.rename(temporary, to: path)
-            return .success(sha)
-        } catch {
-            root.removeOwnFile(temporary)
-            return .failure(early("cannot keep \(path): \(error)"))
-        }
-    }
-
-    /// Clip `n`'s file, checked against the manifest (size and SHA-256) and probed.
-    private func clipFile(_ n: Int, ffprobe: String) async -> Result<(GatedMedia, String, MediaProbe), EndedEarly> {
-        let root = context.paths.root
-        let path = context.paths.videoPath(shot: planned.clips[n], number: 1)
-        guard let file = await context.recorder.entry(planned.clips[n])?.files.first, file.path == path,
-            case .file(let size) = root.entry(path), size == file.bytes
-        else { return .failure(early("\(path), clip \(n + 1) of the cut, is not on disk as the manifest records it")) }
-        guard (try? root.sha256(path)) == file.sha256 else {
-            return .failure(early("\(path), clip \(n + 1) of the cut, does not match its SHA-256"))
-        }
-        let known = await recorded()?.probes?[file.sha256]?.probe
-        let gated: GatedMedia
-        switch MediaGate.admit(path, in: root, accepting: MediaType.videos) {
-        case .success(let admitted): gated = admitted
-        case .failure(let refusal): return .failure(early("\(refusal), clip \(n + 1) of the cut"))
-        }
-        // These bytes were probed at the last assembly: not again.
-        if let known, known.isInRange { return .success((gated, file.sha256, known)) }
-        guard let probe = await MediaProbe.read(gated, ffprobe: ffprobe) else {
-            return .failure(
-                early(
-                    "ffprobe cannot read \(path), clip \(n + 1) of the cut, as a video of at most 7680×4320 and 15 minutes"
-                ))
-        }
-        return .success((gated, file.sha256, probe))
-    }
-
-    /// Each clip's trim and transition on whole frames of the film's rate (`Cut.spans`, which the
-    /// plan uses too), with its file and whether it has sound.
-    private func snapped(_ probes: [(file: GatedMedia, probe: MediaProbe)], fps: Int) -> Result<[CutSource], EndedEarly>
-    {
+        let spans: [CutSpan]
         switch cut.spans(
-            lengths: probes.map(\.probe.seconds), paths: probes.map(\.file.path), fps: fps, file: project.file)
+            lengths: clips.map(\.probe.seconds), paths: clips.map(\.file.path), fps: encoding.fps,
+            file: work.project.file)
         {
-        case .failure(let problem): return .failure(early(problem.message))
-        case .success(let spans):
-            return .success(
-                zip(spans, probes).map { span, clip in
-                    CutSource(
-                        file: clip.file, inPoint: span.inPoint, outPoint: span.outPoint, transition: span.transition,
-                        hasAudio: clip.probe.hasAudio)
-                })
+        case .success(let found): spans = found
+        case .failure(let problem): return .failure(work.early(problem.message))
         }
+        let sources = zip(spans, clips).map { span, clip in
+            CutSource(
+                file: clip.file, inPoint: span.inPoint, outPoint: span.outPoint, transition: span.transition,
+                hasAudio: clip.probe.hasAudio)
+        }
+        var bed: GatedMedia?
+        if let music = cut.audio.music {
+            switch MediaGate.admit(music.resolved, in: work.context.paths.root, accepting: MediaType.audios) {
+            case .success(let file): bed = file
+            case .failure(let refusal):
+                return .failure(work.early("`cut.audio.music` \(music.path): \(refusal.reason)"))
+            }
+            guard let bed, let ffprobe = work.context.ffprobe,
+                await MediaProbe.readAudio(bed, ffprobe: ffprobe)?.hasAudio == true
+            else {
+                return .failure(
+                    work.early(
+                        "`cut.audio.music` \(music.path) has no sound ffprobe can read, or is over 15 minutes"))
+            }
+        }
+        let assembly = CutAssembly(
+            sources: sources, fps: encoding.fps, keepSound: cut.audio.keepShots,
+            music: bed.map { ($0, cut.audio.musicVolume, cut.audio.fadeOut) })
+        return .success((assembly, encoding, clips))
     }
 
-    private func early(_ detail: String) -> EndedEarly { EndedEarly(end: fail(detail)) }
+    /// Whether the film on disk is this cut already: the same fingerprint, its bytes as recorded.
+    static func isCurrent(_ work: CutWork) async -> Bool {
+        var hashes: [String] = []
+        for n in work.cut.clips.indices {
+            guard case .success(let clip) = await work.clip(n) else { return false }
+            hashes.append(clip.sha256)
+        }
+        let fingerprint = Digest.sha256Hex(CanonicalJSON.compact(work.cut.spec(in: work.project, clipFiles: hashes)))
+        guard let recorded = await work.recorded(), recorded.fingerprint == fingerprint else { return false }
+        return recorded.file.check(in: work.context.paths, expected: work.planned.path, verify: true) == .ok
+    }
+
+    private func early(_ detail: String) -> EndedEarly { work.early(detail) }
 
     /// Joins the segments and mixes the sound into a temporary file, checks what ffmpeg wrote,
     /// keeps the film it replaces under `previous/`, renames it into place, records it, and sweeps
@@ -310,7 +129,7 @@ package struct CutStep: Step {
         let target = planned.path
         let slash = target.lastIndex(of: "/").map { String(target[...$0]) } ?? ""
         // Never over a file that is not the film this tool assembled there.
-        if root.entry(target) != .missing, await recorded()?.file.path != target {
+        if root.entry(target) != .missing, await work.recorded()?.file.path != target {
             return fail(
                 "\(target) exists and is not a film kling-render assembled: move it, or name the cut otherwise (`cut.output`)"
             )
@@ -335,7 +154,9 @@ package struct CutStep: Step {
             let sha = try root.sha256(temporary)
             // A draft is a proxy, replaced as it is; the film it replaces is kept.
             if !planned.isDraft {
-                try FilmVersions(root: root, film: target, limit: context.keepFilms).keep(unlessSHA256: sha)
+                let before = await work.recorded()?.file
+                try FilmVersions(root: root, film: target, limit: context.keepFilms).keep(
+                    unlessSHA256: sha, recorded: before?.path == target ? before : nil)
             }
             try root.rename(temporary, to: target)
             var recorded = ManifestCut(
@@ -347,8 +168,11 @@ package struct CutStep: Step {
             // export that fails leaves the cut to be joined again, which costs no encoding).
             if !planned.isDraft, let failed = await writeExports() { return fail(failed) }
             try await context.recorder.recordCut(recorded, draft: planned.isDraft)
-            Self.sweepSegments(segmentFolder, keeping: Set(hashes.keys), in: root)
-            context.emit(CutEvent.assembled(path: target, bytes: bytes, seconds: recorded.seconds))
+            Self.sweepSegments(work.segmentFolder, keeping: Set(hashes.keys), in: root)
+            context.emit(
+                CutEvent.assembled(
+                    path: target, bytes: bytes, seconds: recorded.seconds, encoded: await work.encoded,
+                    segments: hashes.count))
             return .success
         } catch {
             root.removeOwnFile(temporary)
@@ -363,7 +187,7 @@ package struct CutStep: Step {
     ) async -> Result<(Int64, Double), EndedEarly> {
         let root = context.paths.root
         // The join list: written by this tool, naming only the segment files it made, by name.
-        let list = segmentFolder + "/.join.\(UInt32.random(in: 0...UInt32.max)).txt"
+        let list = work.segmentFolder + "/.join.\(UInt32.random(in: 0...UInt32.max)).txt"
         defer { root.removeOwnFile(list) }
         do {
             let handle = try root.createNew(list)
@@ -444,9 +268,5 @@ package struct CutStep: Step {
         }
     }
 
-    private func fail(_ detail: String) -> StepEnd {
-        let reason = Reason.cut(detail: detail)
-        context.emit(CutEvent.failed(path: planned.path, reason: reason))
-        return .ended(.failed(reason))
-    }
+    private func fail(_ detail: String) -> StepEnd { work.fail(detail) }
 }

@@ -17,17 +17,20 @@ struct FilmVersions {
     }
 
     /// Moves the film now at `film` into `previous/`, unless it holds `sha256` already (or there
-    /// is none); then removes the oldest kept beyond the limit.
-    func keep(unlessSHA256 sha256: String) throws {
-        guard case .file = root.entry(film) else { return }
-        let old = try root.sha256(film)
+    /// is none); then removes the oldest kept beyond the limit. `recorded`: what the manifest
+    /// says of the film there — its SHA-256 names the kept version when the size agrees, which
+    /// spares reading the film again (the name is a label; nothing is lost if it is wrong).
+    func keep(unlessSHA256 sha256: String, recorded: ManifestFile? = nil) throws {
+        guard case .file(let size) = root.entry(film) else { return }
+        let old = try recorded.flatMap { $0.bytes == size ? $0.sha256 : nil } ?? root.sha256(film)
         if old == sha256 { return }
         let folder = parent + "previous"
         _ = try root.directory(folder, create: true)
         let kept = "\(folder)/\(stem)-\(old.prefix(12)).mp4"
         switch root.entry(kept) {
         case .missing: try root.rename(film, to: kept)
-        case .file where (try? root.sha256(kept)) == old: root.removeOwnFile(film)
+        case .file where (try? root.sha256(kept)) == old && (try? root.sha256(film)) == old:
+            root.removeOwnFile(film)
         default: throw Taken(path: kept)
         }
         prune(folder)
