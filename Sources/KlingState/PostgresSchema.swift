@@ -10,9 +10,10 @@ import PostgresNIO
 /// - `shots`: a row per take (`sunrise`, `sunrise.take2`), its manifest entry as `jsonb`;
 /// - `assets`: a row per file hosted in the asset store, by path;
 /// - `locks`: who holds a project's advisory lock, and since when;
-/// - `ledger` (version 2): a row per task the project paid for, never deleted.
+/// - `ledger` (version 2): a row per task the project paid for, never deleted;
+/// - `projects.draft_cut` (version 3): the draft's record beside the film's.
 struct PostgresSchema {
-    static let version = 2
+    static let version = 3
     /// The first half of every advisory lock key of kling-render ("KLNG"): never the key of
     /// another program's lock, and never one global key for every project.
     static let lockClass: Int32 = 0x4B4C_4E47
@@ -67,6 +68,7 @@ struct PostgresSchema {
                     PRIMARY KEY (project, task_id))
                 """
             ]
+        case 3: ["ALTER TABLE \(quoted).projects ADD COLUMN draft_cut jsonb"]
         default: []
         }
     }

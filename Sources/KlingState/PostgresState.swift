@@ -38,7 +38,7 @@ package struct PostgresState: ManifestState {
                 guard installed <= PostgresSchema.version else {
                     throw ManifestError(path: label, reason: SchemaProblem.newer(installed).description)
                 }
-                return try await self.read(on: connection)
+                return try await self.read(on: connection, version: installed)
             }
         } catch let error as ManifestError {
             throw error
@@ -48,30 +48,33 @@ package struct PostgresState: ManifestState {
         }
     }
 
-    /// The project's rows as one manifest, checked as a manifest from someone else is.
-    func read(on connection: PostgresConnection) async throws -> ManifestRead? {
+    /// The project's rows as one manifest, checked as a manifest from someone else is. `version`:
+    /// the tables' (a reader does not migrate them; a draft's record came with version 3).
+    func read(on connection: PostgresConnection, version: Int = PostgresSchema.version) async throws -> ManifestRead? {
         let s = schema.quoted
+        let draft = version >= 3 ? "p.draft_cut::text" : "NULL::text"
         let rows = try await connection.query(
             """
-            SELECT p.endpoint, p.cut::text,
+            SELECT p.endpoint, p.cut::text, \(unescaped: draft),
                 (SELECT json_object_agg(x.key, x.entry)::text FROM \(unescaped: s).shots x WHERE x.project = p.project),
                 (SELECT json_object_agg(a.path, a.entry)::text FROM \(unescaped: s).assets a WHERE a.project = p.project),
                 (SELECT json_object_agg(l.task_id, json_build_object('shot', l.shot, 'credits', l.credits))::text
                     FROM \(unescaped: s).ledger l WHERE l.project = p.project)
             FROM \(unescaped: s).projects p WHERE p.project = \(project)
             """, logger: PostgresConnector.logger)
-        for try await (endpoint, cut, shots, assets, ledger) in rows.decode(
-            (String, String?, String?, String?, String?).self)
+        for try await (endpoint, cut, draft, shots, assets, ledger) in rows.decode(
+            (String, String?, String?, String?, String?, String?).self)
         {
-            return try assemble(endpoint: endpoint, cut: cut, shots: shots, assets: assets, ledger: ledger)
+            return try assemble(
+                endpoint: endpoint, cut: cut, draft: draft, shots: shots, assets: assets, ledger: ledger)
         }
         return nil
     }
 
     private func assemble(
-        endpoint: String, cut: String?, shots: String?, assets: String?, ledger: String?
+        endpoint: String, cut: String?, draft: String?, shots: String?, assets: String?, ledger: String?
     ) throws(ManifestError) -> ManifestRead {
-        let size = [cut, shots, assets, ledger].reduce(0) { $0 + ($1?.utf8.count ?? 0) }
+        let size = [cut, draft, shots, assets, ledger].reduce(0) { $0 + ($1?.utf8.count ?? 0) }
         guard size <= ManifestStore.maxSize else {
             throw ManifestError(
                 path: label,
@@ -85,6 +88,7 @@ package struct PostgresState: ManifestState {
                 manifest.assets = try decoder.decode([String: ManifestAsset].self, from: Data(assets.utf8))
             }
             if let cut { manifest.cut = try decoder.decode(ManifestCut.self, from: Data(cut.utf8)) }
+            if let draft { manifest.draftCut = try decoder.decode(ManifestCut.self, from: Data(draft.utf8)) }
             if let ledger { manifest.ledger = try decoder.decode([String: LedgerEntry].self, from: Data(ledger.utf8)) }
         } catch {
             throw ManifestError(

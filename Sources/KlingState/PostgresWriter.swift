@@ -42,12 +42,14 @@ actor PostgresWriter: ManifestWriter {
     private func apply(_ change: Change, manifest: Manifest) async throws {
         let s = state.schema.quoted
         let cut = try manifest.cut.map { String(decoding: try CanonicalJSON.data($0), as: UTF8.self) }
+        let draft = try manifest.draftCut.map { String(decoding: try CanonicalJSON.data($0), as: UTF8.self) }
         try await connection.query(
             """
             WITH p AS (
-                INSERT INTO \(unescaped: s).projects (project, endpoint, cut, revision, updated_at)
-                VALUES (\(state.project), \(manifest.endpoint), \(cut)::jsonb, 1, now())
+                INSERT INTO \(unescaped: s).projects (project, endpoint, cut, draft_cut, revision, updated_at)
+                VALUES (\(state.project), \(manifest.endpoint), \(cut)::jsonb, \(draft)::jsonb, 1, now())
                 ON CONFLICT (project) DO UPDATE SET endpoint = excluded.endpoint, cut = excluded.cut,
+                    draft_cut = excluded.draft_cut,
                     revision = projects.revision + 1, updated_at = now()
                 RETURNING revision),
             s AS (
@@ -116,7 +118,9 @@ struct Change {
     }
 
     init(from before: Manifest?, to after: Manifest) throws {
-        header = before == nil || before?.endpoint != after.endpoint || before?.cut != after.cut
+        header =
+            before == nil || before?.endpoint != after.endpoint || before?.cut != after.cut
+            || before?.draftCut != after.draftCut
         for (key, entry) in after.shots.sorted(by: { $0.key < $1.key }) where before?.shots[key] != entry {
             let data = try CanonicalJSON.data(entry)
             shotKeys.append(key)

@@ -312,6 +312,34 @@ struct TeamStateTests {
         #expect(Self.count(cluster, "moved") == 4)
     }
 
+    @Test(
+        "a draft's record is kept in the shared state beside the film's (tables of version 2 migrated): a second apply --draft has nothing to do"
+    )
+    func draftInState() async throws {
+        let cluster = try await PostgresCluster.shared()
+        let film = Self.film + "\ncut:\n  clips:\n    - shot: b\n    - shot: c\n      transition: crossfade 0.5\n"
+        let r = try await Rehearsal(film) {
+            $0.timeScale = Self.scale
+            $0.expireAfter = 1e7
+            $0.useFFmpeg = true
+        }
+        defer { Task { await r.stop() } }
+        // Tables as a kling-render of version 2 left them: no column for the draft.
+        #expect(try await Self.apply(r, cluster, schema: "drafts", extra: ["--target", "b"]).status == 0)
+        try cluster.query("ALTER TABLE drafts.projects DROP COLUMN draft_cut")
+        try cluster.query("UPDATE drafts.state_version SET version = 2")
+        let draft = try await Self.apply(r, cluster, schema: "drafts", extra: ["--draft"])
+        #expect(draft.status == 0, "\(draft.stdout)\(draft.stderr)")
+        #expect(draft.stdout.contains("3 of 3 segments encoded"), "\(draft.stdout)")
+        #expect(
+            try cluster.query("SELECT draft_cut->'file'->>'path' FROM drafts.projects") == "renders/harbour.draft.mp4")
+        #expect(try cluster.query("SELECT version FROM drafts.state_version") == "3")
+        let again = try await Self.apply(r, cluster, schema: "drafts", extra: ["--draft"])
+        #expect(again.status == 0 && again.stdout.contains("Nothing to do"), "\(again.stdout)\(again.stderr)")
+        // The film's own record is apart from it.
+        #expect(try cluster.query("SELECT cut IS NULL FROM drafts.projects") == "t")
+    }
+
     @Test("rows doctored in the database are refused as a doctored manifest is, and nothing is sent")
     func doctoredRows() async throws {
         let cluster = try await PostgresCluster.shared()
@@ -331,11 +359,11 @@ struct TeamStateTests {
         #expect(apply.status == 1)
         #expect(await r.stats().requests == before, "nothing was sent")
         // Tables migrated by a newer kling-render are not read as if they were ours.
-        try cluster.query("UPDATE doctored.state_version SET version = 3")
+        try cluster.query("UPDATE doctored.state_version SET version = 4")
         let newer = try await Self.run(r, cluster, ["status", r.file, "--state", cluster.url(schema: "doctored")])
         #expect(newer.status == 1)
         #expect(
-            newer.stderr.contains("its tables are at version 3, newer than this kling-render knows (2)"),
+            newer.stderr.contains("its tables are at version 4, newer than this kling-render knows (3)"),
             "\(newer.stderr)")
     }
 
