@@ -244,8 +244,7 @@ public struct KlingClient: Sendable {
 
     /// Sends a request and reads its whole (small) answer. `sent` says what a failure after the
     /// connection was made means: for a POST, that the request may have arrived.
-    private func send(_ request: HTTPClientRequest, sent: Bool) async throws(KlingAPIError) -> (Int, HTTPHeaders, Data)
-    {
+    func send(_ request: HTTPClientRequest, sent: Bool) async throws(KlingAPIError) -> (Int, HTTPHeaders, Data) {
         let (response, pinned) = try await execute(request, timeout: requestTimeout, sent: sent)
         defer { if let pinned { Task { try? await pinned.shutdown() } } }
         let status = Int(response.status.code)

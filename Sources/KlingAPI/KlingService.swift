@@ -9,6 +9,14 @@ public protocol KlingService: Sendable {
     /// The same, with a label for people (`wave, take 2`) that a rehearsal's simulator draws on
     /// its clip. Only a rehearsal passes one: a real API is never told the storyboard's names.
     func generate(body: Data, label: String?) async throws(KlingAPIError) -> CreatedTask
+    /// Whether a task can be given an id of the client's before it exists and be found by it
+    /// (`external_task_id`): then a lost answer is looked up, never left uncertain.
+    var namesTasks: Bool { get }
+    /// The same, the task given `externalID` (when `namesTasks`; ignored otherwise).
+    func generate(body: Data, label: String?, externalID: String?) async throws(KlingAPIError) -> CreatedTask
+    /// The task given `externalID`, with `body` the request it was sent with; nil when the API
+    /// has none. Only when `namesTasks`.
+    func find(externalID: String, body: Data) async throws(KlingAPIError) -> CreatedTask?
     func status(taskID: String) async throws(KlingAPIError) -> TaskReport
     /// Fetches a video from `offset`, handing each chunk to `receive` as it arrives. No key is sent.
     func download(
@@ -33,6 +41,16 @@ public struct DownloadHead: Sendable {
 extension KlingService {
     public func generate(body: Data, label: String?) async throws(KlingAPIError) -> CreatedTask {
         try await generate(body: body)
+    }
+
+    public var namesTasks: Bool { false }
+
+    public func generate(body: Data, label: String?, externalID: String?) async throws(KlingAPIError) -> CreatedTask {
+        try await generate(body: body, label: label)
+    }
+
+    public func find(externalID: String, body: Data) async throws(KlingAPIError) -> CreatedTask? {
+        throw .notSent(reason: "this API cannot find a task by an id of the client's")
     }
 }
 

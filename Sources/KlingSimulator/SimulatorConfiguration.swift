@@ -2,6 +2,16 @@
 public struct SimulatorConfiguration: Sendable {
     public static let demoKey = "sim-demo-key"
     public static let demoCredits = 1_000_000
+    /// The official API's demo account (`--api kling`): access key and secret key.
+    public static let demoAccessKey = "sim-demo-access"
+    public static let demoSecretKey = "sim-demo-secret-key-0123456789abcdef"
+    /// HS256 takes a key at least as long as its digest: 32 bytes.
+    public static let minimumSecretBytes = 32
+
+    /// Which API it speaks: the gateway's (`/api/generate`) or the official one's (`/v1/videos/…`).
+    public var api = SimulatorAPI.gateway
+    /// The official API's accounts: access key → secret key (each also a key of `keys`, its balance).
+    public var secrets: [String: String] = [SimulatorConfiguration.demoAccessKey: SimulatorConfiguration.demoSecretKey]
 
     public var host = "127.0.0.1"
     /// 0 picks a free port.
@@ -11,7 +21,10 @@ public struct SimulatorConfiguration: Sendable {
     /// Seeds task ids and every fault decision, so that a schedule repeats exactly.
     public var seed: UInt64 = 1
     /// API key → credit balance.
-    public var keys: [String: Int] = [SimulatorConfiguration.demoKey: SimulatorConfiguration.demoCredits]
+    public var keys: [String: Int] = [
+        SimulatorConfiguration.demoKey: SimulatorConfiguration.demoCredits,
+        SimulatorConfiguration.demoAccessKey: SimulatorConfiguration.demoCredits,
+    ]
     /// Fault → probability (0…1) that it strikes a request it applies to.
     public var faults: [SimulatorFault: Double] = [:]
     /// API requests per key per second before 429.
@@ -43,6 +56,14 @@ public struct SimulatorConfiguration: Sendable {
     public var failPrompts: [String] = []
 
     public init() {}
+}
+
+/// The wire format a simulator speaks.
+public enum SimulatorAPI: String, Sendable, CaseIterable {
+    /// SPEC §1: `POST /api/generate`, `GET /api/status`, a Bearer key.
+    case gateway
+    /// The official Kling API: `/v1/videos/FAMILY`, JWT (HS256) or an API key, `external_task_id`.
+    case kling
 }
 
 /// The faults the simulator can inject, each seeded and reproducible.

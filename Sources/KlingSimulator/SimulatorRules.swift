@@ -157,6 +157,11 @@ enum SimJSON: Codable, Sendable, Equatable {
         }
     }
 
+    var array: [SimJSON]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+
     var string: String? {
         if case .string(let s) = self { return s }
         return nil

@@ -84,7 +84,10 @@ public enum SimulatorServer {
     ) -> some ApplicationProtocol {
         let router = Router(context: SimulatorContext.self)
         router.add(middleware: JSONErrorMiddleware(state: state))
-        addAPIRoutes(to: router, configuration, state: state)
+        switch configuration.api {
+        case .gateway: addAPIRoutes(to: router, configuration, state: state)
+        case .kling: addOfficialRoutes(to: router, configuration, state: state)
+        }
         addVideoRoutes(to: router, clips: ClipStore(configuration: configuration), state: state)
         addControlRoutes(to: router, state: state)
         addStoreRoutes(to: router, objects: StoreObjects(), state: state)

@@ -19,6 +19,8 @@ actor SimulatorState {
         var empty = false
         /// The shot and take a rehearsal named (`X-Kling-Render-Shot`), drawn on the clip.
         var label: String?
+        /// The id the client gave it (`external_task_id`, official API): unique per account.
+        var externalID: String?
 
         var finishesAt: Double { createdAt + renderSeconds }
     }
@@ -36,6 +38,8 @@ actor SimulatorState {
     private var random: SeededRandom
     private var balances: [String: Int]
     private(set) var tasks: [String: SimTask] = [:]
+    /// Account → external task id → task id.
+    private var external: [String: [String: String]] = [:]
     private var requestTimes: [String: [Double]] = [:]
     private var burstRemaining: [String: Int] = [:]
     private let started = ContinuousClock.now
@@ -103,7 +107,9 @@ actor SimulatorState {
         return nil
     }
 
-    func generate(key: String, body: [String: SimJSON], label: String? = nil) -> GenerateOutcome {
+    func generate(key: String, body: [String: SimJSON], label: String? = nil, externalID: String? = nil)
+        -> GenerateOutcome
+    {
         let accepted: SimulatorRules.Accepted
         do {
             accepted = try SimulatorRules.check(body)
@@ -122,8 +128,18 @@ actor SimulatorState {
         let inFlight = tasks.values.filter { $0.key == key && $0.finishesAt > t }.count
         if inFlight >= configuration.maxTasksInFlight {
             return .rejected(
-                .init(status: 429, code: "RATE_LIMITED", message: "Too many tasks in flight (\(inFlight))"),
+                .init(
+                    status: 429, code: configuration.api == .gateway ? "RATE_LIMITED" : "TASKS_IN_FLIGHT",
+                    message: "Too many tasks in flight (\(inFlight))"),
                 retryAfter: 5)
+        }
+        // An account's external task ids are unique: a second task with one is refused.
+        if let externalID, external[key]?[externalID] != nil {
+            return .rejected(
+                .init(
+                    status: 400, code: "DUPLICATE_EXTERNAL_ID",
+                    message: "external_task_id \(externalID) already exists"),
+                retryAfter: nil)
         }
         if strikes(.internalError) {
             return .rejected(
@@ -138,8 +154,9 @@ actor SimulatorState {
             id: String(id.prefix(24)), key: key, type: accepted.type, request: body, credits: accepted.credits,
             duration: accepted.duration, aspectRatio: accepted.aspectRatio, prompt: body["prompt"]?.string ?? "",
             createdAt: t, renderSeconds: accepted.renderSeconds, fails: strikes(.fail) || failsOnPurpose(body),
-            expires: strikes(.expire), empty: strikes(.empty), label: label)
+            expires: strikes(.expire), empty: strikes(.empty), label: label, externalID: externalID)
         tasks[task.id] = task
+        if let externalID { external[key, default: [:]][externalID] = task.id }
         balances[key] = balance - accepted.credits
         tasksCreated[key, default: 0] += 1
         creditsCharged[key, default: 0] += accepted.credits
@@ -147,6 +164,12 @@ actor SimulatorState {
     }
 
     func task(_ id: String) -> SimTask? { tasks[id] }
+
+    /// An account's task by its task id or its external task id (the official API's query).
+    func task(official id: String, key: String) -> SimTask? {
+        if let task = tasks[id], task.key == key { return task }
+        return external[key]?[id].flatMap { tasks[$0] }
+    }
 
     private func failsOnPurpose(_ body: [String: SimJSON]) -> Bool {
         guard let prompt = body["prompt"]?.string else { return false }

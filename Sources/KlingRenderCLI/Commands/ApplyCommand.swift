@@ -73,8 +73,9 @@ struct ApplyCommand: AsyncParsableCommand {
         request.lockWait = locking.wait
         let view = ApplyView(json: json)
         let (connection, json, sessions) = (self.connection, self.json, Sessions())
+        let provider = workspace.project.provider
         var apply = Apply(request, delegate: view) {
-            try await sessions.open(connection, simulated: simulated, quiet: json).access
+            try await sessions.open(connection, simulated: simulated, quiet: json, provider: provider).access
         }
         apply.control = view.control
         let report: ApplyReport?

@@ -52,9 +52,10 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         let sessions = Sessions()
         do {
-            let session = try await sessions.open(connection, simulated: false, quiet: json)
             // The lock first, then the manifest: what is read is what is written back.
             let opened = try await openWorkspace(file, simulated: false, state: stateOptions)
+            let session = try await sessions.open(
+                connection, simulated: false, quiet: json, provider: opened.project.provider)
             let operation = Import(key: id, taskID: taskID, force: force)
             let view = ImportView(json: json, yes: yes)
             let report = try await locking.withLock(opened, command: "import", quiet: json) { writer in

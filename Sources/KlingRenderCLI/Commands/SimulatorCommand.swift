@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
-import NIOCore
 import KlingSimulator
+import NIOCore
 
 extension SimulatorFault: ExpressibleByArgument {}
+extension SimulatorAPI: ExpressibleByArgument {}
 
 struct SimulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,6 +15,12 @@ struct SimulatorCommand: AsyncParsableCommand {
             See the README for what each does on the wire. Stops cleanly on SIGINT or SIGTERM.
             """
     )
+
+    @Option(
+        help: ArgumentHelp(
+            "The wire format: gateway (SPEC's /api/generate) or kling (the official API: /v1/videos/…, JWT, external_task_id).",
+            valueName: "gateway|kling"))
+    var api = SimulatorAPI.gateway
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
@@ -29,7 +36,9 @@ struct SimulatorCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("key"),
-        help: ArgumentHelp("An API key and its credit balance (repeatable).", valueName: "KEY=CREDITS"))
+        help: ArgumentHelp(
+            "An API key and its credit balance (repeatable); with --api kling, an account: ACCESS:SECRET=BALANCE.",
+            valueName: "KEY=CREDITS"))
     var keys: [String] = []
 
     @Option(
@@ -40,7 +49,7 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "API requests per second per key before 429.")
     var requestsPerSecond = 100
 
-    @Option(help: "Tasks in flight per key before 429.")
+    @Option(help: "Tasks in flight per key (account) before 429 (with --api kling: code 1303).")
     var maxInFlight = 50
 
     @Option(help: "Real seconds a `slow` answer is delayed, before the time scale divides it.")
@@ -80,14 +89,31 @@ struct SimulatorCommand: AsyncParsableCommand {
         c.useFFmpeg = !noFfmpeg
         c.fetchInputs = fetchInputs
         c.failPrompts = failPrompts
+        c.api = api
         if !keys.isEmpty {
             c.keys = [:]
+            c.secrets = [:]
             for pair in keys {
                 let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
                 guard parts.count == 2, !parts[0].isEmpty, let credits = Int(parts[1]), credits >= 0 else {
-                    throw ValidationError("--key takes KEY=CREDITS, as in --key demo=5000; got `\(pair)`")
+                    throw ValidationError(
+                        "--key takes KEY=CREDITS (or ACCESS:SECRET=CREDITS with --api kling), as in --key demo=5000; got a value of \(pair.count) characters"
+                    )
                 }
-                c.keys[parts[0]] = credits
+                let account = parts[0].split(separator: ":", maxSplits: 1).map(String.init)
+                if account.count == 2 {
+                    guard api == .kling, !account[0].isEmpty, !account[1].isEmpty else {
+                        throw ValidationError(
+                            "--key ACCESS:SECRET=CREDITS is an account of the official API: add --api kling")
+                    }
+                    guard account[1].utf8.count >= SimulatorConfiguration.minimumSecretBytes else {
+                        throw ValidationError(
+                            "--key ACCESS:SECRET=CREDITS: the secret key is \(account[1].utf8.count) bytes; HS256 takes at least \(SimulatorConfiguration.minimumSecretBytes)"
+                        )
+                    }
+                    c.secrets[account[0]] = account[1]
+                }
+                c.keys[account[0]] = credits
             }
         }
         for pair in faults {
@@ -126,9 +152,16 @@ struct SimulatorCommand: AsyncParsableCommand {
     private func serve(_ configuration: SimulatorConfiguration) async throws {
         let host = host
         let keys = configuration.keys.sorted { $0.key < $1.key }
+        let official = configuration.api == .kling
+        let secrets = configuration.secrets
         try await SimulatorServer.serve(configuration) { port in
-            var text = "listening on http://\(host):\(port)\n"
-            for (key, credits) in keys { text += "key: \(key) (\(credits.formatted()) credits)\n" }
+            var text =
+                "listening on http://\(host):\(port)\(official ? " (the official Kling API's wire format)" : "")\n"
+            for (key, credits) in keys {
+                // An account's secret key is the user's own, given on this command line: not repeated.
+                let kind = official && secrets[key] != nil ? "access key" : "key"
+                text += "\(kind): \(key) (\(credits.formatted()) \(official ? "units" : "credits"))\n"
+            }
             text += "stop with Ctrl-C\n"
             Output.write(text)
         }

@@ -233,9 +233,13 @@ package struct ManifestShot: Codable, Sendable, Equatable {
     /// The take of each upstream shot this render took in, where it was not take 1: how the plan
     /// words a new pick ("uses take 2 of sunrise").
     package var picks: [String: Int]?
+    /// The id this take's task was given before it was sent (`external_task_id`, official API):
+    /// how a lost answer is found again.
+    package var externalTaskID: String?
 
     enum CodingKeys: String, CodingKey {
         case type, fingerprint, request, inputs, status, urls, files, error, sources, picks
+        case externalTaskID = "external_task_id"
         case urlsReceived = "urls_received"
         case taskID = "task_id"
         case estimatedCredits = "estimated_credits"
@@ -278,6 +282,7 @@ package struct ManifestShot: Codable, Sendable, Equatable {
         try c.encodeIfPresent(sources, forKey: .sources)
         try c.encodeIfPresent(urlsReceived, forKey: .urlsReceived)
         try c.encodeIfPresent(picks, forKey: .picks)
+        try c.encodeIfPresent(externalTaskID, forKey: .externalTaskID)
     }
 }
 

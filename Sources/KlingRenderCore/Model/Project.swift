@@ -22,6 +22,10 @@ package struct Project: Sendable {
     package var cut: Cut?
     /// Where the manifest is shared (`state:`); nil: the file beside the project.
     package var state: StateURL?
+    /// The API it renders with (`provider:`).
+    package var provider = Provider.default
+    /// Whether `outputs_lifetime` is written in the file (else the provider's default holds).
+    package var outputsLifetimeWritten = false
 
     package static let defaultOutputsLifetime = 86_400
 

@@ -172,7 +172,8 @@ package struct Planner: Sendable {
             .union(retake.map { [$0] } ?? [])
         for take in takes.sorted() {
             let key = Take.key(shot.id, take)
-            var decision = decide(i, key: key, recorded: manifest?.shots[key], walk: &walk, paths: paths)
+            var decision = decide(
+                i, key: key, recorded: manifest?.shots[key], walk: &walk, paths: paths, provider: project.provider)
             if take == retake { decision = Decision(action: .render, reasons: ["one more take (--retake)"]) }
             if take == shot.pick { walk.actions[i] = decision.action }
             // A pick chosen among renders of the old request now names a new, unseen video.
@@ -195,7 +196,7 @@ package struct Planner: Sendable {
 
     /// One take's action, from `--replace`, its fingerprint against the record, and the record's state.
     private func decide(
-        _ i: Int, key: String, recorded: ManifestShot?, walk: inout PlanWalk, paths: ProjectPaths
+        _ i: Int, key: String, recorded: ManifestShot?, walk: inout PlanWalk, paths: ProjectPaths, provider: Provider
     ) -> Decision {
         let shot = walk.graph.shots[i]
         let replacedUpstream = shot.dependencies.filter { dependency in
@@ -217,7 +218,7 @@ package struct Planner: Sendable {
             walk.cascade.insert(i)
             decision = Decision(action: .rerender, reasons: replacedUpstream.map { "upstream \($0) is replaced" })
         } else if let recorded {
-            decision = decideFromRecord(key, recorded, paths: paths)
+            decision = decideFromRecord(key, recorded, paths: paths, provider: provider)
         } else {
             decision = Decision(action: .render)
         }
@@ -225,7 +226,9 @@ package struct Planner: Sendable {
     }
 
     /// A current take's action from what its record says.
-    private func decideFromRecord(_ key: String, _ recorded: ManifestShot, paths: ProjectPaths) -> Decision {
+    private func decideFromRecord(_ key: String, _ recorded: ManifestShot, paths: ProjectPaths, provider: Provider)
+        -> Decision
+    {
         // `--replace sunrise.take2` submits that take alone again.
         let uncertain =
             "a task may exist and be charged; --replace \(key) submits again, or `kling-render import` adopts the task"
@@ -248,6 +251,15 @@ package struct Planner: Sendable {
             return Decision(
                 action: .resume, reasons: ["task \(recorded.taskID ?? "?") is running: polled, never submitted again"])
         case .submitting, .uncertain:
+            // The official API finds a task by the id it was given before it was sent.
+            if let external = recorded.externalTaskID, provider.namesTasks {
+                return Decision(
+                    action: .resume,
+                    reasons: [
+                        "a request went out and its answer was lost: looked up by its external_task_id \(external), "
+                            + "adopted if the API has it, else sent again under that id (the API refuses a second task with it)"
+                    ])
+            }
             return Decision(action: .uncertain, reasons: ["a request went out and its answer was lost: " + uncertain])
         case .failed:
             return Decision(

@@ -7,7 +7,7 @@ import Foundation
 struct ProjectBuilder {
     static let topLevelKeys = [
         "version", "name", "output", "budget", "parallelism", "defaults", "vars", "shots", "assets", "outputs_lifetime",
-        "cut", "state",
+        "cut", "state", "provider",
     ]
     static let assetKeys = ["store", "endpoint", "region", "public_url", "url_lifetime", "keep_outputs"]
     static let shotKeys = ["type", "after", "notes", "extra", "takes", "pick"] + ShotField.allCases.map(\.fileName)
@@ -64,8 +64,20 @@ struct ProjectBuilder {
             file: file, version: settings.version, name: settings.name, output: settings.output,
             budget: settings.budget, parallelism: settings.parallelism, shots: shots, inputFiles: [:])
         if let node = top["assets"] { project.assets = readAssets(node) }
+        if let node = top["provider"], let text = plainText(node, field: "provider") {
+            if let provider = Provider(rawValue: text) {
+                project.provider = provider
+                project.outputsLifetime = provider.outputsLifetime
+            } else {
+                sink.error(
+                    node.location,
+                    "`provider` must be `kling3api` (the gateway, the default) or `kling` (the official API)",
+                    note: Suggestion.note(for: text, in: Provider.allCases.map(\.rawValue)))
+            }
+        }
         if let node = top["outputs_lifetime"], let seconds = timeSpan(node, field: "outputs_lifetime") {
             project.outputsLifetime = seconds
+            project.outputsLifetimeWritten = true
         }
         if let node = top["cut"] {
             // The lengths the file writes, of every shot, valid or not: a trim past the end of a
@@ -80,8 +92,46 @@ struct ProjectBuilder {
             project.cut = readCut(node, shots: shots, ids: ids, lengths: lengths, name: settings.name)
         }
         if let node = top["state"] { project.state = readState(node) }
+        if project.provider == .kling { checkOfficialAPI(project.shots, defaultSound: defaults["sound"]?.location) }
         checkFiles(into: &project)
         return project
+    }
+
+    /// What the official API does not take, where the gateway does (its Omni endpoint, which the
+    /// O3 types go to, documents no `negative_prompt`; sound only off when a video is given; at
+    /// most 4 reference images beside a video). Each is an error where it is written.
+    mutating func checkOfficialAPI(_ shots: [Shot], defaultSound: SourceLocation?) {
+        let because = "with `provider: kling`"
+        for shot in shots where shot.type.model == .o3 {
+            let at = { (field: ShotField) in shot.locations[field] ?? shot.location }
+            if shot.values[.negativePrompt] != nil {
+                sink.error(
+                    at(.negativePrompt),
+                    "`negative_prompt` is not taken by the official API's Omni endpoint (\(shot.type.name)) \(because)",
+                    note: "say what to avoid in `prompt`, or render this shot with `provider: kling3api`")
+            }
+            let hasVideo = shot.values[.video] != nil
+            if hasVideo, case .boolean(true) = shot.values[.sound], let place = shot.locations[.sound],
+                place == defaultSound
+            {
+                // Asked of every shot in `defaults:`: off where the endpoint cannot, and said so.
+                sink.warning(
+                    shot.location,
+                    "shot `\(shot.id)` renders without sound: `defaults` asks for it, and the Omni endpoint makes none beside a `video` \(because)"
+                )
+            } else if hasVideo, case .boolean(true) = shot.values[.sound] {
+                sink.error(
+                    at(.sound),
+                    "`sound: true` with a `video`: the Omni endpoint makes sound only without one \(because)",
+                    note: "leave `sound` out (off) or set `sound: false`")
+            }
+            if hasVideo, case .inputs(let images)? = shot.values[.images], images.count > 4 {
+                sink.error(
+                    at(.images),
+                    "`images` holds \(images.count) images; beside a `video` the Omni endpoint takes at most 4 \(because)"
+                )
+            }
+        }
     }
 
     /// `state: postgres://HOST:PORT/DATABASE?schema=NAME`, with no password: the file is committed.

@@ -4,8 +4,11 @@ import KlingRenderCore
 
 extension RenderStep {
     /// Records the intent, sends `POST /api/generate` (again only where no task can exist), and
-    /// records the task id. Returns the task, or how the step ended.
-    func submit() async -> Result<Submitted, EndedEarly> {
+    /// records the task id. Returns the task, or how the step ended. Where the API names tasks
+    /// (`external_task_id`), the intent records the id the task is given; `reusing` is that of an
+    /// earlier intent whose answer was lost: the task is looked up by it first, and sent again
+    /// under the same id only when the API has none.
+    func submit(reusing: String? = nil) async -> Result<Submitted, EndedEarly> {
         // Started as the run was interrupted: nothing is submitted after Ctrl-C.
         if Task.isCancelled { return .failure(EndedEarly(end: .ended(.notStarted(.interrupted)))) }
         // Never send a request with an input missing: that would pay for a render of nothing.
@@ -30,6 +33,13 @@ extension RenderStep {
         }
         let previous = await context.recorder.entry(id)
         let picks = shot.upstreamPicks { Take.parse(context.outputKey($0))?.number }
+        let project = await context.recorder.manifest.project
+        let external: String? =
+            context.api.namesTasks
+            ? reusing
+                ?? Provider.externalTaskID(
+                    project: project, take: id, fingerprint: planned.fingerprint,
+                    attempt: (previous?.externalTaskID.flatMap(Provider.attempt) ?? 0) + 1) : nil
         do {
             try await context.recorder.record(id) { entry in
                 entry = ManifestShot(
@@ -37,13 +47,69 @@ extension RenderStep {
                     status: .submitting, estimatedCredits: planned.estimatedCredits)
                 entry?.sources = sources.isEmpty ? nil : sources
                 entry?.picks = picks
+                entry?.externalTaskID = external
             }
         } catch {
             let reason = Reason.manifestUnwritable(detail: "\(error)")
             return .failure(EndedEarly(end: .ended(.notStarted(reason), stop: .submitting(reason))))
         }
+        if let reusing {
+            switch await lookUp(reusing, body: body) {
+            case .found(let created):
+                return .success(Submitted(taskID: await accepted(created), answeredAt: context.clock.now()))
+            case .absent: break
+            case .unknown(let error): return .failure(EndedEarly(end: await stillUncertain(error)))
+            }
+        }
         context.emit(RenderEvent.submitting(shot: id))
-        return await send(body, restoring: previous)
+        return await send(body, restoring: previous, externalID: external)
+    }
+
+    /// What a lookup by external task id found.
+    enum Lookup {
+        case found(CreatedTask)
+        /// The API has no task with that id: sending again under it creates the one.
+        case absent
+        /// The API could not be asked; the shot stays as recorded, to be looked up next time.
+        case unknown(KlingAPIError)
+    }
+
+    /// The task given `externalID`, asked again after a failure that can pass (as a status is).
+    func lookUp(_ externalID: String, body: Data) async -> Lookup {
+        let backoff = Backoff(base: 1, cap: 30)
+        var last = KlingAPIError.notSent(reason: "not asked")
+        for attempt in 0..<max(1, context.options.submitAttempts) {
+            do throws(KlingAPIError) {
+                if let created = try await context.api.find(externalID: externalID, body: body) {
+                    return .found(created)
+                }
+                return .absent
+            } catch {
+                last = error
+                switch error {
+                case .notSent, .serverError, .rateLimited, .answerLost, .unexpectedAnswer: break
+                default: return .unknown(error)
+                }
+            }
+            do {
+                try await context.sleep(apiSeconds: backoff.delay(attempt: attempt, unit: context.random()))
+            } catch {
+                return .unknown(last)
+            }
+        }
+        return .unknown(last)
+    }
+
+    /// A request went out under an external task id and it could not be found out whether the
+    /// task exists: recorded uncertain, with its id, for the next apply to look up.
+    private func stillUncertain(_ error: KlingAPIError) async -> StepEnd {
+        let reason = Reason.answerLost(detail: "\(error)")
+        try? await context.recorder.record(id) { entry in
+            entry?.status = .uncertain
+            entry?.error = "\(error)"
+        }
+        context.emit(RunEvent.uncertain(shot: id, reason: reason))
+        return .ended(.uncertain(reason))
     }
 
     /// URLs and upstream videos are recorded as they were (the latter in `inputs`); files and
@@ -56,7 +122,9 @@ extension RenderStep {
     }
 
     /// The POST and its retries. `previous` is what the manifest said before the intent.
-    private func send(_ body: Data, restoring previous: ManifestShot?) async -> Result<Submitted, EndedEarly> {
+    private func send(_ body: Data, restoring previous: ManifestShot?, externalID: String?) async -> Result<
+        Submitted, EndedEarly
+    > {
         /// Nothing was created: the manifest goes back to what it said before.
         func restore(_ outcome: ShotOutcome, stop: Stop? = nil) async -> Result<Submitted, EndedEarly> {
             try? await context.recorder.record(id) { $0 = previous }
@@ -70,7 +138,7 @@ extension RenderStep {
             // Not cancelled by an interrupt: a request half-sent is a task half-known.
             let answer = await Task { () -> Result<CreatedTask, KlingAPIError> in
                 do throws(KlingAPIError) {
-                    return .success(try await api.generate(body: body, label: label))
+                    return .success(try await api.generate(body: body, label: label, externalID: externalID))
                 } catch {
                     return .failure(error)
                 }
@@ -89,6 +157,11 @@ extension RenderStep {
                 return await restore(
                     .notStarted(.noCredits(message: message)), stop: .submitting(.noCredits(message: message)))
             case .rejected(let status, let code, let message):
+                // Under an external id, a refusal may be the answer to a second task with it (a
+                // first one whose answer was lost): that first one is the shot's.
+                if let externalID, case .found(let created) = await lookUp(externalID, body: body) {
+                    return .success(Submitted(taskID: await accepted(created), answeredAt: context.clock.now()))
+                }
                 return .failure(
                     EndedEarly(end: await failed(.rejected(status: status, code: code, message: message), error)))
             case _ where error.isSafeToResubmit:
@@ -106,7 +179,23 @@ extension RenderStep {
                     return await restore(.notStarted(.interrupted))
                 }
             default:
-                // The request went out and no usable answer came: a task may exist.
+                // The request went out and no usable answer came: a task may exist. Under an
+                // external id the API says whether it does: adopted, or sent again under that id.
+                if let externalID {
+                    switch await lookUp(externalID, body: body) {
+                    case .found(let created):
+                        return .success(Submitted(taskID: await accepted(created), answeredAt: context.clock.now()))
+                    case .absent:
+                        attempt += 1
+                        if attempt < context.options.submitAttempts {
+                            context.emit(
+                                RenderEvent.retrying(shot: id, reason: "\(error); no task has its id", seconds: 0))
+                            continue
+                        }
+                        return .failure(EndedEarly(end: await stillUncertain(error)))
+                    case .unknown(let lookup): return .failure(EndedEarly(end: await stillUncertain(lookup)))
+                    }
+                }
                 let reason = Reason.answerLost(detail: "\(error)")
                 try? await context.recorder.record(id) { entry in
                     entry?.status = .uncertain

@@ -46,13 +46,20 @@ package struct RenderStep: Step {
         var answeredAt: Double?
         switch planned.action {
         case .resume:
-            // Never a submission the plan did not show: a resume with no task is uncertain.
-            guard let recorded = planned.taskID else {
+            if let recorded = planned.taskID {
+                taskID = recorded
+                resumed = true
+            } else if context.api.namesTasks, let external = await context.recorder.entry(id)?.externalTaskID {
+                // A lost answer under an external id, as the plan said: looked up, else sent again.
+                switch await submit(reusing: external) {
+                case .success(let created): (taskID, answeredAt) = (created.taskID, created.answeredAt)
+                case .failure(let ended): return ended.end
+                }
+            } else {
+                // Never a submission the plan did not show: a resume with no task is uncertain.
                 context.emit(RunEvent.uncertain(shot: id, reason: .noTaskToResume))
                 return .ended(.uncertain(.noTaskToResume))
             }
-            taskID = recorded
-            resumed = true
         case .render, .rerender:
             switch await submit() {
             case .success(let created): (taskID, answeredAt) = (created.taskID, created.answeredAt)
