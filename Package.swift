@@ -134,7 +134,7 @@ let package = Package(
             name: "KlingRenderExecutionTests",
             dependencies: [
                 "KlingRenderExecution", "KlingRenderCore", "KlingSimulator", "KlingAPI", "KlingStore", "KlingReview",
-                "KlingTestSupport",
+                "KlingTestSupport", .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
         .testTarget(
@@ -146,6 +146,7 @@ let package = Package(
             dependencies: [
                 "KlingSimulator", "KlingAPI", "KlingTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),

@@ -258,9 +258,9 @@ public struct KlingOfficialClient: KlingService {
     }
 }
 
-extension KlingOfficialClient.Tokens {
-    /// For tests: a token signed as `current` would, at `time`.
-    static func token(access: String, secret: String, at time: Date) async throws -> String {
-        try await sign(access: access, secret: secret, at: time)
+extension KlingOfficialClient {
+    /// A token signed as each request's is, at `time` (for tests and the simulator's checks).
+    package static func token(access: String, secret: String, at time: Date) async throws -> String {
+        try await Tokens.sign(access: access, secret: secret, at: time)
     }
 }

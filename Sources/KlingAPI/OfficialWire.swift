@@ -193,7 +193,7 @@ public enum OfficialWire {
     /// An answer that is not a success, by its code first (the official API's table), then by
     /// its HTTP status as the gateway's. `creating`: the answer to a POST, after which a task may
     /// exist unless the code says otherwise.
-    static func classify(status: Int, headers: HTTPHeaders, body: Data, creating: Bool) -> KlingAPIError {
+    package static func classify(status: Int, headers: HTTPHeaders, body: Data, creating: Bool) -> KlingAPIError {
         let answer = Answer.decode(body)
         guard let code = answer?.code, code != 0 else {
             return KlingClient.classify(status: status, headers: headers, body: body)

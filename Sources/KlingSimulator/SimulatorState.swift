@@ -226,6 +226,7 @@ actor SimulatorState {
 
     func reset() {
         tasks = [:]
+        external = [:]
         balances = configuration.keys
         requestTimes = [:]
         burstRemaining = [:]
@@ -254,6 +255,12 @@ public struct SimulatorDashboard: Codable, Sendable {
         /// The echoed request's prompt, for finding a task.
         public var prompt: String? {
             if case .string(let text) = request["prompt"] { return text }
+            return nil
+        }
+
+        /// The task type it was created as (the official API's requests read back into one).
+        public var type: String? {
+            if case .string(let text) = request["type"] { return text }
             return nil
         }
 

@@ -32,8 +32,10 @@ final class SimulatorProcess: @unchecked Sendable {
             String(configuration.maxTasksInFlight), "--expire-after", String(configuration.expireAfter), "--slow-delay",
             String(configuration.slowDelay),
         ]
+        if configuration.api == .kling { arguments += ["--api", "kling"] }
         for (key, credits) in configuration.keys.sorted(by: { $0.key < $1.key }) {
-            arguments += ["--key", "\(key)=\(credits)"]
+            let secret = configuration.api == .kling ? configuration.secrets[key].map { ":" + $0 } ?? "" : ""
+            arguments += ["--key", "\(key)\(secret)=\(credits)"]
         }
         for (fault, p) in configuration.faults.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             arguments += ["--fault", "\(fault.rawValue)=\(p)"]
@@ -108,6 +110,8 @@ final class Rehearsal: @unchecked Sendable {
     let simulator: SimulatorProcess
     let file: String
     var key = SimulatorConfiguration.demoKey
+    /// The wire format its simulator speaks: `kling` signs with the demo account's keys.
+    let api: SimulatorAPI
 
     init(_ yaml: String, name: String = "film.yaml", _ configure: (inout SimulatorConfiguration) -> Void = { _ in })
         async throws
@@ -119,15 +123,22 @@ final class Rehearsal: @unchecked Sendable {
         configuration.timeScale = Self.timeScale
         configuration.useFFmpeg = false
         configure(&configuration)
+        api = configuration.api
         simulator = try SimulatorProcess(configuration)
     }
 
     /// A copy of an example, with the storyboard images and the music beside it. An example that hosts assets
     /// gets an `assets:` block naming the simulator's loopback store, as a user's would name theirs.
-    convenience init(example: String, _ configure: (inout SimulatorConfiguration) -> Void = { _ in }) async throws {
-        let text = try String(
+    convenience init(
+        example: String, provider: String? = nil, _ configure: (inout SimulatorConfiguration) -> Void = { _ in }
+    ) async throws {
+        var text = try String(
             contentsOf: CLI.repository.appendingPathComponent("examples/\(example).yaml"), encoding: .utf8)
-        try await self.init(text, name: "\(example).yaml", configure)
+        if let provider { text = "provider: \(provider)\n" + text }
+        try await self.init(text, name: "\(example).yaml") {
+            if provider == "kling" { $0.api = .kling }
+            configure(&$0)
+        }
         for folder in ["boards", "score"] {
             try FileManager.default.copyItem(
                 at: CLI.repository.appendingPathComponent("examples/\(folder)"),
@@ -158,7 +169,15 @@ final class Rehearsal: @unchecked Sendable {
             environment: environment)
     }
 
-    var environment: [String: String] { Self.storeEnvironment.merging(["KLING_API_KEY": key]) { $1 } }
+    var environment: [String: String] {
+        let keys =
+            api == .kling
+            ? [
+                "KLING_ACCESS_KEY": SimulatorConfiguration.demoAccessKey,
+                "KLING_SECRET_KEY": SimulatorConfiguration.demoSecretKey,
+            ] : ["KLING_API_KEY": key]
+        return Self.storeEnvironment.merging(keys) { $1 }
+    }
 
     func run(_ arguments: [String]) async throws -> CLI.Result {
         try await CLI.run(arguments, in: scratch.url, environment: environment)

@@ -155,8 +155,8 @@ struct SimulatorCommand: AsyncParsableCommand {
         let official = configuration.api == .kling
         let secrets = configuration.secrets
         try await SimulatorServer.serve(configuration) { port in
-            var text =
-                "listening on http://\(host):\(port)\(official ? " (the official Kling API's wire format)" : "")\n"
+            var text = "listening on http://\(host):\(port)\n"
+            if official { text += "speaking the official Kling API: /v1/videos/…, signed with an account's keys\n" }
             for (key, credits) in keys {
                 // An account's secret key is the user's own, given on this command line: not repeated.
                 let kind = official && secrets[key] != nil ? "access key" : "key"

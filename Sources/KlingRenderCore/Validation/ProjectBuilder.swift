@@ -92,7 +92,7 @@ struct ProjectBuilder {
             project.cut = readCut(node, shots: shots, ids: ids, lengths: lengths, name: settings.name)
         }
         if let node = top["state"] { project.state = readState(node) }
-        if project.provider == .kling { checkOfficialAPI(project.shots, defaultSound: defaults["sound"]?.location) }
+        if project.provider == .kling { checkOfficialAPI(project.shots, defaults: defaults.mapValues(\.location)) }
         checkFiles(into: &project)
         return project
     }
@@ -100,20 +100,27 @@ struct ProjectBuilder {
     /// What the official API does not take, where the gateway does (its Omni endpoint, which the
     /// O3 types go to, documents no `negative_prompt`; sound only off when a video is given; at
     /// most 4 reference images beside a video). Each is an error where it is written.
-    mutating func checkOfficialAPI(_ shots: [Shot], defaultSound: SourceLocation?) {
+    /// What `defaults:` asks of every shot and the endpoint cannot do is left out with a warning.
+    mutating func checkOfficialAPI(_ shots: [Shot], defaults: [String: SourceLocation]) {
         let because = "with `provider: kling`"
         for shot in shots where shot.type.model == .o3 {
             let at = { (field: ShotField) in shot.locations[field] ?? shot.location }
-            if shot.values[.negativePrompt] != nil {
+            let defaulted = { (field: ShotField) in
+                shot.locations[field] != nil && shot.locations[field] == defaults[field.fileName]
+            }
+            if shot.values[.negativePrompt] != nil, defaulted(.negativePrompt) {
+                sink.warning(
+                    shot.location,
+                    "shot `\(shot.id)` is sent without `negative_prompt`: `defaults` gives one, and the Omni endpoint takes none \(because)"
+                )
+            } else if shot.values[.negativePrompt] != nil {
                 sink.error(
                     at(.negativePrompt),
                     "`negative_prompt` is not taken by the official API's Omni endpoint (\(shot.type.name)) \(because)",
                     note: "say what to avoid in `prompt`, or render this shot with `provider: kling3api`")
             }
             let hasVideo = shot.values[.video] != nil
-            if hasVideo, case .boolean(true) = shot.values[.sound], let place = shot.locations[.sound],
-                place == defaultSound
-            {
+            if hasVideo, case .boolean(true) = shot.values[.sound], defaulted(.sound) {
                 // Asked of every shot in `defaults:`: off where the endpoint cannot, and said so.
                 sink.warning(
                     shot.location,
