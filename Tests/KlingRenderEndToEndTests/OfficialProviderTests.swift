@@ -1,4 +1,5 @@
 import Foundation
+import KlingAPI
 import KlingSimulator
 import KlingTestSupport
 import Testing
@@ -153,6 +154,41 @@ struct OfficialProviderTests {
         #expect(await r.stats().tasksCreated == 8, "exactly one task per shot")
         #expect(Self.count(r, "succeeded") == 8)
         #expect(try r.verifiedFiles() == 8)
+    }
+
+    @Test(
+        "import takes the official API's own task id (with or without its family) or the external_task_id a task was created with"
+    )
+    func importEitherID() async throws {
+        let yaml =
+            "provider: kling\nversion: 1\nshots:\n  a:\n    type: std-text-to-video\n    prompt: A harbour\n  b:\n    type: std-text-to-video\n    prompt: Gulls\n"
+        let r = try await Self.rehearsal(yaml)
+        defer { Task { await r.stop() } }
+        // Two tasks made elsewhere (another machine, the dashboard): one known by its external id.
+        let client = KlingOfficialClient(
+            baseURL: r.simulator.baseURL,
+            credentials: .keys(
+                access: SimulatorConfiguration.demoAccessKey, secret: SimulatorConfiguration.demoSecretKey))
+        let made = try await client.generate(
+            body: Data(#"{"type":"std-text-to-video","prompt":"A harbour","duration":5}"#.utf8), label: nil,
+            externalID: "made-elsewhere-1")
+        let other = try await client.generate(
+            body: Data(#"{"type":"std-text-to-video","prompt":"Gulls","duration":5}"#.utf8), label: nil, externalID: nil
+        )
+        let raw = try #require(other.taskID.split(separator: ":").last.map(String.init))
+        let byExternal = try await r.run([
+            "import", r.file, "a", "made-elsewhere-1", "--yes", "--force", "--endpoint", r.simulator.baseURL,
+            "--time-scale", "300",
+        ])
+        #expect(byExternal.status == 0, "\(byExternal.stdout)\(byExternal.stderr)")
+        let byRaw = try await r.run([
+            "import", r.file, "b", raw, "--yes", "--force", "--endpoint", r.simulator.baseURL, "--time-scale", "300",
+        ])
+        #expect(byRaw.status == 0, "\(byRaw.stdout)\(byRaw.stderr)")
+        #expect(r.shots["a"]?["task_id"] as? String == made.taskID)
+        #expect(r.shots["b"]?["task_id"] as? String == other.taskID)
+        #expect(await r.stats().tasksCreated == 2, "nothing was created by import")
+        #expect(Self.count(r, "succeeded") == 2)
     }
 
     @Test(

@@ -18,7 +18,9 @@ extension Reason {
         case .recordedUncertain: return "the answer to its request was lost; \(uncertain)\(replace)"
         case .noTaskToResume: return "the manifest says a task is running but names none; \(uncertain)\(replace)"
         case .submitGaveUp(let tries, let last): return "could not submit after \(tries) tries: \(last)"
-        case .keyRefused: return "the API refused the key (401 INVALID_API_KEY): check KLING_API_KEY"
+        case .keyRefused:
+            return
+                "the API refused the key (401): check KLING_API_KEY (with `provider: kling`, KLING_ACCESS_KEY and KLING_SECRET_KEY)"
         case .noCredits(let message): return "not enough credits (402 INSUFFICIENT_CREDITS): \(message)"
         case .failFast(let failed): return "--fail-fast: \(failed) failed"
         case .interrupted: return "interrupted"

@@ -31,8 +31,11 @@ package struct Import: Sendable {
         let planned = try plannedShot(in: workspace)
         guard let shot = workspace.project.shot(shotID) else { throw ImportFailure.noShot(shotID) }
         try checkEndpoint(workspace, current: api.label)
-        let report = try await askForTask(api.client)
-        if !force { try Self.differences(report, shot: shot) }
+        let report = try await askForTask(api.client, shot: shot)
+        let recordedExternal = workspace.manifest?.shots[key]?.externalTaskID
+        // The official API echoes no request: a task found by this take's own external id is its.
+        let foundByOwnID = api.client.namesTasks && recordedExternal != nil && recordedExternal == taskID
+        if !force, !foundByOwnID { try Self.differences(report, shot: shot) }
         if let recorded = workspace.manifest?.shots[key], [.succeeded, .running].contains(recorded.status) {
             let what: ImportFailure.Replaced =
                 recorded.status == .running ? .inFlight(taskID: recorded.taskID) : .finished
@@ -67,11 +70,27 @@ package struct Import: Sendable {
         return planned
     }
 
-    private func askForTask(_ client: any KlingService) async throws -> TaskReport {
+    /// The task, by the id given: on the official API either its own id (with or without its
+    /// family) or the `external_task_id` it was created with.
+    private func askForTask(_ client: any KlingService, shot: Shot) async throws -> TaskReport {
+        let id = client.namesTasks ? OfficialWire.qualified(taskID, type: shot.type.name) ?? taskID : taskID
         do {
-            return try await client.status(taskID: taskID)
+            return try await client.status(taskID: id)
+        } catch .taskNotFound where client.namesTasks {
+        } catch .unexpectedAnswer where client.namesTasks {
         } catch .taskNotFound {
             throw ImportFailure.taskUnknown
+        } catch {
+            throw ImportFailure.cannotAsk(detail: "\(error)")
+        }
+        do {
+            let body = Data(#"{"type":"\#(shot.type.name)"}"#.utf8)
+            guard let found = try await client.find(externalID: taskID, body: body) else {
+                throw ImportFailure.taskUnknown
+            }
+            return try await client.status(taskID: found.taskID)
+        } catch let failure as ImportFailure {
+            throw failure
         } catch {
             throw ImportFailure.cannotAsk(detail: "\(error)")
         }
@@ -114,7 +133,7 @@ package struct Import: Sendable {
         }
         manifest.shots[key] = ManifestShot(
             type: shot.type.name, fingerprint: planned.fingerprint, request: shot.request(resolve: sent),
-            inputs: shot.inputs, status: .running, taskID: taskID, estimatedCredits: planned.estimatedCredits,
+            inputs: shot.inputs, status: .running, taskID: report.taskID, estimatedCredits: planned.estimatedCredits,
             consumedCredits: report.consumedCredits)
         manifest.shots[key]?.picks = shot.upstreamPicks { project.shot($0)?.pick }
         do {
