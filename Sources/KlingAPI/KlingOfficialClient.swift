@@ -92,7 +92,8 @@ public struct KlingOfficialClient: KlingService {
         let (status, headers, data) = try await send(request, sent: true)
         let answer = OfficialWire.Answer.decode(data)
         guard status == 200, answer?.code == 0 else {
-            throw OfficialWire.classify(status: status, headers: headers, body: data, creating: true)
+            throw OfficialWire.classify(status: status, headers: headers, body: data, creating: true).redacted(
+                by: transport)
         }
         guard let taskID = answer?.data?.taskID, !taskID.isEmpty else {
             throw .answerLost(reason: "the answer to the request has no task id (\(KlingClient.snippet(data)))")
@@ -142,8 +143,9 @@ public struct KlingOfficialClient: KlingService {
         guard let task = OfficialWire.Answer.decode(data)?.data, let id = task.taskID, !id.isEmpty else {
             throw .unexpectedAnswer(status: 200, detail: "no task in the answer (\(KlingClient.snippet(data)))")
         }
-        // The answer is about the task of that id, or it is not an answer to this question.
-        guard task.externalTaskID == nil || task.externalTaskID == externalID else {
+        // The answer is about the task given that id, or it is not an answer to this question
+        // (the path also takes a task's own id: a task of another name is never adopted).
+        guard task.externalTaskID == externalID else {
             throw .unexpectedAnswer(status: 200, detail: "the answer is about another task")
         }
         let qualified = family + ":" + id
@@ -163,14 +165,16 @@ public struct KlingOfficialClient: KlingService {
     // MARK: - Plumbing
 
     private func query(family: String, id: String, notFound: KlingAPIError) async throws(KlingAPIError) -> Data {
-        let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-_.")))
+        // Letters, digits, `-` and `_` as they are; anything else (`.` of `..` too) escaped.
+        let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-_")))
         var request = HTTPClientRequest(url: baseURL + "/v1/videos/" + family + "/" + (escaped ?? id))
         request.headers = try await headers()
         let (status, headers, data) = try await send(request, sent: false)
         let answer = OfficialWire.Answer.decode(data)
         if status == 404 || OfficialWire.notFoundCodes.contains(answer?.code ?? -1) { throw notFound }
         guard status == 200, answer?.code == 0 else {
-            throw OfficialWire.classify(status: status, headers: headers, body: data, creating: false)
+            throw OfficialWire.classify(status: status, headers: headers, body: data, creating: false).redacted(
+                by: transport)
         }
         return data
     }

@@ -157,7 +157,10 @@ public enum OfficialWire {
             }
         }
 
-        struct Skip: Decodable {}
+        /// Any JSON value, read past.
+        struct Skip: Decodable {
+            init(from decoder: any Decoder) throws {}
+        }
 
         static func decode(_ data: Data) -> Answer? {
             guard data.count <= KlingClient.maxAnswerBytes else { return nil }
@@ -198,7 +201,7 @@ public enum OfficialWire {
         guard let code = answer?.code, code != 0 else {
             return KlingClient.classify(status: status, headers: headers, body: body)
         }
-        let message = "\(code) \(Printable.short(answer?.message ?? "", limit: 200))"
+        let message = "\(code) \(Printable.short(answer?.message ?? "", limit: 4000))"
         switch code {
         case 1000...1004: return .invalidAPIKey(message: message)
         case 1100: return .insufficientCredits(message: message + " (the account is not in good standing)")

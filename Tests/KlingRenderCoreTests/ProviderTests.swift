@@ -74,7 +74,7 @@ struct ProviderTests {
     }
 
     @Test(
-        "a take's external task id is the same for the same request and attempt, and differs across projects, takes, requests and attempts"
+        "a take's external task id is the same for the same request and attempt, and differs across projects, takes (however long their names), requests and attempts"
     )
     func externalIDs() {
         let fingerprint = String(repeating: "ab", count: 32)
@@ -83,18 +83,35 @@ struct ProviderTests {
             one
                 == Provider.externalTaskID(
                     project: "eagle", take: "sunrise.take2", fingerprint: fingerprint, attempt: 1))
-        #expect(one.hasPrefix("kr-") && one.hasSuffix("-sunrise.take2-abababab-1") && one.count <= 64)
-        #expect(Provider.attempt(of: one) == 1)
+        #expect(one.hasPrefix("kr-") && one.hasSuffix("-abababab-sunrise_take2-1") && one.count <= 64, "\(one)")
+        #expect(Provider.attempt(of: one) == 1 && Provider.isExternalTaskID(one))
+        let long = String(repeating: "x", count: 40)
         let others = [
             Provider.externalTaskID(project: "harbour", take: "sunrise.take2", fingerprint: fingerprint, attempt: 1),
             Provider.externalTaskID(project: "eagle", take: "sunrise", fingerprint: fingerprint, attempt: 1),
             Provider.externalTaskID(
                 project: "eagle", take: "sunrise.take2", fingerprint: "cd" + fingerprint, attempt: 1),
             Provider.externalTaskID(project: "eagle", take: "sunrise.take2", fingerprint: fingerprint, attempt: 2),
+            Provider.externalTaskID(project: "eagle", take: long, fingerprint: fingerprint, attempt: 1),
+            Provider.externalTaskID(project: "eagle", take: long + ".take2", fingerprint: fingerprint, attempt: 1),
         ]
-        #expect(Set(others + [one]).count == 5)
-        let long = Provider.externalTaskID(
+        #expect(Set(others + [one]).count == 7, "\(others)")
+        let odd = Provider.externalTaskID(
             project: "p", take: String(repeating: "x", count: 200) + "/é", fingerprint: fingerprint, attempt: 99)
-        #expect(long.count <= 64 && long.allSatisfy { $0.isASCII })
+        #expect(odd.count <= 64 && odd.allSatisfy { $0.isASCII } && Provider.isExternalTaskID(odd))
+    }
+
+    @Test(
+        "a manifest from elsewhere: an external task id that is not one this tool makes is refused, an attempt past the bound too"
+    )
+    func hostileExternalIDs() {
+        for bad in [
+            "kr-9223372036854775807", "kr-aaaaaaaaaaaa-abababab-a-9223372036854775807", "../../x",
+            "kr-aaaaaaaaaaaa-abababab-a.b-1", "kr-AAAAAAAAAAAA-abababab-a-1", "kr-aaaaaaaaaaaa-abababab-a-0",
+            String(repeating: "k", count: 65),
+        ] {
+            #expect(!Provider.isExternalTaskID(bad), "\(bad)")
+        }
+        #expect(Provider.attempt(of: "kr-aaaaaaaaaaaa-abababab-a-9223372036854775807") == nil)
     }
 }

@@ -75,8 +75,9 @@ package enum ManifestCheck {
         if let task = shot.taskID, !isTaskID(task) {
             return "\(at).task_id is not a task id (1 to \(maxTaskIDLength) letters, digits, `-`, `_`, `.` or `:`)"
         }
-        if let task = shot.externalTaskID, !isTaskID(task) || task.count > 64 {
-            return "\(at).external_task_id is not one (1 to 64 letters, digits, `-`, `_`, `.` or `:`)"
+        if let task = shot.externalTaskID, !Provider.isExternalTaskID(task) {
+            return
+                "\(at).external_task_id is not one kling-render makes (`kr-HASH-HASH-NAME-ATTEMPT`, at most 64 characters)"
         }
         if !(0...maxCredits).contains(shot.estimatedCredits) {
             return "\(at).estimated_credits must be from 0 to \(maxCredits.formatted)"

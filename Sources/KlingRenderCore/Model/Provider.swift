@@ -40,24 +40,41 @@ package enum Provider: String, Sendable, CaseIterable {
         }
     }
 
+    /// The most attempts a take's task is given ids for.
+    package static let maxAttempt = 9_999
+
     /// The id a take's task is given before it is sent (`external_task_id`): the same for the
     /// same project, take, request and attempt, so that a lost answer is found again and a
-    /// duplicate refused; at most 64 characters of letters, digits, `-`, `_` and `.`.
+    /// duplicate refused: `kr-`, a hash of the project and the whole take key, the request's
+    /// fingerprint, the take key's first characters for people, and the attempt; at most 64
+    /// characters of letters, digits, `-` and `_`.
     package static func externalTaskID(project: String, take: String, fingerprint: String, attempt: Int) -> String {
-        let owner = Digest.sha256Hex(Data(project.utf8)).prefix(8)
+        let owner = Digest.sha256Hex(Data((project + "\n" + take).utf8)).prefix(12)
         let name = String(
             String.UnicodeScalarView(
                 take.unicodeScalars.map {
-                    $0.isASCII
-                        && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0))
-                        ? $0 : "_"
+                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? $0 : "_"
                 }
-            ).prefix(32))
-        return "kr-\(owner)-\(name)-\(fingerprint.prefix(8))-\(attempt)"
+            ).prefix(24))
+        return "kr-\(owner)-\(fingerprint.prefix(8))-\(name)-\(min(max(1, attempt), maxAttempt))"
     }
 
-    /// The attempt an external task id was made for (its last part), or nil.
+    /// The attempt an external task id was made for (its last part, 1 to `maxAttempt`), or nil.
     package static func attempt(of externalTaskID: String) -> Int? {
-        externalTaskID.split(separator: "-").last.flatMap { Int($0) }
+        externalTaskID.split(separator: "-").last.flatMap { Int($0) }.flatMap {
+            (1...maxAttempt).contains($0) ? $0 : nil
+        }
+    }
+
+    /// Whether a text is an external task id this tool makes (a manifest from elsewhere may
+    /// hold anything): `kr-`, two hashes, a name, an attempt.
+    package static func isExternalTaskID(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        let hex = Set("0123456789abcdef")
+        return text.count <= 64 && parts.count == 5 && parts[0] == "kr" && parts[1].count == 12
+            && parts[1].allSatisfy(hex.contains) && (1...8).contains(parts[2].count)
+            && parts[2].allSatisfy(hex.contains) && !parts[3].isEmpty
+            && parts[3].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+            && attempt(of: text) != nil
     }
 }

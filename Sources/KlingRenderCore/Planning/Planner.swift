@@ -92,10 +92,12 @@ package struct Planner: Sendable {
             for (take, decision) in decisions {
                 let estimate = shot.estimatedCredits
                 let recorded = manifest?.shots[Take.key(shot.id, take)]
+                // Looked up by its external id, and sent again when the API has none: it may pay.
+                let lookup = decision.action == .resume && recorded?.taskID == nil
                 planned.append(
                     Plan.PlannedShot(
                         id: shot.id, take: take, picked: take == shot.pick, type: shot.type.name,
-                        action: decision.action, credits: decision.action.submits ? estimate : 0,
+                        action: decision.action, credits: decision.action.submits || lookup ? estimate : 0,
                         estimatedCredits: estimate, seconds: shot.seconds, fingerprint: walk.fingerprints[i],
                         dependsOn: dependsOn, reasons: decision.reasons, changes: decision.changes,
                         taskID: decision.action == .resume || decision.action == .uncertain ? recorded?.taskID : nil))

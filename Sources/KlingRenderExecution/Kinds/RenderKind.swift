@@ -12,8 +12,9 @@ package struct RenderKind: StepKind {
             guard let shot = engine.shots[planned.id] else { continue }
             let step = RenderStep(planned: planned, shot: shot, context: context)
             // A task in flight is polled at once, whatever its upstream shots do: it is paid for.
+            // One to look up by its external id may be sent again: it waits as a submission does.
             var waits: [Int] = []
-            if planned.action != .resume {
+            if planned.action != .resume || planned.taskID == nil {
                 waits = shot.upstreamIDs.compactMap { graph.render[context.outputKey($0)] }
                 for (_, input) in shot.mediaInputs {
                     for host in hosts {

@@ -13,7 +13,8 @@ package struct UploadKind: InputKind {
         context = engine.context
         files = engine.project.inputFiles
         var sharing: [String: [String]] = [:]
-        for planned in engine.plan.shots where planned.action.submits {
+        for planned in engine.plan.shots
+        where planned.action.submits || planned.action == .resume && planned.taskID == nil {
             for (_, input) in engine.shots[planned.id]?.mediaInputs ?? [] {
                 guard case .file(let path) = input, let file = files[path] else { continue }
                 if !(sharing[file.sha256] ?? []).contains(path) { sharing[file.sha256, default: []].append(path) }

@@ -62,7 +62,7 @@ extension RenderStep {
             }
         }
         context.emit(RenderEvent.submitting(shot: id))
-        return await send(body, restoring: previous, externalID: external)
+        return await send(body, restoring: previous, externalID: external, mayExist: reusing != nil)
     }
 
     /// What a lookup by external task id found.
@@ -122,9 +122,11 @@ extension RenderStep {
     }
 
     /// The POST and its retries. `previous` is what the manifest said before the intent.
-    private func send(_ body: Data, restoring previous: ManifestShot?, externalID: String?) async -> Result<
-        Submitted, EndedEarly
-    > {
+    /// `mayExist`: a request under `externalID` may have arrived before (an earlier run's).
+    private func send(_ body: Data, restoring previous: ManifestShot?, externalID: String?, mayExist: Bool)
+        async -> Result<Submitted, EndedEarly>
+    {
+        var mayExist = mayExist
         /// Nothing was created: the manifest goes back to what it said before.
         func restore(_ outcome: ShotOutcome, stop: Stop? = nil) async -> Result<Submitted, EndedEarly> {
             try? await context.recorder.record(id) { $0 = previous }
@@ -159,8 +161,14 @@ extension RenderStep {
             case .rejected(let status, let code, let message):
                 // Under an external id, a refusal may be the answer to a second task with it (a
                 // first one whose answer was lost): that first one is the shot's.
-                if let externalID, case .found(let created) = await lookUp(externalID, body: body) {
-                    return .success(Submitted(taskID: await accepted(created), answeredAt: context.clock.now()))
+                if let externalID, mayExist {
+                    switch await lookUp(externalID, body: body) {
+                    case .found(let created):
+                        return .success(Submitted(taskID: await accepted(created), answeredAt: context.clock.now()))
+                    // A task sent earlier under this id may exist and not be found yet: never
+                    // called failed (which would render again under a new id and pay twice).
+                    case .absent, .unknown: return .failure(EndedEarly(end: await stillUncertain(error)))
+                    }
                 }
                 return .failure(
                     EndedEarly(end: await failed(.rejected(status: status, code: code, message: message), error)))
@@ -182,6 +190,7 @@ extension RenderStep {
                 // The request went out and no usable answer came: a task may exist. Under an
                 // external id the API says whether it does: adopted, or sent again under that id.
                 if let externalID {
+                    mayExist = true
                     switch await lookUp(externalID, body: body) {
                     case .found(let created):
                         return .success(Submitted(taskID: await accepted(created), answeredAt: context.clock.now()))
