@@ -228,7 +228,7 @@ public struct KlingOfficialClient: KlingService {
 
     /// Tokens signed for the access key, kept until a minute before they expire: a long poll
     /// outlives one, and every token is a secret of the run (never printed, never kept).
-    final class Tokens: @unchecked Sendable {
+    package final class Tokens: @unchecked Sendable {
         static let lifetime: TimeInterval = 1800
         static let early: TimeInterval = 5
         static let margin: TimeInterval = 60
@@ -236,9 +236,9 @@ public struct KlingOfficialClient: KlingService {
         private var token: (text: String, expires: Date)?
         let now: @Sendable () -> Date
 
-        init(now: @escaping @Sendable () -> Date) { self.now = now }
+        package init(now: @escaping @Sendable () -> Date) { self.now = now }
 
-        func current(access: String, secret: String) async throws -> String {
+        package func current(access: String, secret: String) async throws -> String {
             let time = now()
             if let token = lock.withLock({ token }), token.expires.timeIntervalSince(time) > Self.margin {
                 return token.text

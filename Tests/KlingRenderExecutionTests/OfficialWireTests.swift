@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import JWTKit
 import KlingAPI
+import KlingRenderCore
 import NIOHTTP1
 import Testing
 
@@ -123,6 +124,47 @@ struct OfficialWireTests {
         await other.add(hmac: HMACKey(from: String(secret.reversed())), digestAlgorithm: .sha256)
         await #expect(throws: (any Error).self) { _ = try await other.verify(token, as: Unchecked.self) }
         _ = try await keys.verify(token, as: Unchecked.self)
+    }
+
+    @Test(
+        "a token is kept while it has more than a minute left, then signed again: a long poll never sends an expired one"
+    )
+    func resigned() async throws {
+        final class Clock: @unchecked Sendable {
+            var now = Date(timeIntervalSince1970: 1_800_000_000)
+        }
+        let clock = Clock()
+        let tokens = KlingOfficialClient.Tokens { clock.now }
+        let secret = "a-secret-key-of-thirty-two-bytes-or-more"
+        let first = try await tokens.current(access: "AK", secret: secret)
+        clock.now += 1800 - 61
+        #expect(try await tokens.current(access: "AK", secret: secret) == first, "29 minutes on: the same token")
+        clock.now += 2
+        let second = try await tokens.current(access: "AK", secret: secret)
+        #expect(second != first, "under a minute left: signed again")
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        let claims = try await keys.verify(second, as: Expiry.self)
+        #expect(Int(claims.exp.value.timeIntervalSince1970) == Int(clock.now.timeIntervalSince1970) + 1800)
+    }
+
+    @Test("every one of the twelve task types has its endpoint, model and mode on the official API")
+    func twelve() throws {
+        for type in TaskType.all {
+            let request = try OfficialWire.request(
+                gateway: Data(#"{"type":"\#(type.name)","prompt":"p"}"#.utf8), externalID: nil)
+            let body = try #require(try JSONSerialization.jsonObject(with: request.body) as? [String: Any])
+            #expect(
+                request.family
+                    == (type.model == .o3 ? "omni-video" : type.family == .image ? "image2video" : "text2video"))
+            #expect(body["model_name"] as? String == (type.model == .o3 ? "kling-v3-omni" : "kling-v3"))
+            #expect(body["mode"] as? String == (type.name.contains("pro-") ? "pro" : "std"), "\(type.name)")
+        }
+    }
+
+    struct Expiry: JWTPayload {
+        var exp: ExpirationClaim
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
     }
 
     struct Unchecked: JWTPayload {

@@ -53,6 +53,23 @@ struct OfficialAPITests {
         }
     }
 
+    @Test("an API key (Kling's single key) is sent as it is, and is an account of its own")
+    func apiKey() async throws {
+        try await withSimulator(Self.official()) { sim in
+            let client = KlingOfficialClient(baseURL: sim.baseURL, credentials: .apiKey(SimulatorConfiguration.demoKey))
+            let created = try await client.generate(
+                body: Data(#"{"type":"std-text-to-video","prompt":"p","duration":5}"#.utf8), label: nil,
+                externalID: "kr-key-1")
+            #expect(created.taskID.hasPrefix("text2video:"))
+            #expect(await sim.stats().tasksCreatedPerKey[SimulatorConfiguration.demoKey] == 1)
+            let found = try await client.find(
+                externalID: "kr-key-1", body: Data(#"{"type":"std-text-to-video"}"#.utf8))
+            #expect(found?.taskID == created.taskID)
+            let report = try await client.status(taskID: created.taskID)
+            #expect(report.phase == .running || report.phase == .succeeded && report.urls.count == 1, "\(report)")
+        }
+    }
+
     @Test("a second task with the same external_task_id is refused (1201) and nothing is charged")
     func duplicate() async throws {
         try await withSimulator(Self.official()) { sim in
