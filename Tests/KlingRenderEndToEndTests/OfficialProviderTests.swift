@@ -26,6 +26,20 @@ struct OfficialProviderTests {
         }
     }
 
+    /// `apply` started in the background against the rehearsal's simulator, its output dropped.
+    static func launch(_ r: Rehearsal, scale: Double, extra: [String] = []) throws -> Process {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments =
+            ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale)] + extra
+        process.currentDirectoryURL = r.scratch.url
+        process.environment = ProcessInfo.processInfo.environment.merging(r.environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     static func count(_ r: Rehearsal, _ status: String) -> Int {
         r.shots.values.filter { $0["status"] as? String == status }.count
     }
@@ -90,14 +104,7 @@ struct OfficialProviderTests {
             $0.slowDelay = 5
         }
         defer { Task { await r.stop() } }
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = ["apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", "300"]
-        process.currentDirectoryURL = r.scratch.url
-        process.environment = ProcessInfo.processInfo.environment.merging(r.environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Self.launch(r, scale: 300)
         let pid = process.processIdentifier
         // Watched on a thread of its own (a busy test pool would miss the window): the intent is on
         // disk, the POST has gone out and waits for its answer; killed half a second later.
@@ -136,17 +143,7 @@ struct OfficialProviderTests {
             { $0.values.filter { $0["status"] as? String == "succeeded" }.count >= 6 },
         ]
         for moment in moments {
-            let process = Process()
-            process.executableURL = CLI.binary
-            process.arguments = [
-                "apply", r.file, "--yes", "--endpoint", r.simulator.baseURL, "--time-scale", String(scale),
-                "--parallelism", "3",
-            ]
-            process.currentDirectoryURL = r.scratch.url
-            process.environment = ProcessInfo.processInfo.environment.merging(r.environment) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try Self.launch(r, scale: scale, extra: ["--parallelism", "3"])
             let pid = process.processIdentifier
             _ = await eventually(within: .seconds(20), every: .milliseconds(5)) {
                 !process.isRunning || moment(r.shots)
