@@ -133,6 +133,26 @@ struct CrashTests {
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 
+    @Test(
+        "what a run killed between writing the manifest and renaming it left (.film.manifest.json.tmp-PID-N) is removed by the next lock holder; other names and links are not"
+    )
+    func manifestLeftovers() async throws {
+        let r = try await Rehearsal("version: 1\nshots:\n  a:\n    type: std-text-to-video\n    prompt: A harbour\n")
+        defer { Task { await r.stop() } }
+        _ = try r.scratch.write(".film.manifest.json.tmp-4242-17", "{\"half\": ")
+        _ = try r.scratch.write(".film.manifest.json.tmp-notes", "mine")
+        let target = r.scratch.url.appendingPathComponent("keep.txt")
+        try "kept".write(to: target, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(
+            atPath: r.scratch.path(".film.manifest.json.tmp-1-2"), withDestinationPath: target.path)
+        let result = try await r.apply()
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: r.scratch.url.path)
+        #expect(!names.contains(".film.manifest.json.tmp-4242-17"))
+        #expect(names.contains(".film.manifest.json.tmp-notes") && names.contains(".film.manifest.json.tmp-1-2"))
+        #expect(try String(contentsOf: target, encoding: .utf8) == "kept")
+    }
+
     @Test("Ctrl-C stops submitting, keeps the tasks in flight, says how to resume; the next apply resumes")
     func interrupt() async throws {
         let scale = 100.0

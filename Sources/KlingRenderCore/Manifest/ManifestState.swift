@@ -90,6 +90,8 @@ package struct FileState: ManifestState {
         while true {
             do {
                 let lock = try ManifestLock.acquire(for: paths, command: "kling-render \(request.command)")
+                // Held: what a writer killed mid-write left is nobody's now.
+                AtomicFile.sweep(paths.manifestName, in: paths.root)
                 return FileManifestWriter(paths: paths, lock: lock)
             } catch {
                 guard error.isBusy else { throw .failed(state: label, reason: error.holder) }

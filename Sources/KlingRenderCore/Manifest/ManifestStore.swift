@@ -107,4 +107,21 @@ package enum AtomicFile {
             throw error
         }
     }
+
+    /// Removes what a writer killed between its write and its rename left beside `name`
+    /// (`.NAME.tmp-PID-N`, by that name only, regular files only): for the holder of the lock on
+    /// the file, the one writer there can be.
+    package static func sweep(_ name: String, in folder: ProjectFolder) {
+        let slash = name.lastIndex(of: "/")
+        let parent = slash.map { String(name[..<$0]) } ?? ""
+        let base = name.split(separator: "/").last.map(String.init) ?? name
+        let prefix = ".\(base).tmp-"
+        for entry in folder.names(in: parent) where entry.hasPrefix(prefix) {
+            let parts = entry.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 2,
+                parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) })
+            else { continue }
+            folder.removeOwnFile(parent.isEmpty ? entry : parent + "/" + entry)
+        }
+    }
 }
