@@ -56,7 +56,7 @@ extension RenderStep {
         if let reusing {
             switch await lookUp(reusing, body: body) {
             case .found(let created):
-                return .success(Submitted(taskID: await accepted(created), answeredAt: context.clock.now()))
+                return await adopt(created)
             case .absent: break
             case .unknown(let error): return .failure(EndedEarly(end: await stillUncertain(error)))
             }
@@ -164,7 +164,7 @@ extension RenderStep {
                 if let externalID, mayExist {
                     switch await lookUp(externalID, body: body) {
                     case .found(let created):
-                        return .success(Submitted(taskID: await accepted(created), answeredAt: context.clock.now()))
+                        return await adopt(created)
                     // A task sent earlier under this id may exist and not be found yet: never
                     // called failed (which would render again under a new id and pay twice).
                     case .absent, .unknown: return .failure(EndedEarly(end: await stillUncertain(error)))
@@ -193,7 +193,7 @@ extension RenderStep {
                     mayExist = true
                     switch await lookUp(externalID, body: body) {
                     case .found(let created):
-                        return .success(Submitted(taskID: await accepted(created), answeredAt: context.clock.now()))
+                        return await adopt(created)
                     case .absent:
                         attempt += 1
                         if attempt < context.options.submitAttempts {
@@ -214,6 +214,11 @@ extension RenderStep {
                 return .failure(EndedEarly(end: .ended(.uncertain(reason))))
             }
         }
+    }
+
+    /// A task found by its external id (the answer to its POST lost): recorded as if answered now.
+    private func adopt(_ created: CreatedTask) async -> Result<Submitted, EndedEarly> {
+        .success(Submitted(taskID: await accepted(created), answeredAt: context.clock.now()))
     }
 
     /// The task id goes to disk first, whatever else the answer says.
