@@ -86,8 +86,7 @@ extension SimulatorServer {
             case .success(let found): account = found
             case .failure(let refusal): return refusal.response
             }
-            let buffer = try await request.body.collect(upTo: maxBody)
-            guard let body = try? JSONDecoder().decode([String: SimJSON].self, from: Data(buffer: buffer)) else {
+            guard let body = try await jsonObject(request) else {
                 return official(400, 1200, "The body must be a JSON object")
             }
             let gateway: [String: SimJSON]

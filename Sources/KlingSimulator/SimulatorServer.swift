@@ -125,8 +125,7 @@ public enum SimulatorServer {
             case .success(let admitted): key = admitted
             case .failure(let refusal): return refusal.response
             }
-            let buffer = try await request.body.collect(upTo: maxBody)
-            guard let body = try? JSONDecoder().decode([String: SimJSON].self, from: Data(buffer: buffer)) else {
+            guard let body = try await jsonObject(request) else {
                 return error(400, "INVALID_REQUEST", "The body must be a JSON object")
             }
             let inputs = InputCheck(
@@ -273,6 +272,12 @@ public enum SimulatorServer {
 
     static func slowDelay(_ configuration: SimulatorConfiguration) -> Duration {
         .milliseconds(max(20, Int(configuration.slowDelay * 1000 / max(configuration.timeScale, 1))))
+    }
+
+    /// A request's body as a JSON object (at most `maxBody` bytes), or nil when it is not one.
+    static func jsonObject(_ request: Request) async throws -> [String: SimJSON]? {
+        let buffer = try await request.body.collect(upTo: maxBody)
+        return try? JSONDecoder().decode([String: SimJSON].self, from: Data(buffer: buffer))
     }
 
     static func bearer(_ request: Request) -> String? {
